@@ -1,0 +1,342 @@
+"""Fixtures: `app`, `client`, `db`, `auth`, `mailbox`, `live_server`, `page` (Chromium).
+
+The suite runs on SQLite by default and on PostgreSQL when TEST_DATABASE_URL is set. With CI=true a
+PostgreSQL or browser test that cannot run fails instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from xometry_site import create_app
+from xometry_site.extensions import db as _db
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+CHROMIUM = "/usr/bin/chromium"
+PASSWORD = "correct horse battery staple"
+
+
+def cannot_run(reason: str) -> None:
+    """Skip on a developer machine, fail in CI: a test that cannot run has not passed."""
+    if IN_CI:
+        pytest.fail(f"cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- database -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """One database for the session: PostgreSQL from TEST_DATABASE_URL, else a SQLite file."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:  # each xdist worker gets its own database
+        base, _, name = url.rpartition("/")
+        admin = create_engine(url, isolation_level="AUTOCOMMIT")
+        dbname = f"{name}_{worker}"
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+        admin.dispose()
+        url = f"{base}/{dbname}"
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        if IN_CI:
+            pytest.exit(f"PostgreSQL at TEST_DATABASE_URL is unreachable: {exc}", returncode=3)
+        raise
+    return url
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+    from aiosmtpd.controller import Controller
+
+    class Handler:
+        def __init__(self):
+            self.messages: list[email.message.EmailMessage] = []
+
+        async def handle_DATA(self, server, session, envelope):
+            msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+            msg["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+            self.messages.append(msg)
+            return "250 OK"
+
+    handler = Handler()
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, handler
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def _schema(database_url):
+    """Create every table once per session (migrations are tested separately)."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    yield
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def test_config(tmp_path: Path, database_url: str, smtp_port: int) -> dict:
+    return {
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAIL_BACKEND": "smtp",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp_port,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Override in a module or test to change settings before the app is built."""
+    return {}
+
+
+@pytest.fixture
+def app(tmp_path, database_url, smtp_server, _schema, app_config):
+    controller, _handler = smtp_server
+    config = test_config(tmp_path, database_url, controller.port)
+    config.update(app_config)
+    application = create_app(config)
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
+    with application.app_context():
+        yield application
+        _db.session.remove()
+        _truncate()
+
+
+def _fresh_g() -> None:
+    """Requests made while the test holds an app context share its `g` (Flask-Babel's locale and
+    Flask-Login's user live there): start each request with an empty one, as in production."""
+    from flask import g
+
+    for name in list(g):
+        g.pop(name, None)
+
+
+def _truncate() -> None:
+    """Empty every table after a test, children first."""
+    with _db.engine.begin() as conn:
+        for table in reversed(_db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """Messages the SMTP server received during this test (delivery is inline in tests)."""
+    _controller, handler = smtp_server
+    handler.messages.clear()
+    return handler.messages
+
+
+# --- users and signing in ------------------------------------------------------------------
+
+
+@dataclass
+class UserFactory:
+    """Builds accounts directly in the database, with the consents registration would record."""
+
+    app: object
+    count: int = 0
+    made: list = field(default_factory=list)
+
+    def __call__(self, **overrides):
+        from xometry_site.models import User
+        from xometry_site.models.base import utcnow
+        from xometry_site.services import consents
+
+        self.count += 1
+        values = {
+            "email": f"user{self.count}@example.com",
+            "name": f"测试用户{self.count}",
+            "phone": f"+86138000000{self.count:02d}",
+            "customer_type": "company",
+            "email_verified_at": utcnow(),
+        }
+        password = overrides.pop("password", PASSWORD)
+        values.update(overrides)
+        user = User(**values)
+        if password:
+            user.set_password(password)
+        _db.session.add(user)
+        _db.session.flush()
+        for kind in ("policy", "adult"):
+            consents.record(user, kind, ip="127.0.0.1", source="test")
+        _db.session.commit()
+        self.made.append(user)
+        return user
+
+
+@pytest.fixture
+def make_user(app):
+    return UserFactory(app)
+
+
+@pytest.fixture
+def user(make_user):
+    return make_user()
+
+
+class AuthActions:
+    """Sign in and out through the real forms, as the tutorial's AuthActions does."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str = "user1@example.com", password: str = PASSWORD, **extra):
+        data = {"email": email, "password": password, **extra}
+        return self._client.post("/login", data=data)
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+# --- servers and the browser ---------------------------------------------------------------
+
+
+class LiveServer:
+    def __init__(self, app):
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.port = free_port()
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_app_config() -> dict:
+    return {}
+
+
+@pytest.fixture
+def live_server(app, live_app_config) -> Iterator[LiveServer]:
+    """The app served over real HTTP in a thread, with CSRF and limits as in production."""
+    app.config.update({"WTF_CSRF_ENABLED": True, **live_app_config})
+    server = LiveServer(app).start()
+    app.config["SERVER_NAME_FOR_MAIL"] = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        cannot_run(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        cannot_run("playwright is not installed")
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+    except Exception as exc:
+        pw.stop()
+        cannot_run(f"Chromium did not start: {exc}")
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+@pytest.fixture
+def phone_page(browser, live_server):
+    """A phone-sized page (375 px, WeChat-like) in Chinese, pointed at the live server."""
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812},
+        locale="zh-CN",
+        extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+        base_url=live_server.url,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+    """Poll until `predicate()` is truthy (for work done by another thread or process)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()

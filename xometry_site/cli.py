@@ -1,0 +1,28 @@
+"""`flask` commands; each feature keeps its own group in its package."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+users_cli = AppGroup("users", help="Manage accounts.")
+
+
+@users_cli.command("make-staff")
+@click.argument("email")
+def make_staff(email: str) -> None:
+    """Give an account staff rights (quote review, data requests, notices)."""
+    from .extensions import db
+    from .models import User
+
+    user = db.session.scalar(db.select(User).filter_by(email=email.strip().lower()))
+    if user is None:
+        raise click.ClickException("No account with that e-mail address.")
+    user.is_staff = True
+    db.session.commit()
+    click.echo(f"user {user.id} is now staff")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(users_cli)

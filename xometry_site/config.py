@@ -1,0 +1,185 @@
+"""Configuration classes: development has safe defaults, production refuses unsafe ones."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105 - refused in production
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(_env(name) or default)
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = _env(name)
+    return default if value is None else value.lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Settings shared by every environment; each can be overridden by an environment variable."""
+
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")  # None → SQLite file in instance/
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    SITE_NAME = "Xometry Asia"
+    CONTACT_EMAIL = _env("CONTACT_EMAIL", "info@xometry.asia")
+    POLICY_EFFECTIVE_DATE = _env("POLICY_EFFECTIVE_DATE", "2024-07-01")
+    POLICY_CURRENT_EDITION = _env("POLICY_CURRENT_EDITION")
+
+    LANGUAGES = ("zh_CN", "en")
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+
+    SESSION_COOKIE_NAME = "session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_NAME = "remember_token"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
+    COOKIE_CONSENT_MAX_AGE = 60 * 60 * 24 * 365
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session that holds it
+    REAUTH_MAX_AGE = _env_int("REAUTH_MAX_AGE", 300)
+
+    UPLOAD_MAX_FILE_SIZE = _env_int("UPLOAD_MAX_FILE_SIZE", 100 * 1024 * 1024)
+    UPLOAD_MAX_FILES = _env_int("UPLOAD_MAX_FILES", 20)
+    MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 20 * 100 * 1024 * 1024 + 1024 * 1024)
+    MAX_FORM_MEMORY_SIZE = _env_int("MAX_FORM_MEMORY_SIZE", 512 * 1024)
+    MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 200)
+
+    REDIS_URL = _env("REDIS_URL")
+    RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI") or _env("REDIS_URL") or "memory://"
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_KEY_PREFIX = "xometry-limits"
+
+    MAIL_BACKEND = _env("MAIL_BACKEND", "file")  # "file" (instance/outbox) or "smtp"
+    MAIL_OUTBOX_DIR = _env("MAIL_OUTBOX_DIR")  # default: instance/outbox
+    MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Xometry Asia <no-reply@xometry.asia>")
+    SMTP_HOST = _env("SMTP_HOST", "127.0.0.1")
+    SMTP_PORT = _env_int("SMTP_PORT", 25)
+    SMTP_USERNAME = _env("SMTP_USERNAME")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD")
+    SMTP_STARTTLS = _env_bool("SMTP_STARTTLS")
+    SMTP_SSL = _env_bool("SMTP_SSL")
+    SMTP_TIMEOUT = _env_int("SMTP_TIMEOUT", 10)
+    SMS_BACKEND = _env("SMS_BACKEND", "console")
+
+    WECHAT_APP_ID = _env("WECHAT_APP_ID")
+    WECHAT_APP_SECRET = _env("WECHAT_APP_SECRET")
+    WECHAT_MP_APP_ID = _env("WECHAT_MP_APP_ID")
+    WECHAT_MP_APP_SECRET = _env("WECHAT_MP_APP_SECRET")
+    WECHAT_OPEN_BASE_URL = _env("WECHAT_OPEN_BASE_URL", "https://open.weixin.qq.com")
+    WECHAT_API_BASE_URL = _env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com")
+    WECHAT_REDIRECT_URI = _env("WECHAT_REDIRECT_URI")
+    WECHAT_TIMEOUT = float(_env("WECHAT_TIMEOUT") or 5)
+    WECHAT_SIMULATOR = False
+
+    KEYRING = _env("KEYRING")
+    KEYRING_PATH = _env("KEYRING_PATH")  # default: instance/keyring.json
+    KEYRING_AUTOCREATE = False
+    STORAGE_BACKEND = _env("STORAGE_BACKEND", "local")
+    STORAGE_LOCAL_ROOT = _env("STORAGE_LOCAL_ROOT")  # default: instance/blobs
+    S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")
+    S3_BUCKET = _env("S3_BUCKET")
+    S3_REGION = _env("S3_REGION", "cn-north-1")
+    S3_ACCESS_KEY_ID = _env("S3_ACCESS_KEY_ID")
+    S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
+    S3_PREFIX = _env("S3_PREFIX", "")
+
+    PREFERRED_URL_SCHEME = "http"
+    SERVER_NAME_FOR_MAIL = _env("SITE_URL", "http://127.0.0.1:5000")
+    PROXY_FIX = _env_int("PROXY_FIX", 0)
+    LOG_JSON = _env_bool("LOG_JSON")
+    HSTS_SECONDS = 0
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Hook for environments that must refuse unsafe settings."""
+
+
+class DevelopmentConfig(Config):
+    """`make run`: SQLite, file outbox, WeChat simulator, generated key ring."""
+
+    DEBUG = False
+    SECRET_KEY = _env("SECRET_KEY", DEV_SECRET_KEY)
+    KEYRING_AUTOCREATE = True
+    WECHAT_SIMULATOR = not _env("WECHAT_APP_ID")
+
+
+class TestingConfig(Config):
+    """Tests: everything in memory or in a temporary instance folder; no environment leaks in."""
+
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"  # noqa: S105 - tests only
+    SQLALCHEMY_DATABASE_URI = None
+    KEYRING = None
+    KEYRING_AUTOCREATE = True
+    REDIS_URL = None
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_BACKEND = "file"
+    WECHAT_SIMULATOR = True
+    WECHAT_APP_ID = "wx-test-website-app"
+    WECHAT_APP_SECRET = "wx-test-website-secret"  # noqa: S105 - simulator credentials
+    STORAGE_BACKEND = "local"
+    SERVER_NAME_FOR_MAIL = "http://localhost"
+
+
+class ProductionConfig(Config):
+    """Several gunicorn instances behind a proxy; refuses to start on any development default."""
+
+    SESSION_COOKIE_NAME = "__Host-session"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_NAME = "__Host-remember_token"
+    REMEMBER_COOKIE_SECURE = True
+    PREFERRED_URL_SCHEME = "https"
+    HSTS_SECONDS = 31536000
+    LOG_JSON = True
+    PROXY_FIX = _env_int("PROXY_FIX", 1)
+    MAIL_BACKEND = _env("MAIL_BACKEND", "smtp")
+
+    @classmethod
+    def validate(cls, config: dict) -> None:
+        """Refuse to start with a setting that is only safe on a developer's machine, saying which."""
+        problems = []
+        key = config.get("SECRET_KEY")
+        if not key or key in {DEV_SECRET_KEY, "testing-secret-key"} or len(key) < 32:
+            problems.append("SECRET_KEY is missing, too short or a development key")
+        uri = config.get("SQLALCHEMY_DATABASE_URI") or ""
+        if not uri.startswith("postgresql"):
+            problems.append("DATABASE_URL must point at PostgreSQL (SQLite is for development)")
+        if config.get("WECHAT_SIMULATOR") or not config.get("WECHAT_APP_ID"):
+            problems.append(
+                "WECHAT_APP_ID/WECHAT_APP_SECRET must be set (the simulator is dev-only)"
+            )
+        if config.get("MAIL_BACKEND") != "smtp":
+            problems.append("MAIL_BACKEND must be smtp (the file outbox is dev-only)")
+        if not config.get("KEYRING") or '"development"' in (config.get("KEYRING") or ""):
+            problems.append("KEYRING must be set from the environment (not a development key ring)")
+        if not config.get("REDIS_URL"):
+            problems.append(
+                "REDIS_URL must be set (rate limits and jobs are shared by all instances)"
+            )
+        if problems:
+            raise RuntimeError("Refusing to start in production: " + "; ".join(problems))
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}

@@ -1,0 +1,25 @@
+"""In development, serve the WeChat simulator from the same server under /__wechat__."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+PREFIX = "/__wechat__"
+
+
+def mount_simulator(app: Flask) -> None:
+    """Point the WeChat settings at the simulator and dispatch its path prefix to it."""
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from .wechat_simulator import create_simulator_app
+
+    base = app.config["SERVER_NAME_FOR_MAIL"].rstrip("/") + PREFIX
+    app.config.setdefault("WECHAT_APP_ID", None)
+    app.config["WECHAT_APP_ID"] = app.config.get("WECHAT_APP_ID") or "wx-dev-website-app"
+    app.config["WECHAT_APP_SECRET"] = app.config.get("WECHAT_APP_SECRET") or "wx-dev-secret"
+    app.config["WECHAT_OPEN_BASE_URL"] = base
+    app.config["WECHAT_API_BASE_URL"] = base
+    simulator = create_simulator_app(
+        appid=app.config["WECHAT_APP_ID"], secret=app.config["WECHAT_APP_SECRET"]
+    )
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {PREFIX: simulator})

@@ -1,0 +1,57 @@
+"""Which language a page speaks: ?lang= → the choice stored in the session → the user's
+preferred language → Accept-Language → Simplified Chinese."""
+
+from __future__ import annotations
+
+from flask import current_app, has_request_context, request, session
+from flask_login import current_user
+
+LANG_SESSION_KEY = "lang"
+
+
+def _supported(value: str | None) -> str | None:
+    if not value:
+        return None
+    value = value.replace("-", "_")
+    for lang in current_app.config["LANGUAGES"]:
+        if value.lower() == lang.lower():
+            return lang
+    if value.lower().startswith("zh"):
+        return "zh_CN"
+    if value.lower().startswith("en"):
+        return "en"
+    return None
+
+
+def remember_language(lang: str) -> None:
+    """Make `lang` the visitor's stored choice (the session cookie is strictly necessary)."""
+    if session.get(LANG_SESSION_KEY) != lang:
+        session[LANG_SESSION_KEY] = lang
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    chosen = _supported(request.args.get("lang"))
+    if chosen:
+        remember_language(chosen)
+    chosen = chosen or _supported(session.get(LANG_SESSION_KEY))
+    if not chosen and current_user and current_user.is_authenticated:
+        chosen = _supported(current_user.preferred_language)
+    if not chosen:
+        chosen = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+        chosen = _supported(chosen)
+    return chosen or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def html_lang(locale: str) -> str:
+    """BCP 47 tag for <html lang>."""
+    return "zh-CN" if str(locale) == "zh_CN" else "en"
+
+
+def current_language() -> str:
+    """The page's language as one of LANGUAGES ("zh_CN" or "en"), not Babel's expanded form."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return "en" if locale is not None and locale.language == "en" else "zh_CN"

@@ -1,0 +1,73 @@
+"""Home, health check and the cookie notice."""
+
+from __future__ import annotations
+
+from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import text
+
+from ..extensions import db
+from ..security import safe_next
+from ..services import consents, cookies
+from . import bp
+from .forms import CookieBannerForm, CookieSettingsForm
+
+
+@bp.get("/")
+def home():
+    return render_template("pages/home.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Load balancers ask here; the database must answer."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:
+        db.session.rollback()
+        return jsonify(status="error", database="unreachable"), 503
+    return jsonify(status="ok", database="ok")
+
+
+@bp.route("/cookies", methods=["GET", "POST"])
+def cookie_settings():
+    banner = CookieBannerForm()
+    form = CookieSettingsForm()
+    if banner.validate_on_submit() and (banner.accept_all.data or banner.necessary_only.data):
+        chosen = set(cookies.OPTIONAL_CATEGORIES) if banner.accept_all.data else set()
+        return _save_choice(chosen, safe_next(banner.next.data, "pages.cookie_settings"))
+    if form.validate_on_submit():
+        chosen = {cookies.FUNCTIONAL} if form.functional.data else set()
+        return _save_choice(chosen, url_for("pages.cookie_settings"))
+    choice = cookies.current_choice()
+    if request.method == "GET":
+        form.functional.data = bool(choice and cookies.FUNCTIONAL in choice)
+    return render_template(
+        "pages/cookies.html",
+        form=form,
+        registry=cookies.REGISTRY,
+        categories=cookies.CATEGORIES,
+        choice=choice,
+    )
+
+
+def _save_choice(chosen: set[str], target: str):
+    response = redirect(target)
+    cookies.set_choice(response, chosen)
+    if current_user.is_authenticated:
+        _record_cookie_consent(cookies.FUNCTIONAL in chosen)
+    flash(_("Your cookie choice has been saved."), "success")
+    return response
+
+
+def _record_cookie_consent(functional: bool) -> None:
+    """Signed-in visitors see their cookie choice among their consents."""
+    had = consents.active(current_user, "cookies_functional")
+    if functional and not had:
+        consents.record(
+            current_user, "cookies_functional", ip=request.remote_addr, source="cookies"
+        )
+    elif not functional and had:
+        consents.withdraw(current_user, "cookies_functional")
+    db.session.commit()

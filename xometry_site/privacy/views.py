@@ -1,0 +1,10 @@
+"""Routes of this feature."""
+
+from . import bp
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    from flask import abort
+
+    abort(404)

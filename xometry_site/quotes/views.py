@@ -1,0 +1,17 @@
+"""Routes of this feature."""
+
+from . import bp
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index():
+    from flask import abort
+
+    abort(404)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    from flask import abort
+
+    abort(404)

@@ -1,0 +1,67 @@
+"""Background work: inline by default, RQ on Redis when REDIS_URL is set."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, has_app_context
+
+log = logging.getLogger(__name__)
+_worker_app = None
+
+
+def get_queue(name: str = "default"):
+    """The RQ queue for this app, or None when jobs run inline."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    from redis import Redis
+    from rq import Queue
+
+    cache = current_app.extensions.setdefault("rq_queues", {})
+    if name not in cache:
+        cache[name] = Queue(name, connection=Redis.from_url(url, socket_timeout=5))
+    return cache[name]
+
+
+def task(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a job an app context when a worker runs it outside of one."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        global _worker_app
+        if has_app_context():
+            return func(*args, **kwargs)
+        if _worker_app is None:
+            from .. import create_app
+
+            _worker_app = create_app()
+        with _worker_app.app_context():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default", **kwargs: Any) -> None:
+    """Run `func` later on a worker, or now when there is no queue; never raise into the caller.
+
+    Jobs must be idempotent and take plain ids, not ORM objects: a worker has its own session.
+    """
+    q = get_queue(queue)
+    if q is not None:
+        try:
+            from rq import Retry
+
+            q.enqueue(
+                func, *args, **kwargs, job_timeout=3600, failure_ttl=7 * 86400, retry=Retry(max=3)
+            )
+            return
+        except Exception:  # Redis down: run it here rather than lose it
+            log.exception("job.enqueue_failed func=%s; running inline", func.__name__)
+    try:
+        func(*args, **kwargs)
+    except Exception:
+        log.exception("job.failed func=%s", func.__name__)
