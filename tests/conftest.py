@@ -340,3 +340,25 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def sign_in(client, user, *, fresh: bool = True) -> None:
+    """Put `user` in the client's session as the login form would (for tests of other features).
+
+    `fresh` also marks a recent password proof, so re-authentication is not asked for.
+    """
+    import time as _time
+
+    from xometry_site.security import REAUTH_KEY
+
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+        if fresh:
+            session[REAUTH_KEY] = int(_time.time())
+
+
+@pytest.fixture
+def login_as(client):
+    """`login_as(user)` signs the test client in without going through the form."""
+    return lambda user, fresh=True: sign_in(client, user, fresh=fresh)
