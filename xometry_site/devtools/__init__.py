@@ -1,0 +1,1 @@
+"""Development tools (the WeChat simulator): never mounted or started in production."""
