@@ -430,7 +430,8 @@ class _S3Writer(BlobWriter):
 
 
 def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """S3 times as aware UTC (some servers send naive or local-zone values)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _make_s3_client(
