@@ -1,0 +1,87 @@
+"""The Data Protection Policy pages: the current edition, archived ones, a comparison of two."""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from markupsafe import Markup, escape
+
+from ..policies import Edition, editions, format_effective_date, get_edition, load_document
+from ..policies import normalize_locale as content_locale
+from ..policies.compare import compare_rows
+from . import bp
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+@bp.app_template_filter("policy_linkify")
+def policy_linkify(text: str) -> Markup:
+    """Escape a policy text, then link its e-mail addresses (content never holds HTML)."""
+    escaped = str(escape(text))
+    return Markup(EMAIL.sub(lambda m: f'<a href="mailto:{m[0]}">{m[0]}</a>', escaped))  # noqa: S704
+
+
+def _page_locale() -> str:
+    """The content language of the page being served."""
+    return content_locale(get_locale())
+
+
+def _edition_or_404(edition_id: str) -> Edition:
+    edition = get_edition(current_app.config, edition_id)
+    if edition is None:
+        abort(404)
+    return edition
+
+
+def _render_policy(edition: Edition):
+    locale = _page_locale()
+    all_editions = editions(current_app.config)
+    compare_with = edition.previous_id if edition.is_current else all_editions[0].id
+    return render_template(
+        "pages/policy.html",
+        edition=edition,
+        doc=load_document(edition, locale),
+        editions=all_editions,
+        current=all_editions[0],
+        compare_with=compare_with,
+        date_text=lambda e: format_effective_date(e.effective_date, locale),
+    )
+
+
+@bp.get("/policy")
+def policy():
+    """The policy in force."""
+    return _render_policy(editions(current_app.config)[0])
+
+
+@bp.get("/policy/<edition_id>")
+def policy_edition(edition_id: str):
+    """Any published edition by its date id; a content key redirects to the date id."""
+    edition = _edition_or_404(edition_id)
+    if edition_id != edition.id:
+        return redirect(url_for("pages.policy_edition", edition_id=edition.id))
+    return _render_policy(edition)
+
+
+@bp.get("/policy/compare")
+def policy_compare():
+    """Two editions side by side, section by section (default: the previous and the current)."""
+    all_editions = editions(current_app.config)
+    default_a = all_editions[1] if len(all_editions) > 1 else all_editions[0]
+    a = _edition_or_404(request.args.get("a") or default_a.id)
+    b = _edition_or_404(request.args.get("b") or all_editions[0].id)
+    locale = _page_locale()
+    doc_a, doc_b = load_document(a, locale), load_document(b, locale)
+    return render_template(
+        "pages/policy_compare.html",
+        a=a,
+        b=b,
+        doc_a=doc_a,
+        doc_b=doc_b,
+        rows=compare_rows(doc_a, doc_b),
+        changes=doc_b["changes"] if b.previous_id == a.id else [],
+        editions=all_editions,
+        date_text=lambda e: format_effective_date(e.effective_date, locale),
+    )
