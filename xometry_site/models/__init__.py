@@ -1,7 +1,17 @@
 """Every model module is imported here so that Alembic and `db.create_all` see all tables."""
 
+from .address import ShippingAddress
 from .audit import AuditEvent, SignInEvent
 from .consent import Consent
+from .invoice import InvoiceProfile
 from .user import User, WeChatIdentity
 
-__all__ = ["AuditEvent", "Consent", "SignInEvent", "User", "WeChatIdentity"]
+__all__ = [
+    "AuditEvent",
+    "Consent",
+    "InvoiceProfile",
+    "ShippingAddress",
+    "SignInEvent",
+    "User",
+    "WeChatIdentity",
+]
