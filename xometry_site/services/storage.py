@@ -398,17 +398,23 @@ class _S3Writer(BlobWriter):
             Key=self._key,
             UploadId=self._upload_id,
             PartNumber=number,
-            Body=bytes(self._buffer[:size]),
+            Body=self._take(size),
         )
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
-        del self._buffer[:size]
+
+    def _take(self, size: int) -> bytearray:
+        """Hand over the first `size` buffered bytes, copying only the small remainder."""
+        body = self._buffer
+        self._buffer = bytearray(body[size:])
+        del body[size:]
+        return body
 
     def _commit(self) -> None:
         if self._upload_id is None:
             self._client.put_object(
                 Bucket=self._storage.bucket,
                 Key=self._key,
-                Body=bytes(self._buffer),
+                Body=self._take(len(self._buffer)),
                 ContentType="application/octet-stream",
             )
         else:
