@@ -31,7 +31,7 @@ def test_phone_visitor_reads_the_policy(phone_page):
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("h1").first.inner_text().strip()
 
-    toc_link = page.locator("nav.toc a[href='#appendix'], .toc a[href='#appendix']").first
+    toc_link = page.locator("nav.policy-toc a[href='#appendix']")
     toc_link.click()
     page.wait_for_url("**/policy#appendix")
     appendix = page.locator("#appendix")
