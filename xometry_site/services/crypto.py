@@ -96,7 +96,8 @@ class EncryptingWriter:
         self._segment_size = segment_size
         self._prefix = secrets.token_bytes(PREFIX_BYTES)
         self._header = _HEADER.pack(MAGIC, VERSION, segment_size, self._prefix)
-        self._buffer = bytearray()
+        self._buffer = bytearray(segment_size)  # reused: no allocation per segment
+        self._filled = 0
         self._counter = 0
         self._closed = False
         self.plaintext_size = 0
@@ -110,10 +111,11 @@ class EncryptingWriter:
         view = memoryview(data).cast("B")
         size = len(view)
         while view:
-            if len(self._buffer) == self._segment_size:
+            if self._filled == self._segment_size:
                 self._seal(last=False)
-            take = self._segment_size - len(self._buffer)
-            self._buffer += view[:take]
+            take = min(self._segment_size - self._filled, len(view))
+            self._buffer[self._filled : self._filled + take] = view[:take]
+            self._filled += take
             view = view[take:]
         self.plaintext_size += size
         return size
@@ -136,9 +138,11 @@ class EncryptingWriter:
         if self._counter >= _MAX_SEGMENTS:
             raise CryptoError("stream too long for one data key")
         nonce = _nonce(self._prefix, self._counter, last)
-        self._emit_raw(self._aead.encrypt(nonce, bytes(self._buffer), self._header))
+        with memoryview(self._buffer) as view:
+            sealed = self._aead.encrypt(nonce, view[: self._filled], self._header)
+        self._emit_raw(sealed)
         self._counter += 1
-        self._buffer.clear()
+        self._filled = 0
 
     def _emit_raw(self, data: bytes) -> None:
         self._sink.write(data)
