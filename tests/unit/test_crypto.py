@@ -29,6 +29,7 @@ from xometry_site.services.crypto import (
     reencrypt_column,
     reencrypt_tokens,
     rewrap,
+    rewrap_rows,
     unwrap_dek,
     wrap_dek,
 )
@@ -273,6 +274,19 @@ def test_rewrap_leaves_ciphertext_untouched_and_it_still_decrypts(tmp_path: Path
     assert b"".join(open_decrypted(storage, ring, stored.blob_id, new_kid, new_wrapped)) == plain
     with pytest.raises(UnknownKey):
         open_decrypted(storage, ring, stored.blob_id, stored.kid, stored.wrapped_dek)
+
+
+def test_rewrap_rows_changes_only_rows_under_old_keys() -> None:
+    ring = KeyRing.generate()
+    deks = {n: new_dek() for n in range(3)}
+    rows = [(n, *wrap_dek(ring, deks[n])) for n in (0, 1)]
+    ring.promote(ring.add_key())
+    rows.append((2, *wrap_dek(ring, deks[2])))
+    changed = list(rewrap_rows(ring, rows))
+    assert [key for key, _, _ in changed] == [0, 1]
+    for key, kid, wrapped in changed:
+        assert kid == ring.primary and unwrap_dek(ring, kid, wrapped) == deks[key]
+    assert list(rewrap_rows(ring, [(k, kid, w) for k, kid, w in changed])) == []
 
 
 # --- encrypted fields ----------------------------------------------------------------------------

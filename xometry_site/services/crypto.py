@@ -233,6 +233,16 @@ def rewrap(ring: KeyRing, kid: str, wrapped: bytes) -> tuple[str, bytes]:
     return wrap_dek(ring, unwrap_dek(ring, kid, wrapped))
 
 
+def rewrap_rows(
+    ring: KeyRing, rows: Iterable[tuple[K, str, bytes]]
+) -> Iterator[tuple[K, str, bytes]]:
+    """For (row key, kid, wrapped DEK) the caller loaded, yield the rows whose key must change."""
+    for key, kid, wrapped in rows:
+        if kid != ring.primary:
+            new_kid, new_wrapped = rewrap(ring, kid, wrapped)
+            yield key, new_kid, new_wrapped
+
+
 # --- encrypted fields ----------------------------------------------------------------------------
 
 
@@ -374,6 +384,7 @@ __all__ = [
     "reencrypt_field",
     "reencrypt_tokens",
     "rewrap",
+    "rewrap_rows",
     "unwrap_dek",
     "wrap_dek",
 ]

@@ -1,4 +1,14 @@
-"""Key ring of key-encryption keys (KEKs) by id: what wraps every data key and encrypted field."""
+"""Key ring of key-encryption keys (KEKs) by id: what wraps every data key and encrypted field.
+
+Rotation with a ring file (development, or KEYRING_PATH): `rotate()` adds a key, promotes it,
+saves the file, then lets the caller re-wrap data keys and re-encrypt columns; running processes
+notice the new file on their next `get_keyring()`. Retire the old key later with `retire()`.
+
+Rotation with the KEYRING setting (production): the environment cannot be written from here, so
+(1) build the new ring with `add_key()` + `promote()` and print `to_json()`; (2) deploy it to every
+process; (3) only then re-wrap (crypto.rewrap_rows / reencrypt_column); (4) `retire()` the old key,
+print and deploy again. Re-wrapping before step 2 would leave servers unable to read new wraps.
+"""
 
 from __future__ import annotations
 
