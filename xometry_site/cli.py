@@ -25,4 +25,7 @@ def make_staff(email: str) -> None:
 
 
 def register(app: Flask) -> None:
+    from .account.newsletter import newsletter_cli
+
     app.cli.add_command(users_cli)
+    app.cli.add_command(newsletter_cli)

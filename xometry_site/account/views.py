@@ -1,10 +1,178 @@
-"""Routes of this feature."""
+"""Account Details overview, account information, password and login e-mail."""
 
-from . import bp
+from __future__ import annotations
+
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+
+from ..auth.forms import password_message
+from ..extensions import db, limiter
+from ..i18n import current_language, remember_language
+from ..models import WeChatIdentity
+from ..security import mark_fresh_auth, no_store, reauth_required
+from ..services import divisions
+from ..services.passwords import PasswordRejected
+from ..services.validators import mask_phone
+from . import addresses, bp, invoicing, profile, subscriptions
+from .forms import CUSTOMER_TYPE_LABELS, LANGUAGE_LABELS, EmailChangeForm, PasswordForm, ProfileForm
 
 
-@bp.route("/", methods=["GET", "POST"])
+def _wechat_url() -> str | None:
+    """The WeChat binding page, when the WeChat feature has mounted it."""
+    for rule in current_app.url_map.iter_rules():
+        if rule.rule == "/account/wechat" and "GET" in (rule.methods or ()):
+            return url_for(rule.endpoint)
+    return None
+
+
+@bp.get("")
+@no_store
+@login_required
 def index():
-    from flask import abort
+    user = current_user
+    locale = current_language()
+    default_address = addresses.default_for(user)
+    invoice = invoicing.get_for(user)
+    return render_template(
+        "account/index.html",
+        user=user,
+        phone=mask_phone(user.phone) if user.phone else None,
+        customer_type=CUSTOMER_TYPE_LABELS.get(user.customer_type or ""),
+        language=LANGUAGE_LABELS.get(user.preferred_language or ""),
+        address_count=len(addresses.list_for(user)),
+        default_address=default_address,
+        default_address_phone=mask_phone(default_address.phone) if default_address else None,
+        invoice=invoice,
+        tax_number=invoicing.masked(invoice.tax_number) if invoice else None,
+        bank_account=invoicing.masked(invoice.bank_account) if invoice else None,
+        subscription=subscriptions.state(user),
+        wechat_url=_wechat_url(),
+        wechat_bound=db.session.scalar(
+            db.select(WeChatIdentity.id).filter_by(user_id=user.id).limit(1)
+        )
+        is not None,
+        division_name=lambda code: divisions.name_of(code, locale),
+    )
 
-    abort(404)
+
+@bp.route("/profile", methods=["GET", "POST"])
+@no_store
+@login_required
+def edit_profile():
+    form = ProfileForm(obj=current_user if request.method == "GET" else None)
+    if request.method == "GET":
+        form.customer_type.data = current_user.customer_type or ""
+        form.preferred_language.data = current_user.preferred_language or ""
+    if form.validate_on_submit():
+        profile.update_profile(
+            current_user,
+            profile.ProfileData(
+                name=form.name.data,
+                job_title=form.job_title.data,
+                customer_type=form.customer_type.data,
+                invoice_email=form.invoice_email.data,
+                preferred_language=form.preferred_language.data,
+            ),
+        )
+        if current_user.preferred_language:
+            remember_language(current_user.preferred_language)  # the site switches at once
+        flash(_make_saved_message(), "success")
+        return redirect(url_for("account.index"))
+    return render_template("account/profile.html", form=form)
+
+
+def _make_saved_message() -> str:
+    """Rendered after the language switch takes effect on the next page, in the new language."""
+    from flask_babel import force_locale
+
+    with force_locale(current_user.preferred_language or current_language()):
+        return _("Your account information has been saved.")
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@no_store
+@login_required
+@limiter.limit(
+    "10 per hour",
+    methods=["POST"],
+    key_func=lambda: f"account-password:{current_user.get_id()}",
+)
+def password():
+    if not current_user.has_password:
+        return _set_first_password()
+    return _password_form(PasswordForm())
+
+
+@reauth_required
+def _set_first_password():
+    """No password to ask for: the last sign-in (e.g. by WeChat) must be recent instead."""
+    form = PasswordForm()
+    del form.current_password
+    return _password_form(form)
+
+
+def _password_form(form: PasswordForm):
+    if form.validate_on_submit():
+        current = form.current_password.data if "current_password" in form else None
+        try:
+            profile.change_password(current_user, current, form.new_password.data)
+        except profile.WrongPassword:
+            form.current_password.errors = [_("That is not your current password.")]
+        except PasswordRejected as rejected:
+            form.new_password.errors = [password_message(rejected)]
+        else:
+            user = current_user._get_current_object()
+            remember = bool(request.cookies.get(current_app.config["REMEMBER_COOKIE_NAME"]))
+            login_user(user, remember=remember, fresh=True)  # this session stays, others end
+            mark_fresh_auth()
+            flash(_("Your password has been saved. Other devices have been signed out."), "success")
+            return redirect(url_for("account.index"))
+    return render_template("account/password.html", form=form)
+
+
+@bp.route("/email", methods=["GET", "POST"])
+@no_store
+@login_required
+@reauth_required
+def change_email():
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        new_email = profile.normalize_email(form.email.data)
+        if new_email == (current_user.email or ""):
+            form.email.errors = [_("This is already your e-mail address.")]
+        else:
+            profile.request_email_change(current_user, new_email)
+            flash(
+                _(
+                    "We have sent a confirmation link to %(email)s. Your e-mail address "
+                    "changes when you open it.",
+                    email=new_email,
+                ),
+                "info",
+            )
+            return redirect(url_for("account.index"))
+    return render_template("account/email.html", form=form)
+
+
+@bp.get("/email/confirm/<token>")
+@no_store
+def confirm_email(token: str):
+    result = profile.confirm_email_change(token)
+    status = 200 if result == "changed" else 400
+    return render_template("account/email_confirmed.html", result=result), status
+
+
+@bp.get("/divisions.json")
+@login_required
+def divisions_json():
+    """The cities of one province in the page language, for the city menu (divisions.js)."""
+    code = request.args.get("province", "")
+    province = divisions.get(code)
+    if province is None or province.parent is not None:
+        abort(404)
+    locale = current_language()
+    return jsonify(
+        province=code,
+        cities=[{"code": c, "name": n} for c, n in divisions.cities(code, locale)],
+    )

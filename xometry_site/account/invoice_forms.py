@@ -1,0 +1,140 @@
+"""The invoice information form (policy 1.5): corporate or personal, checked per kind."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, RadioField, StringField, SubmitField
+from wtforms.validators import Email, Length, Optional
+
+from ..models.invoice import INVOICE_KINDS
+from ..services.validators import (
+    is_valid_postal_code,
+    is_valid_resident_id,
+    is_valid_uscc,
+    normalize_resident_id,
+    normalize_uscc,
+)
+from .division_fields import DivisionFieldsMixin, add_error
+from .forms import _blank_is_none
+
+KIND_LABELS = {"corporate": _l("Corporate invoice"), "personal": _l("Personal invoice")}
+
+
+def squash(value):
+    """Full-width to ASCII, upper case, no spaces or hyphens: how codes are stored."""
+    if not isinstance(value, str):
+        return value
+    return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value)).upper() or None
+
+
+def _nfkc_blank_is_none(value):
+    return _blank_is_none(unicodedata.normalize("NFKC", value)) if isinstance(value, str) else value
+
+
+class InvoiceForm(DivisionFieldsMixin, FlaskForm):
+    kind = RadioField(_l("Invoice type"), choices=list(KIND_LABELS.items()), default="corporate")
+    company_name = StringField(
+        _l("Company name"), filters=[_blank_is_none], validators=[Optional(), Length(max=200)]
+    )
+    name = StringField(
+        _l("Name"), filters=[_blank_is_none], validators=[Optional(), Length(max=100)]
+    )
+    tax_number = StringField(_l("Tax number"), filters=[squash])
+    address = StringField(
+        _l("Invoicing address"), filters=[_blank_is_none], validators=[Optional(), Length(max=300)]
+    )
+    postal_code = StringField(_l("Postal code"), filters=[_nfkc_blank_is_none])
+    bank_name = StringField(
+        _l("Bank name"), filters=[_blank_is_none], validators=[Optional(), Length(max=200)]
+    )
+    bank_account = StringField(_l("Bank account number"), filters=[squash])
+    invoice_email = EmailField(
+        _l("Invoice e-mail"),
+        filters=[_blank_is_none],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(_l("Please enter a valid e-mail address."), check_deliverability=False),
+        ],
+    )
+    consent_sensitive = BooleanField(
+        _l(
+            "I separately consent to Xometry Asia processing my national ID number as my tax "
+            "number, only to issue my invoices. It is sensitive personal information; I can "
+            "withdraw this consent at any time by removing the number."
+        )
+    )
+    submit = SubmitField(_l("Save invoice information"))
+
+    def validate(self, extra_validators=None) -> bool:
+        """Field checks first, then the rules of the chosen kind."""
+        ok = super().validate(extra_validators)
+        if self.kind.data not in INVOICE_KINDS:
+            return False
+        corporate = self.kind.data == "corporate"
+        ok = self.check_division_pair(required=corporate) and ok
+        kind_ok = self._check_corporate() if corporate else self._check_personal()
+        ok = kind_ok and ok
+        if self.postal_code.data and not is_valid_postal_code(self.postal_code.data):
+            add_error(self.postal_code, _l("A postal code has six digits."))
+            ok = False
+        return ok
+
+    def _required(self, field, message) -> bool:
+        if not field.data:
+            add_error(field, message)
+            return False
+        return True
+
+    def _check_corporate(self) -> bool:
+        ok = self._required(self.company_name, _l("Please enter the company name."))
+        ok = self._required(self.address, _l("Please enter the invoicing address.")) and ok
+        ok = self._required(self.postal_code, _l("Please enter the postal code.")) and ok
+        ok = self._required(self.bank_name, _l("Please enter the bank name.")) and ok
+        if self._required(
+            self.tax_number, _l("Please enter the unified social credit code (18 characters).")
+        ):
+            self.tax_number.data = normalize_uscc(self.tax_number.data)
+            if not is_valid_uscc(self.tax_number.data):
+                add_error(
+                    self.tax_number,
+                    _l(
+                        "This is not a valid unified social credit code: it must have 18 "
+                        "characters and a correct check character."
+                    ),
+                )
+                ok = False
+        else:
+            ok = False
+        if self._required(self.bank_account, _l("Please enter the bank account number.")):
+            if not re.fullmatch(r"[0-9]{8,30}", self.bank_account.data):
+                add_error(self.bank_account, _l("A bank account number has 8 to 30 digits."))
+                ok = False
+        else:
+            ok = False
+        return ok
+
+    def _check_personal(self) -> bool:
+        ok = self._required(self.name, _l("Please enter your name."))
+        number = self.tax_number.data
+        if number and not (is_valid_resident_id(number) or is_valid_uscc(number)):
+            message = (
+                _l("This national ID number is not valid; please check it.")
+                if re.fullmatch(r"[0-9]{17}[0-9X]", number)
+                else _l("Please enter a national ID number or a unified social credit code.")
+            )
+            add_error(self.tax_number, message)
+            ok = False
+        elif number and is_valid_resident_id(number):
+            self.tax_number.data = normalize_resident_id(number)
+        return ok
+
+    @property
+    def tax_number_is_id_number(self) -> bool:
+        """A personal tax number that is a national ID number: sensitive, needs separate consent."""
+        number = self.tax_number.data
+        return self.kind.data == "personal" and bool(number) and is_valid_resident_id(number)

@@ -1,0 +1,76 @@
+"""Invoice information. The edit page shows the full tax number and bank account to their owner
+and changes the bank account, so the whole page asks for recent authentication (see README)."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..i18n import current_language
+from ..security import no_store, reauth_required
+from . import bp, invoicing
+from .invoice_forms import InvoiceForm
+
+
+def _data(form: InvoiceForm) -> invoicing.InvoiceData:
+    return invoicing.InvoiceData(
+        kind=form.kind.data,
+        company_name=form.company_name.data,
+        name=form.name.data,
+        tax_number=form.tax_number.data,
+        province=form.province.data or None,
+        city=form.city.data or None,
+        address=form.address.data,
+        postal_code=form.postal_code.data,
+        bank_name=form.bank_name.data,
+        bank_account=form.bank_account.data,
+        invoice_email=form.invoice_email.data.lower() if form.invoice_email.data else None,
+    )
+
+
+@bp.route("/invoice", methods=["GET", "POST"])
+@no_store
+@login_required
+@reauth_required
+def invoice():
+    profile = invoicing.get_for(current_user)
+    form = InvoiceForm(obj=profile if request.method == "GET" else None)
+    if request.method == "GET" and profile is None:
+        form.invoice_email.data = current_user.invoice_email or current_user.email
+        form.name.data = current_user.name
+    form.fill_division_choices(current_language())
+    if request.method == "POST" and not form.wants_city_update and form.validate_on_submit():
+        try:
+            invoicing.save(
+                current_user,
+                _data(form),
+                consent_given=bool(form.consent_sensitive.data),
+                ip=request.remote_addr,
+            )
+        except invoicing.SensitiveConsentMissing:
+            form.consent_sensitive.errors = [
+                _(
+                    "This tax number is a national ID number, which is sensitive personal "
+                    "information. Tick the box to give your separate consent, or leave the tax "
+                    "number empty."
+                )
+            ]
+        else:
+            flash(_("Your invoice information has been saved."), "success")
+            return redirect(url_for("account.index"))
+    return render_template(
+        "account/invoice.html",
+        form=form,
+        profile=profile,
+        has_sensitive_consent=invoicing.has_sensitive_consent(current_user),
+    )
+
+
+@bp.post("/invoice/delete")
+@no_store
+@login_required
+def invoice_delete():
+    if invoicing.delete(current_user):
+        flash(_("Your invoice information has been deleted."), "success")
+    return redirect(url_for("account.index"))

@@ -1,0 +1,124 @@
+"""Account information, password and login e-mail workflows (no request, no flash)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..extensions import db
+from ..models import User
+from ..models.base import utcnow
+from ..services import passwords
+from ..services.mail import external_url, send_mail
+from . import tokens
+from .subscriptions import mail_language
+
+EMAIL_PURPOSE = "email-change"
+EMAIL_MAX_AGE = 24 * 3600
+
+
+class WrongPassword(Exception):
+    """The current password given does not match."""
+
+
+@dataclass(frozen=True)
+class ProfileData:
+    name: str
+    job_title: str | None
+    customer_type: str | None
+    invoice_email: str | None
+    preferred_language: str | None
+
+
+def update_profile(user: User, data: ProfileData) -> None:
+    user.name = data.name
+    user.job_title = data.job_title
+    user.customer_type = data.customer_type or None
+    user.invoice_email = data.invoice_email.lower() if data.invoice_email else None
+    user.preferred_language = data.preferred_language or None
+    db.session.commit()
+
+
+def change_password(user: User, current: str | None, new: str) -> None:
+    """Check the current password (if one is set), apply the site's password rules (raises
+    PasswordRejected), end every other session and tell the owner by mail."""
+    if user.has_password and not user.check_password(current or ""):
+        raise WrongPassword
+    passwords.check_password_policy(new, email=user.email, name=user.name)
+    had_password = user.has_password
+    user.set_password(new)
+    user.end_all_sessions()
+    db.session.commit()
+    if user.email:
+        send_mail(
+            user.email,
+            _password_notice_template(),
+            mail_language(user),
+            user_name=user.name,
+            first_password=not had_password,
+            changed_at=utcnow(),
+            account_url=external_url("account.index"),
+        )
+
+
+def _password_notice_template() -> str:
+    """The auth feature's "password changed" mail when it exists, else ours."""
+    from flask import current_app
+    from jinja2 import TemplateNotFound
+
+    try:
+        current_app.jinja_env.get_template("mail/password_changed.txt")
+        current_app.jinja_env.get_template("mail/password_changed.html")
+    except TemplateNotFound:
+        return "account_password_changed"
+    return "password_changed"
+
+
+def normalize_email(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def request_email_change(user: User, new_email: str) -> None:
+    """Mail a confirmation link to the new address; nothing changes until it is opened.
+
+    If another account already uses the address, that address gets a notice instead of a link,
+    and the page says the same either way (no account enumeration).
+    """
+    new_email = normalize_email(new_email)
+    lang = mail_language(user)
+    if db.session.scalar(db.select(User.id).filter_by(email=new_email)) is not None:
+        send_mail(new_email, "account_email_taken", lang, login_url=external_url("auth.login"))
+        return
+    token = tokens.make(EMAIL_PURPOSE, {"u": user.id, "old": user.email, "new": new_email})
+    send_mail(
+        new_email,
+        "account_email_verify",
+        lang,
+        user_name=user.name,
+        confirm_url=external_url("account.confirm_email", token=token),
+    )
+
+
+def confirm_email_change(token: str) -> str:
+    """ "changed", "taken" or "invalid" (forged, expired, or already used: the old address moved)."""
+    payload = tokens.read(EMAIL_PURPOSE, token, EMAIL_MAX_AGE)
+    if not isinstance(payload, dict):
+        return "invalid"
+    user = db.session.get(User, payload.get("u"))
+    if user is None or not user.is_active or user.email != payload.get("old"):
+        return "invalid"
+    new_email = payload.get("new")
+    if db.session.scalar(db.select(User.id).filter_by(email=new_email)) is not None:
+        return "taken"
+    old_email = user.email
+    user.email = new_email
+    user.email_verified_at = utcnow()
+    db.session.commit()
+    if old_email:
+        send_mail(
+            old_email,
+            "account_email_changed",
+            mail_language(user),
+            user_name=user.name,
+            new_email=new_email,
+        )
+    return "changed"

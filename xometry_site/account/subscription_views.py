@@ -1,0 +1,79 @@
+"""E-mail subscription page, its confirmation link, and the public one-click unsubscribe."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SubmitField
+
+from ..extensions import csrf
+from ..security import no_store
+from . import bp, mailing_bp, subscriptions
+
+
+class SubscriptionForm(FlaskForm):
+    subscribe = BooleanField(
+        _l(
+            "Send me e-mail about services, products, discounts and promotions. I can "
+            "unsubscribe at any time with one click."
+        )
+    )
+    submit = SubmitField(_l("Save"))
+
+
+@bp.route("/subscriptions", methods=["GET", "POST"])
+@no_store
+@login_required
+def subscription_settings():
+    state = subscriptions.state(current_user)
+    form = SubscriptionForm()
+    if request.method == "GET":
+        form.subscribe.data = state != "none"
+    elif form.validate_on_submit() and current_user.email:
+        if form.subscribe.data and state == "none":
+            subscriptions.subscribe(current_user, ip=request.remote_addr, source="account")
+            flash(
+                _("Please open the link we have sent to your e-mail to confirm the subscription."),
+                "info",
+            )
+        elif not form.subscribe.data and state != "none":
+            subscriptions.unsubscribe(current_user)
+            flash(_("You have been unsubscribed. We will not send you these e-mails."), "success")
+        return redirect(url_for("account.subscription_settings"))
+    return render_template("account/subscriptions.html", form=form, state=state)
+
+
+@bp.post("/subscriptions/resend")
+@no_store
+@login_required
+def subscription_resend():
+    consent = subscriptions.pending(current_user)
+    if consent is not None:
+        subscriptions.send_confirmation(current_user, consent)
+        flash(_("We have sent the confirmation link again."), "info")
+    return redirect(url_for("account.subscription_settings"))
+
+
+@bp.get("/subscriptions/confirm/<token>")
+@no_store
+def confirm_subscription(token: str):
+    result = subscriptions.confirm(token)
+    status = 200 if result == "confirmed" else 400
+    return render_template("account/subscription_confirmed.html", result=result), status
+
+
+@mailing_bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: mail programs POST without our form; the signed token is the proof
+@no_store
+def unsubscribe(token: str):
+    """GET: one button (link scanners must not unsubscribe anyone); POST: unsubscribe at once."""
+    user = subscriptions.user_from_unsubscribe_token(token)
+    if user is None:
+        return render_template("account/unsubscribe.html", invalid=True), 400
+    if request.method == "POST":
+        subscriptions.unsubscribe(user)
+        return render_template("account/unsubscribe.html", done=True)
+    return render_template("account/unsubscribe.html", token=token)
