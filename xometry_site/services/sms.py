@@ -1,0 +1,95 @@
+"""Text messages: one `send_code` for every caller, delivered by the backend SMS_BACKEND names.
+
+"console" (the default, development only) logs the message and appends it to
+`instance/outbox/sms.log`, where developers and browser tests read the code. Any other value is a
+dotted path ("package.module:Name" or "package.module.Name") to a provider's backend: a class
+taking the app config, or an object, with `send(phone, text)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from .validators import mask_phone
+
+log = logging.getLogger(__name__)
+
+
+class SmsError(Exception):
+    """The message could not be handed to the provider; the caller tells the visitor to retry."""
+
+
+class SmsBackend(Protocol):
+    """A provider: delivers one text to one E.164 number or raises."""
+
+    def send(self, phone: str, text: str) -> None: ...
+
+
+class ConsoleBackend:
+    """Development: the message goes to the log and to instance/outbox/sms.log, never to a phone."""
+
+    def __init__(self, config: Any) -> None:
+        if config.get("APP_ENV") == "production":
+            raise SmsError("SMS_BACKEND=console is for development; configure a provider")
+        folder = config.get("MAIL_OUTBOX_DIR") or os.path.join(current_app.instance_path, "outbox")
+        self.path = Path(folder) / "sms.log"
+
+    def send(self, phone: str, text: str) -> None:
+        """Log and append one JSON line (codes are dev-only information)."""
+        log.info("SMS to %s: %s", mask_phone(phone), text)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = {"at": datetime.now(UTC).isoformat(), "to": phone, "text": text}
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def _load(path: str) -> Any:
+    """The object a dotted path names ("module:attr" or "module.attr")."""
+    module_name, _sep, attr = path.partition(":") if ":" in path else path.rpartition(".")
+    if not module_name or not attr:
+        raise SmsError(f"SMS_BACKEND {path!r} is not a dotted path")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as error:
+        raise SmsError(f"SMS_BACKEND {path!r} cannot be loaded") from error
+
+
+def backend() -> SmsBackend:
+    """The configured backend, built for the current app."""
+    name = current_app.config.get("SMS_BACKEND") or "console"
+    target = ConsoleBackend if name == "console" else _load(name)
+    return target(current_app.config) if isinstance(target, type) else target
+
+
+def code_text(code: str, lang: str, minutes: int) -> str:
+    """The message in the recipient's language (Chinese operators require the 【signature】)."""
+    with force_locale(lang if lang in current_app.config["LANGUAGES"] else "zh_CN"):
+        return _(
+            "[Xometry Asia] Your verification code is %(code)s. It is valid for %(minutes)s "
+            "minutes. Do not share it with anyone.",
+            code=code,
+            minutes=minutes,
+        )
+
+
+def send_code(phone: str, code: str, lang: str, minutes: int = 10) -> None:
+    """Send a verification code; SmsError when the provider refuses or fails."""
+    try:
+        backend().send(phone, code_text(code, lang, minutes))
+    except SmsError:
+        log.error("sms.failed to=%s reason=configuration", mask_phone(phone))
+        raise
+    except Exception as error:  # a provider's own exceptions: never break the page
+        log.error("sms.failed to=%s error=%s", mask_phone(phone), type(error).__name__)
+        raise SmsError("provider failed") from error
+    log.info("sms.sent to=%s", mask_phone(phone))
