@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from flask_babel import lazy_gettext as _l
 
 # Watertightness keeps 24 bytes per triangle (three 64-bit edge keys): above this many
 # triangles it is not computed and reported as None (120 MB of keys at the limit).
@@ -37,6 +38,17 @@ STEP_MEMORY_LIMIT = 4 << 30  # address-space cap for the OpenCascade child
 ANALYSABLE_FORMATS = {"stl": "stl", "step": "step", "stp": "step", "iges": "iges", "igs": "iges"}
 # Formats we accept for quoting but cannot measure: an engineer reads them.
 REVIEW_FORMATS = frozenset({"dwg", "dxf", "pdf", "sldprt", "sldasm", "x_t", "x_b", "ipt", "prt"})
+
+REASON_LABELS = {
+    "empty": _l("The file is empty."),
+    "truncated": _l("The file is cut short; please upload it again."),
+    "malformed": _l("The file is not a valid STL."),
+    "degenerate": _l("The model encloses no volume (it is flat or has no solid faces)."),
+    "unreadable": _l("The CAD file could not be read."),
+    "timeout": _l("The CAD file took too long to analyse."),
+    "too_complex": _l("The CAD file is too complex to analyse automatically."),
+    "unsupported_format": _l("This file format is not analysed automatically."),
+}
 
 _RECORD = np.dtype([("normal", "<f4", (3,)), ("v", "<f4", (9,)), ("attr", "<u2")])
 assert _RECORD.itemsize == 50  # noqa: S101 - the STL record layout is a fixed contract
