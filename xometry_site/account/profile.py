@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..extensions import db
 from ..models import User
 from ..models.base import utcnow
-from ..services import passwords
+from ..services import password_reset
 from ..services.mail import external_url, send_mail
 from . import tokens
 from .subscriptions import mail_language
@@ -38,39 +38,12 @@ def update_profile(user: User, data: ProfileData) -> None:
     db.session.commit()
 
 
-def change_password(user: User, current: str | None, new: str) -> None:
-    """Check the current password (if one is set), apply the site's password rules (raises
-    PasswordRejected), end every other session and tell the owner by mail."""
+def change_password(user: User, current: str | None, new: str, *, lang: str) -> None:
+    """Check the current password (if one is set), then the site's one password change: rules
+    (raises PasswordRejected), every session ended, a notice by mail. The caller signs back in."""
     if user.has_password and not user.check_password(current or ""):
         raise WrongPassword
-    passwords.check_password_policy(new, email=user.email, name=user.name)
-    had_password = user.has_password
-    user.set_password(new)
-    user.end_all_sessions()
-    db.session.commit()
-    if user.email:
-        send_mail(
-            user.email,
-            _password_notice_template(),
-            mail_language(user),
-            user_name=user.name,
-            first_password=not had_password,
-            changed_at=utcnow(),
-            account_url=external_url("account.index"),
-        )
-
-
-def _password_notice_template() -> str:
-    """The auth feature's "password changed" mail when it exists, else ours."""
-    from flask import current_app
-    from jinja2 import TemplateNotFound
-
-    try:
-        current_app.jinja_env.get_template("mail/password_changed.txt")
-        current_app.jinja_env.get_template("mail/password_changed.html")
-    except TemplateNotFound:
-        return "account_password_changed"
-    return "password_changed"
+    password_reset.change_password(user, new, lang=lang, reason="change")
 
 
 def normalize_email(raw: str) -> str:

@@ -116,7 +116,9 @@ def _password_form(form: PasswordForm):
     if form.validate_on_submit():
         current = form.current_password.data if "current_password" in form else None
         try:
-            profile.change_password(current_user, current, form.new_password.data)
+            profile.change_password(
+                current_user, current, form.new_password.data, lang=current_language()
+            )
         except profile.WrongPassword:
             form.current_password.errors = [_("That is not your current password.")]
         except PasswordRejected as rejected:
