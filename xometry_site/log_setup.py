@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 import logging
+import re
+import sys
+import time
 import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from flask import Flask, g, has_request_context, request
+from werkzeug.wsgi import ClosingIterator
+
+REQUEST_ID_KEY = "xometry.request_id"
+LOG_PATH_KEY = "xometry.log_path"
+USER_KEY = "xometry.user_id"
+# Loggers that print whole URLs, headers or signed requests (secrets, WeChat codes) below WARNING.
+CHATTY_LOGGERS = ("urllib3", "requests", "botocore", "boto3", "s3transfer", "wechatpy")
+# URL arguments that are secrets in themselves (mail-link tokens, codes): never logged.
+SECRET_ARGUMENT = re.compile(r"token|code|secret|key|sig", re.IGNORECASE)
+RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+access_log = logging.getLogger("xometry_site.access")
 
 
 class RequestIdFilter(logging.Filter):
     """Adds the request id and escapes newlines so one event is one line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        if not getattr(record, "request_id", None):
+            record.request_id = g.get("request_id", "-") if has_request_context() else "-"
         if isinstance(record.msg, str):
             record.msg = record.msg.replace("\r", "\\r").replace("\n", "\\n")
         if record.args:
@@ -23,15 +41,28 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(app: Flask) -> None:
-    handler = logging.StreamHandler()
-    if app.config.get("LOG_JSON"):
+class _SiteHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now; recognisable so that another app replaces it."""
+
+    @property  # type: ignore[override]
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def _handler(json_lines: bool) -> logging.Handler:
+    handler = _SiteHandler()
+    if json_lines:
         from pythonjsonlogger.json import JsonFormatter
 
         handler.setFormatter(
             JsonFormatter(
                 "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
                 rename_fields={"levelname": "level", "asctime": "time"},
+                json_ensure_ascii=False,
             )
         )
     else:
@@ -39,18 +70,112 @@ def configure_logging(app: Flask) -> None:
             logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
         )
     handler.addFilter(RequestIdFilter())
+    return handler
+
+
+def configure_logging(app: Flask) -> None:
+    handler = _handler(bool(app.config.get("LOG_JSON")))
     root = logging.getLogger("xometry_site")
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     root.propagate = app.testing  # let pytest's caplog see the lines in tests
+    if app.config.get("APP_ENV") == "production":
+        _quiet_libraries(handler)
+    app.wsgi_app = AccessLogMiddleware(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.before_request
     def assign_request_id() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        ok = incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum()
-        g.request_id = incoming if ok else uuid.uuid4().hex
+        g.request_id = request.environ.get(REQUEST_ID_KEY) or new_request_id(request.environ)
 
     @app.after_request
     def echo_request_id(response):
         response.headers.setdefault("X-Request-ID", g.get("request_id", ""))
+        request.environ[LOG_PATH_KEY] = loggable_path()
+        user = g.get("_login_user")  # only if Flask-Login loaded it: no query for logging
+        if user is not None and getattr(user, "is_authenticated", False):
+            request.environ[USER_KEY] = str(user.id)  # the id, never get_id() (it holds a token)
         return response
+
+
+def _quiet_libraries(handler: logging.Handler) -> None:
+    """Production: libraries log warnings and errors only, as the same JSON lines as ours."""
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    top = logging.getLogger()
+    top.handlers[:] = [h for h in top.handlers if not isinstance(h, _SiteHandler)]
+    top.addHandler(handler)
+    if top.level == logging.NOTSET or top.level < logging.WARNING:
+        top.setLevel(logging.WARNING)
+
+
+def new_request_id(environ: dict[str, Any]) -> str:
+    """The proxy's X-Request-ID when it looks like one, else a fresh random id."""
+    incoming = environ.get("HTTP_X_REQUEST_ID", "")
+    ok = incoming and len(incoming) <= 64 and incoming.replace("-", "").isalnum()
+    request_id = incoming if ok else uuid.uuid4().hex
+    environ[REQUEST_ID_KEY] = request_id
+    return request_id
+
+
+def loggable_path() -> str:
+    """The path without its query string, with secret URL arguments (mail tokens) blanked."""
+    rule = request.url_rule
+    if rule is None or not request.view_args:
+        return request.path[:200]
+    values = request.view_args
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return "[redacted]" if SECRET_ARGUMENT.search(name) else str(values.get(name, name))
+
+    return RULE_ARGUMENT.sub(value, rule.rule)[:200]
+
+
+class AccessLogMiddleware:
+    """One line per request once its body is sent: method, path, status, duration, user id."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        started = time.perf_counter()
+        new_request_id(environ)
+        status: list[str] = []
+
+        def recording_start_response(code: str, headers: list, exc_info: Any = None) -> Any:
+            status[:] = [code.split(" ", 1)[0]]
+            return start_response(code, headers, exc_info)
+
+        def done() -> None:
+            log_access(environ, status[0] if status else "-", started)
+
+        try:
+            body = self.wsgi_app(environ, recording_start_response)
+        except BaseException:
+            log_access(environ, "500", started)
+            raise
+        return ClosingIterator(body, done)
+
+
+def log_access(environ: dict[str, Any], status: str, started: float) -> None:
+    path = (
+        environ.get(LOG_PATH_KEY)
+        or (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))[:200]
+    )
+    fields = {
+        "method": environ.get("REQUEST_METHOD", "-"),
+        "path": path,
+        "status": status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        "user": environ.get(USER_KEY, "-"),
+        "request_id": environ.get(REQUEST_ID_KEY, "-"),
+    }
+    access_log.info(
+        "access %s %s %s %sms user=%s",
+        fields["method"],
+        fields["path"],
+        fields["status"],
+        fields["duration_ms"],
+        fields["user"],
+        extra=fields,
+    )

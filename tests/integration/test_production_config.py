@@ -1,0 +1,273 @@
+"""Production refuses every development default, saying which; its logs and headers are as documented."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xometry_site import create_app
+from xometry_site.config import DEV_SECRET_KEY, ProductionConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def real_keyring(development: bool = False) -> str:
+    ring = {"primary": "k1", "keys": {"k1": base64.b64encode(secrets.token_bytes(32)).decode()}}
+    if development:
+        ring["development"] = True
+    return json.dumps(ring)
+
+
+def good_settings(tmp_path: Path) -> dict:
+    """Settings a real deployment would have (nothing is contacted while the app is built)."""
+    return {
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "SQLALCHEMY_DATABASE_URI": "postgresql://app@db.internal:5432/xometry",
+        "WECHAT_APP_ID": "wx0123456789abcdef",
+        "WECHAT_APP_SECRET": secrets.token_hex(16),
+        "WECHAT_OPEN_BASE_URL": "https://open.weixin.qq.com",
+        "WECHAT_API_BASE_URL": "https://api.weixin.qq.com",
+        "MAIL_BACKEND": "smtp",
+        "SMS_BACKEND": "provider.sms:AliyunSms",
+        "KEYRING": real_keyring(),
+        "KEYRING_PATH": None,
+        "REDIS_URL": "redis://cache.internal:6379/0",
+        "RATELIMIT_STORAGE_URI": "redis://cache.internal:6379/0",
+        "STORAGE_BACKEND": "s3",
+        "S3_BUCKET": "xometry-drawings",
+        "SERVER_NAME_FOR_MAIL": "https://www.xometry.asia",
+    }
+
+
+@pytest.fixture
+def restore_logging():
+    """A production app adds its JSON handler to the root logger: take it away again."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in ("urllib3", "requests", "botocore")}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, value in levels.items():
+        logging.getLogger(name).setLevel(value)
+
+
+def test_real_settings_are_accepted(tmp_path, restore_logging):
+    app = create_app(good_settings(tmp_path), env="production")
+    assert app.config["APP_ENV"] == "production"
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+@pytest.mark.parametrize(
+    ("override", "complaint"),
+    [
+        ({"SECRET_KEY": DEV_SECRET_KEY}, "SECRET_KEY"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"SQLALCHEMY_DATABASE_URI": "sqlite:///instance/x.sqlite3"}, "DATABASE_URL"),
+        ({"WECHAT_SIMULATOR": True}, "simulator"),
+        ({"WECHAT_API_BASE_URL": "http://127.0.0.1:5000/__wechat__/api"}, "simulator"),
+        ({"WECHAT_APP_ID": None}, "WECHAT_APP_ID"),
+        ({"WECHAT_APP_SECRET": ""}, "WECHAT_APP_SECRET"),
+        ({"MAIL_BACKEND": "file"}, "MAIL_BACKEND must be smtp"),
+        ({"SMS_BACKEND": "console"}, "SMS_BACKEND"),
+        ({"KEYRING": None}, "KEYRING must be set"),
+        ({"KEYRING": real_keyring(development=True)}, "development key ring"),
+        ({"KEYRING": '{"primary": "k9", "keys": {}}'}, "KEYRING is malformed"),
+        ({"REDIS_URL": None}, "REDIS_URL"),
+        ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI"),
+        ({"STORAGE_BACKEND": "local", "STORAGE_LOCAL_ROOT": None}, "STORAGE_LOCAL_ROOT"),
+        ({"S3_BUCKET": None}, "S3_BUCKET"),
+        ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND"),
+        ({"DEBUG": True}, "DEBUG"),
+        ({"SERVER_NAME_FOR_MAIL": "http://www.xometry.asia"}, "SITE_URL"),
+    ],
+)
+def test_each_development_default_is_refused_by_name(tmp_path, override, complaint):
+    settings = {**good_settings(tmp_path), **override}
+    with pytest.raises(RuntimeError, match="Refusing to start in production") as refused:
+        create_app(settings, env="production")
+    assert complaint in str(refused.value)
+    assert str(refused.value).count(";") == 0, "only the one bad setting is named"
+
+
+def test_every_problem_is_named_at_once():
+    with pytest.raises(RuntimeError) as refused:
+        ProductionConfig.validate({"MAIL_BACKEND": "file", "STORAGE_BACKEND": "s3"})
+    message = str(refused.value)
+    for name in ("SECRET_KEY", "DATABASE_URL", "WECHAT_APP_ID", "MAIL_BACKEND", "SMS_BACKEND"):
+        assert name in message
+    for name in ("KEYRING", "REDIS_URL", "S3_BUCKET", "SITE_URL"):
+        assert name in message
+
+
+def test_local_storage_needs_an_explicit_shared_root(tmp_path, restore_logging):
+    settings = {**good_settings(tmp_path), "STORAGE_BACKEND": "local"}
+    settings["STORAGE_LOCAL_ROOT"] = str(tmp_path / "shared-blobs")
+    assert create_app(settings, env="production").config["STORAGE_LOCAL_ROOT"]
+
+
+def test_keyring_may_come_from_a_secret_file_but_not_a_generated_one(tmp_path, restore_logging):
+    ring_file = tmp_path / "keyring.json"
+    ring_file.write_text(real_keyring())
+    settings = {**good_settings(tmp_path), "KEYRING": None, "KEYRING_PATH": str(ring_file)}
+    create_app(settings, env="production")
+    ring_file.write_text(real_keyring(development=True))
+    with pytest.raises(RuntimeError, match="development key ring"):
+        create_app(settings, env="production")
+    settings["KEYRING_PATH"] = str(tmp_path / "missing.json")
+    with pytest.raises(RuntimeError, match="cannot be read"):
+        create_app(settings, env="production")
+
+
+def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "S3_", "DB_"))}
+    env.update(
+        APP_ENV="production",
+        INSTANCE_PATH=str(tmp_path / "instance"),
+        SECRET_KEY=secrets.token_urlsafe(48),
+        DATABASE_URL="postgresql://app@db.internal:5432/xometry",
+        REDIS_URL="redis://cache.internal:6379/0",
+        WECHAT_APP_ID="wx0123456789abcdef",
+        WECHAT_APP_SECRET=secrets.token_hex(16),
+        SMS_BACKEND="provider.sms:AliyunSms",
+        KEYRING=real_keyring(),
+        S3_BUCKET="xometry-drawings",
+        SITE_URL="https://www.xometry.asia",
+        FLASK_APP="app",
+    )
+    env.pop("RATELIMIT_STORAGE_URI", None)
+    env.update(extra)
+    return env
+
+
+def _run(env: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_environment_variables_configure_the_pool_and_the_shared_stores(tmp_path):
+    env = _production_env(
+        tmp_path, DB_POOL_SIZE="7", DB_MAX_OVERFLOW="3", DB_POOL_RECYCLE="600", DB_POOL_TIMEOUT="4"
+    )
+    code = (
+        "import json; from app import app; from xometry_site.extensions import db\n"
+        "with app.app_context():\n"
+        "    pool = db.engine.pool\n"
+        "    print(json.dumps({'size': pool.size(), 'overflow': pool._max_overflow,\n"
+        "        'recycle': pool._recycle, 'timeout': pool._timeout,\n"
+        "        'pre_ping': pool._pre_ping, 'limits': app.config['RATELIMIT_STORAGE_URI'],\n"
+        "        'proxies': app.config['PROXY_FIX'], 'storage': app.config['STORAGE_BACKEND']}))\n"
+    )
+    done = _run(env, code)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "size": 7,
+        "overflow": 3,
+        "recycle": 600,
+        "timeout": 4,
+        "pre_ping": True,
+        "limits": "redis://cache.internal:6379/0",
+        "proxies": 1,
+        "storage": "s3",
+    }
+
+
+def test_starting_from_the_environment_with_dev_defaults_says_what_is_wrong(tmp_path):
+    env = _production_env(tmp_path, SECRET_KEY=DEV_SECRET_KEY, DATABASE_URL="", SMS_BACKEND="")
+    done = _run(env, "import app")
+    assert done.returncode != 0
+    assert "Refusing to start in production" in done.stderr
+    assert "SECRET_KEY" in done.stderr and "DATABASE_URL" in done.stderr
+    assert "SMS_BACKEND" in done.stderr
+    assert "WECHAT" not in done.stderr  # only what is wrong is named
+
+
+@pytest.fixture
+def production_app(tmp_path, restore_logging, capsys):
+    """Built inside capsys, so its log handler writes where the test can read."""
+    app = create_app(good_settings(tmp_path), env="production")
+
+    @app.get("/__test__/echo")
+    def echo():
+        from flask import request
+
+        return {"remote": request.remote_addr, "scheme": request.scheme, "host": request.host}
+
+    @app.get("/__test__/boom")
+    def boom():
+        raise ValueError("line one\nline two")
+
+    return app
+
+
+def test_one_trusted_proxy_supplies_client_address_and_scheme(production_app):
+    client = production_app.test_client()
+    answer = client.get(
+        "/__test__/echo",
+        headers={
+            "X-Forwarded-For": "203.0.113.9, 198.51.100.7",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Host": "www.xometry.asia",
+        },
+    ).get_json()
+    # only the last hop (added by our proxy) is trusted; the client could have forged the first
+    assert answer == {"remote": "198.51.100.7", "scheme": "https", "host": "www.xometry.asia"}
+
+
+def test_hsts_and_host_prefixed_secure_cookies(production_app):
+    client = production_app.test_client()
+    response = client.get("/?lang=en", headers={"X-Forwarded-Proto": "https"})
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    cookies = response.headers.getlist("Set-Cookie")
+    session = [c for c in cookies if c.startswith("__Host-session=")]
+    assert session, cookies
+    flags = session[0].lower()
+    assert "; secure" in flags and "; httponly" in flags and "samesite=lax" in flags
+    assert "path=/" in flags and "domain=" not in flags
+
+
+def _json_lines(text: str) -> list[dict]:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return [json.loads(line) for line in lines]  # every line is one JSON object
+
+
+def test_logs_are_json_lines_with_request_id_and_no_query_or_token(production_app, capsys):
+    client = production_app.test_client()
+    with client.get("/policy?lang=en&code=WECHATCODE123", headers={"X-Request-ID": "req-42"}):
+        pass
+    token = "ImVtYWlsQGV4YW1wbGUuY29tIg.SECRETTOKEN"
+    with client.get(f"/verify-email/{token}"):
+        pass
+    with client.get("/__test__/boom"):
+        pass
+    err = capsys.readouterr().err
+    events = _json_lines(err)
+    access = [e for e in events if e["name"] == "xometry_site.access"]
+    assert len(access) == 3
+    first = access[0]
+    assert first["request_id"] == "req-42"
+    assert first["method"] == "GET" and first["path"] == "/policy"
+    assert first["status"] == "200" and first["user"] == "-"
+    assert isinstance(first["duration_ms"], float)
+    assert access[1]["path"] == "/verify-email/[redacted]"
+    assert access[2]["status"] == "500"
+    crash = [e for e in events if e["name"] == "xometry_site.errors"]
+    assert crash and crash[0]["request_id"] == access[2]["request_id"]
+    for forbidden in ("WECHATCODE123", "SECRETTOKEN", "code="):
+        assert forbidden not in err
+
+
+def test_libraries_that_log_urls_are_quiet_in_production(production_app):
+    for name in ("urllib3", "requests", "botocore"):
+        assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING
