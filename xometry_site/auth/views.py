@@ -1,24 +1,3 @@
-"""Routes of this feature."""
+"""Route table of the auth blueprint: the pages live in one module per workflow."""
 
-from . import bp
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    from flask import abort
-
-    abort(404)
-
-
-@bp.route("/register", methods=["GET", "POST"])
-def register():
-    from flask import abort
-
-    abort(404)
-
-
-@bp.post("/logout")
-def logout():
-    from flask import abort
-
-    abort(404)
+from . import login_views, password_views, register_views  # noqa: F401 - they register routes on bp

@@ -1,0 +1,106 @@
+"""Throttles for the account forms: one limit per IP and one per account, limits read from config.
+
+Only attempts that fail (or, for registration and forgotten passwords, that would send mail) count,
+so people behind one company NAT are not locked out by their colleagues' successful sign-ins. The
+per-account key is an HMAC of the normalised address: the limiter's own log lines never show it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app, g, request
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+
+from ..extensions import limiter
+from ..services.registration import normalize_email
+
+DEFAULTS = {
+    "LOGIN_LIMIT": "10 per minute; 50 per hour",
+    "LOGIN_ACCOUNT_LIMIT": "10 per minute; 30 per hour",
+    "REGISTER_LIMIT": "10 per minute; 30 per hour",
+    "REGISTER_ACCOUNT_LIMIT": "5 per hour; 10 per day",
+    "FORGOT_LIMIT": "5 per minute; 20 per hour",
+    "FORGOT_ACCOUNT_LIMIT": "3 per 15 minutes; 10 per day",
+    "RESET_LIMIT": "10 per minute; 30 per hour",
+    "RESET_ACCOUNT_LIMIT": "10 per hour",
+    "RESEND_LIMIT": "3 per minute; 10 per hour",
+    "RESEND_ACCOUNT_LIMIT": "3 per 10 minutes; 10 per day",
+}
+
+
+def _setting(name: str):
+    return lambda: current_app.config.get(name) or DEFAULTS[name]
+
+
+def _pseudonym(value: str) -> str:
+    secret = current_app.config["SECRET_KEY"].encode("utf-8")
+    return hmac.new(secret, value.encode("utf-8"), hashlib.sha256).hexdigest()[:24]
+
+
+def submitted_account_key() -> str:
+    """The account a form names by its `email` field, the same however it is spelt."""
+    return "account:" + _pseudonym(normalize_email(request.form.get("email", "")))
+
+
+def no_submitted_email() -> bool:
+    return not normalize_email(request.form.get("email", ""))
+
+
+def signed_in_account_key() -> str:
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return "ip:" + (get_remote_address() or "-")
+
+
+def reset_link_key() -> str:
+    """A reset link belongs to one account; its token stands for it (the view checks the rest)."""
+    token = (request.view_args or {}).get("token", "")
+    return "reset:" + _pseudonym(token)
+
+
+def mark_attempt_counted() -> None:
+    """The view calls this when the request should count against the throttles."""
+    g.auth_attempt_counted = True
+
+
+def _counted(response) -> bool:
+    return bool(g.get("auth_attempt_counted"))
+
+
+def _limit(setting: str, **kwargs):
+    return limiter.limit(_setting(setting), methods=["POST"], deduct_when=_counted, **kwargs)
+
+
+def _both(per_ip, per_account):
+    def decorate(view):
+        return per_ip(per_account(view))
+
+    return decorate
+
+
+login_throttle = _both(
+    _limit("LOGIN_LIMIT"),
+    _limit("LOGIN_ACCOUNT_LIMIT", key_func=submitted_account_key, exempt_when=no_submitted_email),
+)
+register_throttle = _both(
+    _limit("REGISTER_LIMIT"),
+    _limit(
+        "REGISTER_ACCOUNT_LIMIT", key_func=submitted_account_key, exempt_when=no_submitted_email
+    ),
+)
+forgot_throttle = _both(
+    _limit("FORGOT_LIMIT"),
+    _limit("FORGOT_ACCOUNT_LIMIT", key_func=submitted_account_key, exempt_when=no_submitted_email),
+)
+reset_throttle = _both(
+    _limit("RESET_LIMIT"), _limit("RESET_ACCOUNT_LIMIT", key_func=reset_link_key)
+)
+resend_throttle = _both(
+    _limit("RESEND_LIMIT"), _limit("RESEND_ACCOUNT_LIMIT", key_func=signed_in_account_key)
+)
+reauth_throttle = _both(
+    _limit("LOGIN_LIMIT"), _limit("LOGIN_ACCOUNT_LIMIT", key_func=signed_in_account_key)
+)

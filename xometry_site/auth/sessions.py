@@ -1,0 +1,54 @@
+"""Starting and ending a signed-in session in this browser (the request side of signing in).
+
+A new session on every sign-in: everything in the old session cookie is dropped except the
+language choice, so nothing planted before sign-in survives it (no session fixation).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import request, session
+from flask_login import login_user, logout_user
+
+from ..extensions import db
+from ..i18n import LANG_SESSION_KEY, remember_language
+from ..security import mark_fresh_auth
+from ..services import cookies
+from .operations import record_sign_in
+
+log = logging.getLogger(__name__)
+SURVIVES_SIGN_IN = (LANG_SESSION_KEY,)
+
+
+def _renew_session() -> None:
+    kept = {key: session[key] for key in SURVIVES_SIGN_IN if key in session}
+    session.clear()
+    session.update(kept)
+
+
+def start_session(user, *, method: str, remember: bool = False, fresh: bool = True) -> bool:
+    """Sign `user` in here; returns whether "remember me" was honoured (functional cookies only).
+
+    `fresh` means the user just proved who they are (password, fresh WeChat sign-in), which
+    counts for re-authentication; a mail link does not.
+    """
+    _renew_session()
+    remembered = bool(remember) and cookies.allows(cookies.FUNCTIONAL)
+    login_user(user, remember=remembered, fresh=fresh)
+    if fresh:
+        mark_fresh_auth()
+    if user.preferred_language:
+        remember_language(user.preferred_language)
+    record_sign_in(user, method, request.remote_addr, request.user_agent.string)
+    log.info("auth.signed_in user=%s method=%s remember=%s", user.id, method, remembered)
+    return remembered
+
+
+def end_session(user) -> None:
+    """Sign out here and everywhere: the per-user token changes, so every old cookie is useless."""
+    user.end_all_sessions()
+    db.session.commit()
+    _renew_session()
+    logout_user()  # after the clear: it asks for the remember cookie to be deleted
+    log.info("auth.signed_out user=%s", user.id)
