@@ -53,6 +53,19 @@ class Config:
     COOKIE_CONSENT_MAX_AGE = 60 * 60 * 24 * 365
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session that holds it
     REAUTH_MAX_AGE = _env_int("REAUTH_MAX_AGE", 300)
+    # accounts: mail link lifetimes (seconds) and throttles ("N per period; …"), per IP and per account
+    VERIFY_EMAIL_MAX_AGE = _env_int("VERIFY_EMAIL_MAX_AGE", 48 * 3600)
+    PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
+    LOGIN_LIMIT = _env("LOGIN_LIMIT", "10 per minute; 50 per hour")
+    LOGIN_ACCOUNT_LIMIT = _env("LOGIN_ACCOUNT_LIMIT", "10 per minute; 30 per hour")
+    REGISTER_LIMIT = _env("REGISTER_LIMIT", "10 per minute; 30 per hour")
+    REGISTER_ACCOUNT_LIMIT = _env("REGISTER_ACCOUNT_LIMIT", "5 per hour; 10 per day")
+    FORGOT_LIMIT = _env("FORGOT_LIMIT", "5 per minute; 20 per hour")
+    FORGOT_ACCOUNT_LIMIT = _env("FORGOT_ACCOUNT_LIMIT", "3 per 15 minutes; 10 per day")
+    RESET_LIMIT = _env("RESET_LIMIT", "10 per minute; 30 per hour")
+    RESET_ACCOUNT_LIMIT = _env("RESET_ACCOUNT_LIMIT", "10 per hour")
+    RESEND_LIMIT = _env("RESEND_LIMIT", "3 per minute; 10 per hour")
+    RESEND_ACCOUNT_LIMIT = _env("RESEND_ACCOUNT_LIMIT", "3 per 10 minutes; 10 per day")
 
     UPLOAD_MAX_FILE_SIZE = _env_int("UPLOAD_MAX_FILE_SIZE", 100 * 1024 * 1024)
     UPLOAD_MAX_FILES = _env_int("UPLOAD_MAX_FILES", 20)
