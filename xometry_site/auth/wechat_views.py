@@ -1,0 +1,254 @@
+"""WeChat sign-in routes: start (QR or in-WeChat), callback, and the first sign-in's phone form."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..extensions import limiter
+from ..i18n import current_language
+from ..security import is_recently_authenticated, mark_fresh_auth, no_store
+from ..services import phone_codes, sms, wechat_accounts
+from ..services.validators import InvalidPhone, normalize_phone
+from ..services.wechat import WeChatError, build_authorize_url, exchange_code, is_wechat_browser
+from ..services.wechat_accounts import WeChatAccountError
+from . import bp
+from . import wechat_flow as flow_state
+from .wechat_forms import WeChatCompleteForm
+from .wechat_messages import account_error, failure_page
+
+log = logging.getLogger(__name__)
+
+LIMITS = {
+    "SMS_LIMIT_PER_PHONE": "1 per minute; 5 per hour; 10 per day",
+    "SMS_LIMIT_PER_IP": "10 per hour; 30 per day",
+    "WECHAT_COMPLETE_LIMIT": "20 per 10 minutes; 60 per day",
+}
+
+
+def _limit(name: str):
+    return lambda: current_app.config.get(name) or LIMITS[name]
+
+
+def _sms_phone_key() -> str:
+    """The per-number throttle counts a number however it is typed."""
+    try:
+        return "sms:" + normalize_phone(request.form.get("phone", ""), allow_landline=False)
+    except InvalidPhone:
+        return "sms:invalid"
+
+
+def _sms_sent(response) -> bool:
+    return bool(g.get("sms_sent"))
+
+
+def _mp_configured() -> bool:
+    config = current_app.config
+    return bool(config.get("WECHAT_MP_APP_ID") and config.get("WECHAT_MP_APP_SECRET"))
+
+
+@bp.get("/auth/wechat/login")
+def wechat_login():
+    """Send the browser to WeChat with a fresh state bound to this session."""
+    purpose = request.args.get("purpose", "login")
+    purpose = purpose if purpose in flow_state.PURPOSES else "login"
+    next_url = request.args.get("next")
+    if purpose == "login" and current_user.is_authenticated:
+        purpose = "reauth"  # signed in already: scanning again confirms it is still them
+    if purpose != "login":
+        if not current_user.is_authenticated:
+            return current_app.login_manager.unauthorized()
+        if purpose == "bind" and not is_recently_authenticated():
+            return redirect(url_for("auth.reauthenticate", next=request.full_path.rstrip("?")))
+    in_wechat = is_wechat_browser(request.user_agent.string)
+    if in_wechat and not _mp_configured():
+        # a QR code cannot be scanned by the phone that shows it
+        return render_template("auth/wechat_in_app.html", next=next_url)
+    user_id = current_user.id if current_user.is_authenticated else None
+    flow = flow_state.start(purpose, next_url, in_wechat, user_id)
+    try:
+        target = build_authorize_url(
+            current_app.config, flow_state.redirect_uri(), flow.state, in_wechat
+        )
+    except WeChatError as error:
+        flow_state.discard()
+        return failure_page(error.kind, flow)
+    return redirect(target)
+
+
+@bp.get("/auth/wechat/callback")
+def wechat_callback():
+    """WeChat sends the browser back here with `code` and our `state` (no code: refused)."""
+    state = request.args.get("state")
+    flow = flow_state.matching(state)
+    if flow is None:
+        duplicate_to = flow_state.already_done(state)
+        if duplicate_to:  # the same callback again (double-click, reload): already handled
+            return redirect(duplicate_to)
+        log.warning("wechat.callback state=%s", "missing" if not state else "mismatch")
+        flow_state.discard()
+        return failure_page("state", None)
+    try:
+        identity = exchange_code(
+            current_app.config, request.args.get("code"), in_wechat=flow.in_wechat
+        )
+    except WeChatError as error:
+        if error.kind == "code_used":
+            # most often a second request racing the first with the old cookie: answer without
+            # touching the session (no Set-Cookie), so the first one's sign-in stands
+            return redirect(url_for("auth.wechat_used", next=flow.next, purpose=flow.purpose))
+        flow_state.discard()
+        return failure_page(error.kind, flow)
+    if flow.purpose == "login":
+        return _sign_in_or_register(flow, identity)
+    return _for_signed_in_user(flow, identity)
+
+
+@bp.get("/auth/wechat/used")
+def wechat_used():
+    """After a code that was used already: carry on if the first request signed us in."""
+    purpose = request.args.get("purpose", "login")
+    flow = flow_state.Flow("", purpose, request.args.get("next"), False, None, 0)
+    if purpose == "login" and current_user.is_authenticated:
+        return redirect(flow.destination)
+    if purpose == "login" and flow_state.pending() is not None:
+        return redirect(url_for("auth.wechat_complete"))
+    return failure_page("code_used", flow)
+
+
+def _sign_in_or_register(flow: flow_state.Flow, identity):
+    """A known WeChat user is signed in; a new one is asked for a phone number."""
+    user = wechat_accounts.find_user(identity)
+    if user is None:
+        flow_state.finish(flow, url_for("auth.wechat_complete"))
+        flow_state.keep_pending(identity, flow.next)
+        return redirect(url_for("auth.wechat_complete"))
+    if not user.is_active:
+        flow_state.discard()
+        log.info("wechat.sign_in_refused reason=inactive user=%s", user.id)
+        return failure_page("inactive", flow)
+    wechat_accounts.remember_app(user, identity)
+    flow_state.sign_in(user)  # a new session: the flow's state goes with the old one
+    flow_state.finish(flow, flow.destination)
+    return redirect(flow.destination)
+
+
+def _for_signed_in_user(flow: flow_state.Flow, identity):
+    """Bind, or re-authenticate, for the user who started the flow (and is still signed in)."""
+    if not current_user.is_authenticated or current_user.id != flow.user_id:
+        flow_state.discard()
+        return failure_page("state", None)
+    if flow.purpose == "reauth":
+        owner = wechat_accounts.find_user(identity)
+        flow_state.finish(flow, flow.destination)
+        if owner is None or owner.id != current_user.id:
+            log.warning("wechat.reauth_refused user=%s", current_user.id)
+            return failure_page("reauth_mismatch", flow)
+        mark_fresh_auth()
+        log.info("auth.reauthenticated method=wechat user=%s", current_user.id)
+        return redirect(flow.destination)
+    flow_state.finish(flow, url_for("account.wechat"))
+    try:
+        added = wechat_accounts.bind(current_user._get_current_object(), identity)
+    except WeChatAccountError as error:
+        log.info("wechat.bind_refused reason=%s user=%s", error.kind, current_user.id)
+        flash(account_error(error.kind), "error")
+        return redirect(url_for("account.wechat"))
+    if added:
+        flash(_("Your WeChat account is now bound. You can sign in with it."), "success")
+    else:
+        flash(_("This WeChat account was already bound to your account."), "info")
+    return redirect(url_for("account.wechat"))
+
+
+# --- first sign-in: a phone number proved by SMS ---------------------------------------------
+
+
+def _pending_or_restart():
+    """The waiting identity, or a redirect back to the sign-in page when it has expired."""
+    waiting = flow_state.pending()
+    if waiting is None:
+        flash(_("Your WeChat sign-in has expired. Please scan the QR code again."), "info")
+        return None, redirect(url_for("auth.login"))
+    return waiting, None
+
+
+@bp.route("/auth/wechat/complete", methods=["GET", "POST"])
+@limiter.limit(_limit("WECHAT_COMPLETE_LIMIT"), methods=["POST"])
+@no_store
+def wechat_complete():
+    """Create the account of a first WeChat sign-in: phone + code + policy + age."""
+    waiting, restart = _pending_or_restart()
+    if restart:
+        return restart
+    identity, next_url = waiting
+    form = WeChatCompleteForm()
+    if request.method == "GET" and not form.phone.data:
+        form.phone.data = flow_state.pending_phone()
+    if form.validate_on_submit():
+        phone = form.phone.e164
+        try:
+            phone_codes.verify(phone, form.code.data)
+        except phone_codes.PhoneCodeError as error:
+            form.code.errors.append(_code_error(error))
+            return render_template("auth/wechat_complete.html", form=form), 400
+        try:
+            user = wechat_accounts.register(
+                identity, phone, ip=request.remote_addr, language=current_language()
+            )
+        except WeChatAccountError as error:
+            if error.kind != "identity_taken":
+                form.phone.errors.append(account_error(error.kind))
+                return render_template("auth/wechat_complete.html", form=form), 409
+            user = wechat_accounts.find_user(identity)  # a double submit created it already
+        flow_state.sign_in(user)
+        flash(_("Welcome! Your account has been created."), "success")
+        return redirect(flow_state.destination(next_url, "login"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/wechat_complete.html", form=form), status
+
+
+@bp.post("/auth/wechat/complete/send-code")
+@limiter.limit(_limit("SMS_LIMIT_PER_IP"))
+@limiter.limit(_limit("SMS_LIMIT_PER_PHONE"), key_func=_sms_phone_key, deduct_when=_sms_sent)
+def wechat_send_code():
+    """Send a 6-digit code to the number in the form, then show the form again."""
+    _waiting, restart = _pending_or_restart()
+    if restart:
+        return restart
+    form = WeChatCompleteForm()  # CSRFProtect has checked the token already
+    if not form.phone.validate(form):
+        return render_template("auth/wechat_complete.html", form=form), 400
+    phone = form.phone.e164
+    code = phone_codes.issue(phone)
+    try:
+        sms.send_code(phone, code, current_language(), minutes=phone_codes.LIFETIME_MINUTES)
+    except sms.SmsError:
+        flash(_("We could not send the text message just now. Please try again later."), "error")
+        return render_template("auth/wechat_complete.html", form=form), 503
+    g.sms_sent = True
+    flow_state.remember_phone(phone)
+    flash(
+        _(
+            "We have sent a 6-digit code to your phone. It is valid for %(minutes)s minutes.",
+            minutes=phone_codes.LIFETIME_MINUTES,
+        ),
+        "success",
+    )
+    return redirect(url_for("auth.wechat_complete"))
+
+
+def _code_error(error: phone_codes.PhoneCodeError) -> str:
+    """What to tell about a code that did not prove the phone."""
+    if error.kind == "wrong":
+        return _(
+            "This code is not right. You can try %(count)s more times.", count=error.attempts_left
+        )
+    if error.kind == "exhausted":
+        return _("Too many wrong codes. Please ask for a new code.")
+    if error.kind == "expired":
+        return _("This code has expired. Please ask for a new code.")
+    return _("Please ask for a code for this number first.")

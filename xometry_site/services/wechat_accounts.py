@@ -1,0 +1,144 @@
+"""WeChat accounts: find the user of an identity, register one, bind and unbind — no request here.
+
+An identity is matched by UnionID when WeChat gives one (the same for all our apps), else by
+app id + OpenID. Only those ids are stored: never a nickname, avatar or region.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import User, WeChatIdentity
+from ..models.base import utcnow
+from . import consents
+from .wechat import WeChatIdentity as Identity
+
+log = logging.getLogger(__name__)
+
+
+class WeChatAccountError(Exception):
+    """A workflow that cannot go on; `kind` tells the view which explanation to show.
+
+    phone_taken: the phone belongs to another account (never merged automatically);
+    identity_taken: this WeChat account is bound to another user;
+    other_wechat: the user already has a different WeChat account bound;
+    last_method: unbinding would leave no way to sign in;
+    not_bound: nothing to unbind; inactive: the account was deregistered.
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _rows_for(identity: Identity) -> list[WeChatIdentity]:
+    """Stored rows that are this WeChat user: same UnionID, or same app and OpenID."""
+    same_app = (WeChatIdentity.appid == identity.appid) & (WeChatIdentity.openid == identity.openid)
+    condition = (
+        (WeChatIdentity.unionid == identity.unionid) | same_app if identity.unionid else same_app
+    )
+    return list(db.session.scalars(db.select(WeChatIdentity).where(condition)))
+
+
+def find_user(identity: Identity) -> User | None:
+    """The account this WeChat user signed up with or bound, if any."""
+    rows = _rows_for(identity)
+    return rows[0].user if rows else None
+
+
+def _same_person(row: WeChatIdentity, identity: Identity) -> bool:
+    """Whether a stored row and an identity name the same WeChat user."""
+    if identity.unionid and row.unionid:
+        return row.unionid == identity.unionid
+    return row.appid == identity.appid and row.openid == identity.openid
+
+
+def remember_app(user: User, identity: Identity) -> None:
+    """Keep the OpenID of the app used now (QR app vs Official Account), once per app."""
+    rows = user.wechat_identities
+    if any(r.appid == identity.appid and r.openid == identity.openid for r in rows):
+        row = next(r for r in rows if r.appid == identity.appid and r.openid == identity.openid)
+        if identity.unionid and not row.unionid:
+            row.unionid = identity.unionid
+        return
+    db.session.add(
+        WeChatIdentity(
+            user=user, appid=identity.appid, openid=identity.openid, unionid=identity.unionid
+        )
+    )
+
+
+def phone_owner(phone: str) -> User | None:
+    """The account holding this phone number, if any."""
+    return db.session.scalar(db.select(User).filter_by(phone=phone))
+
+
+def register(identity: Identity, phone: str, *, ip: str | None, language: str | None) -> User:
+    """A new account from a WeChat identity and a verified phone, with policy and age consents.
+
+    Raises WeChatAccountError("phone_taken") when the phone has an account, or
+    ("identity_taken") when the same WeChat user registered a moment ago (double submit).
+    """
+    if phone_owner(phone) is not None:
+        raise WeChatAccountError("phone_taken")
+    if find_user(identity) is not None:
+        raise WeChatAccountError("identity_taken")
+    now = utcnow()
+    user = User(phone=phone, phone_verified_at=now, preferred_language=language)
+    db.session.add(user)
+    db.session.add(
+        WeChatIdentity(
+            user=user, appid=identity.appid, openid=identity.openid, unionid=identity.unionid
+        )
+    )
+    try:
+        db.session.flush()
+        for kind in ("policy", "adult"):
+            consents.record(user, kind, ip=ip, source="wechat")
+        db.session.commit()
+    except IntegrityError:
+        # a concurrent request took the phone or the identity between our checks and the insert
+        db.session.rollback()
+        taken = "identity_taken" if find_user(identity) is not None else "phone_taken"
+        raise WeChatAccountError(taken) from None
+    log.info("wechat.registered user=%s", user.id)
+    return user
+
+
+def bind(user: User, identity: Identity) -> bool:
+    """Attach a WeChat identity to a signed-in user; False when it was already theirs. Commits."""
+    owner = find_user(identity)
+    if owner is not None and owner.id != user.id:
+        raise WeChatAccountError("identity_taken")
+    if owner is None and any(not _same_person(r, identity) for r in user.wechat_identities):
+        raise WeChatAccountError("other_wechat")
+    already = owner is not None
+    remember_app(user, identity)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise WeChatAccountError("identity_taken") from None
+    if not already:
+        log.info("wechat.bound user=%s", user.id)
+    return not already
+
+
+def has_other_sign_in(user: User) -> bool:
+    """Whether the user can still sign in without WeChat: an e-mail with a password or a
+    verified address (sign-in is by e-mail; a verified address can reset the password)."""
+    return bool(user.email) and (user.has_password or user.email_verified_at is not None)
+
+
+def unbind(user: User) -> None:
+    """Remove every WeChat identity of the user, unless it is their last way in. Commits."""
+    if not user.wechat_identities:
+        raise WeChatAccountError("not_bound")
+    if not has_other_sign_in(user):
+        raise WeChatAccountError("last_method")
+    user.wechat_identities.clear()  # delete-orphan: the rows are deleted
+    db.session.commit()
+    log.info("wechat.unbound user=%s", user.id)
