@@ -423,9 +423,11 @@ def _read_binary(stream: _Stream, check_watertight: bool, sink: TriangleSink | N
     return totals
 
 
-# ASCII fast path: letters other than e/E (and line breaks) become spaces, then the "e" left
-# standing alone from keywords ("vertex" → " e  e ") is blanked; what remains is 12 numbers per
-# facet (normal + 3 vertices) for numpy's C parser. Anything unusual falls back to a regex.
+# ASCII fast path: normals (which we recompute anyway) are cut out with one regex, letters
+# other than e/E and line breaks become spaces, then each "e" left standing alone from the
+# keywords ("vertex" → " e  e ") is blanked; what remains is 9 numbers per facet for numpy's C
+# parser. A count mismatch (odd layout, upper case, nan normals...) falls back to a strict regex.
+_NORMAL_RE = re.compile(rb"normal[^\n]*")
 _LETTERS = bytes(c for c in range(256) if chr(c).isalpha() and chr(c) not in "eE" and c < 128)
 _TO_SPACE = bytes.maketrans(_LETTERS + b"\r\n\t\v\f", b" " * (len(_LETTERS) + 5))
 _SOLID_WORDS = (b"olid", b"OLID")
@@ -505,15 +507,15 @@ def _parse_ascii_block(block: bytes, first: bool) -> np.ndarray:
     """(9, facets) float64 vertex planes of a run of complete facets."""
     block = _blank_solid_lines(block, _SOLID_WORDS if first else (b"olid",))
     facets = block.count(b"endfacet")  # other spellings fail the count check below
-    text = block.translate(_TO_SPACE).replace(b" e ", b"   ")
+    text = _NORMAL_RE.sub(b"", block).translate(_TO_SPACE).replace(b" e ", b"   ")
     if b" E " in text:
         text = text.replace(b" E ", b"   ")
     try:
         numbers = np.fromstring(text, sep=" ")  # C parser; ValueError on any stray token
     except ValueError:
         numbers = None
-    if numbers is not None and facets and numbers.size == 12 * facets:
-        return np.ascontiguousarray(numbers.reshape(facets, 12)[:, 3:].T)
+    if numbers is not None and facets and numbers.size == 9 * facets:
+        return np.ascontiguousarray(numbers.reshape(facets, 9).T)
     return _parse_ascii_block_slowly(block)
 
 
