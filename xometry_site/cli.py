@@ -29,3 +29,7 @@ def register(app: Flask) -> None:
 
     app.cli.add_command(users_cli)
     app.cli.add_command(newsletter_cli)
+    from .quotes.commands import keys_cli, quotes_cli
+
+    app.cli.add_command(quotes_cli)
+    app.cli.add_command(keys_cli)

@@ -1,10 +1,16 @@
-"""Routes of this feature."""
+"""Staff dashboard: one page linking to each staff tool (quotes here; data requests etc. in
+their own modules)."""
 
+from flask import render_template
+
+from ..security import no_store, staff_required
 from . import bp
 
 
-@bp.route("/", methods=["GET", "POST"])
+@bp.get("/")
+@staff_required
+@no_store
 def index():
-    from flask import abort
+    from ..services.quoting import review_queue_counts
 
-    abort(404)
+    return render_template("admin/index.html", quote_counts=review_queue_counts())

@@ -5,13 +5,17 @@ from .audit import AuditEvent, SignInEvent
 from .consent import Consent
 from .invoice import InvoiceProfile
 from .phone_code import PhoneVerification
+from .quote import Drawing, Quote, QuoteEvent
 from .user import User, WeChatIdentity
 
 __all__ = [
     "AuditEvent",
     "Consent",
+    "Drawing",
     "InvoiceProfile",
     "PhoneVerification",
+    "Quote",
+    "QuoteEvent",
     "ShippingAddress",
     "SignInEvent",
     "User",

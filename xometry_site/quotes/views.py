@@ -1,17 +1,188 @@
-"""Routes of this feature."""
+"""Routes of "Request a quote": list, new (streamed upload), detail, files, cancel, accept."""
 
-from . import bp
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import csrf
+from ..security import no_store
+from ..services import quoting
+from . import bp, labels
+from .access import verified_required
+from .downloads import drawing_response, preview_response
+from .forms import AcceptForm, CancelForm
+from .labels import QUOTE_ERROR
+from .upload_view import receive_quote, upload_page
 
 
-@bp.route("/", methods=["GET", "POST"])
+@bp.get("/")
+@login_required
+@no_store
 def index():
-    from flask import abort
-
-    abort(404)
+    return render_template("quotes/index.html", quotes=quoting.quotes_of(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@verified_required
+@no_store
 def new():
-    from flask import abort
+    if request.method == "POST":
+        return receive_quote()
+    return upload_page()
 
-    abort(404)
+
+# The upload body is parsed by our streaming parser; CSRFProtect would make Werkzeug parse it
+# (spooling files to disk in plaintext). The view checks the streamed csrf_token itself.
+csrf.exempt(new)
+
+
+def _quote_or_404(ref: str):
+    quote = quoting.quote_for(current_user, ref)
+    if quote is None:
+        abort(404)
+    return quote
+
+
+def _drawing_or_404(ref: str, drawing_id: int):
+    quote = _quote_or_404(ref)
+    drawing = quoting.drawing_of(quote, drawing_id)
+    if drawing is None:
+        abort(404)
+    return quote, drawing
+
+
+@bp.get("/<ref>")
+@login_required
+@no_store
+def detail(ref: str):
+    quote = _quote_or_404(ref)
+    return render_template(
+        "quotes/detail.html",
+        quote=quote,
+        drawings=quote.live_drawings,
+        downloads=quoting.staff_downloads(quote.live_drawings),
+        lead_dates=quoting.lead_dates(quote),
+        cancel_form=CancelForm(),
+        is_owner=quote.user_id == current_user.id,
+    )
+
+
+@bp.get("/<ref>/files/<int:drawing_id>")
+@login_required
+def download(ref: str, drawing_id: int):
+    _quote, drawing = _drawing_or_404(ref, drawing_id)
+    return drawing_response(drawing, current_user)
+
+
+@bp.get("/<ref>/files/<int:drawing_id>/preview.png")
+@login_required
+def preview(ref: str, drawing_id: int):
+    _quote, drawing = _drawing_or_404(ref, drawing_id)
+    return preview_response(drawing)
+
+
+@bp.post("/<ref>/cancel")
+@login_required
+def cancel(ref: str):
+    quote = _quote_or_404(ref)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            quoting.cancel_quote(quote, current_user)
+            flash(_("The quote was cancelled."), "success")
+        except quoting.QuoteError as exc:
+            flash(str(QUOTE_ERROR.get(exc.code, exc.code)), "error")
+    return redirect(url_for("quotes.detail", ref=quote.ref))
+
+
+@bp.route("/<ref>/accept", methods=["GET", "POST"])
+@login_required
+@no_store
+def accept(ref: str):
+    quote = _quote_or_404(ref)
+    if quote.user_id != current_user.id:  # staff see quotes, only the owner orders
+        abort(404)
+    if quote.status != "quoted":
+        flash(str(QUOTE_ERROR["not_acceptable"]), "error")
+        return redirect(url_for("quotes.detail", ref=quote.ref))
+    addresses, invoice = quoting.order_details_of(current_user)
+    form = AcceptForm()
+    form.shipping_address_id.choices = [(a.id, a.recipient) for a in addresses]
+    form.invoice_profile_id.choices = [(invoice.id, invoice.holder or "")] if invoice else []
+    if quote.lead_days_expedited is None:
+        form.lead_choice.choices = [c for c in form.lead_choice.choices if c[0] == "standard"]
+    if request.method == "GET":
+        default = next(
+            (a.id for a in addresses if a.is_default), addresses[0].id if addresses else None
+        )
+        form.shipping_address_id.data = default
+        form.invoice_profile_id.data = invoice.id if invoice else None
+    elif form.validate_on_submit():
+        try:
+            quoting.accept_quote(
+                quote,
+                current_user,
+                form.shipping_address_id.data,
+                form.invoice_profile_id.data,
+                form.lead_choice.data,
+            )
+        except quoting.QuoteError as exc:
+            form.form_errors.append(str(QUOTE_ERROR.get(exc.code, exc.code)))
+        else:
+            flash(_("Thank you: your order is placed. We will confirm it shortly."), "success")
+            return redirect(url_for("quotes.detail", ref=quote.ref))
+    back = url_for("quotes.accept", ref=quote.ref)
+    return render_template(
+        "quotes/accept.html",
+        quote=quote,
+        form=form,
+        addresses=addresses,
+        invoice=invoice,
+        lead_dates=quoting.lead_dates(quote),
+        add_address_url="/account/addresses/new?" + urlencode({"next": back}),
+        add_invoice_url="/account/invoice?" + urlencode({"next": back}),
+    ), (200 if request.method == "GET" or not form.errors else 400)
+
+
+@bp.app_context_processor
+def quote_helpers() -> dict:
+    """Labels and catalogue names for quote pages, admin pages and mail."""
+    return {
+        "labels": labels,
+        "catalogue_name": quoting.catalogue_name,
+        "review_days": quoting.REVIEW_REPLY_WORKING_DAYS,
+        "division_name": _division_name,
+    }
+
+
+def _division_name(code: str | None) -> str:
+    from flask_babel import get_locale
+
+    from ..services import divisions
+
+    return divisions.name_of(code, get_locale()) or (code or "")
+
+
+@bp.app_template_filter("cny")
+def cny(value) -> str:
+    """¥1,234.50 — prices are CNY with two decimals."""
+    if value is None or value == "":
+        return "—"
+    return f"¥{Decimal(str(value)):,.2f}"
+
+
+@bp.app_template_filter("filesize")
+def filesize(value: int | None) -> str:
+    if value is None:
+        return "—"
+    size = float(value)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"

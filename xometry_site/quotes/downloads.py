@@ -1,0 +1,61 @@
+"""Responses that carry a drawing or its preview: attachment, octet-stream, nosniff, no-store."""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from urllib.parse import quote as percent_encode
+
+from flask import Response, abort, render_template
+
+from ..models import Drawing, User
+from ..services import quoting
+
+log = logging.getLogger(__name__)
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266 / 5987: an ASCII fallback plus filename*=UTF-8'' for names like 零件图.step."""
+    fallback = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    fallback = "".join(c if c.isprintable() and c not in '"\\;' else "_" for c in fallback)
+    stem_missing = not fallback.strip(" ._") or fallback.startswith(".")
+    if stem_missing:
+        fallback = "drawing" + ("." + filename.rsplit(".", 1)[-1] if "." in filename else "")
+        fallback = fallback.encode("ascii", "ignore").decode("ascii")
+    encoded = percent_encode(filename, safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def drawing_response(drawing: Drawing, viewer: User):
+    """Stream the decrypted drawing; a damaged or unreadable file gets a friendly page instead.
+
+    A staff member fetching someone else's drawing leaves an audit record first.
+    """
+    if viewer.id != drawing.user_id:
+        quoting.record_staff_download(viewer, drawing)
+    try:
+        chunks = quoting.verified_download(drawing)
+    except quoting.READ_ERRORS as exc:
+        log.error("drawing.unreadable drawing=%s error=%s", drawing.id, type(exc).__name__)
+        page = render_template("quotes/unreadable.html", drawing=drawing)
+        return _private(Response(page, status=409, mimetype="text/html"))
+    response = Response(chunks, mimetype="application/octet-stream", direct_passthrough=True)
+    response.headers["Content-Disposition"] = content_disposition(drawing.filename)
+    response.headers["Content-Length"] = str(drawing.size)
+    return _private(response)
+
+
+def preview_response(drawing: Drawing):
+    """The part's PNG, decrypted in memory (a few tens of KB); 404 when there is none."""
+    try:
+        png = quoting.preview_bytes(drawing)
+    except quoting.READ_ERRORS:
+        abort(404)
+    return _private(Response(png, mimetype="image/png"))

@@ -1,0 +1,69 @@
+"""Translated names for the codes the quote workflow stores (statuses, reasons, refusals)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from ..services import geometry, pricing
+
+STATUS = {
+    "analysing": _l("Analysing"),
+    "quoted": _l("Quoted"),
+    "in_review": _l("In review"),
+    "ordered": _l("Ordered"),
+    "cancelled": _l("Cancelled"),
+    "expired": _l("Expired"),
+}
+
+TIMELINE = {
+    "analysing": _l("Drawings received and being analysed"),
+    "quoted": _l("Price ready"),
+    "in_review": _l("Sent to an engineer for review"),
+    "ordered": _l("Ordered"),
+    "cancelled": _l("Cancelled"),
+    "expired": _l("The price expired"),
+}
+
+PRICE_SOURCE = pricing.SOURCE_LABELS
+
+# Why a part or a quote went to an engineer: the geometry and pricing services' reason codes.
+REVIEW_REASON = {**geometry.REASON_LABELS, **pricing.REASON_LABELS}
+REVIEW_REASON_DEFAULT = _l("An engineer checks this quote by hand.")
+WARNING = pricing.WARNING_LABELS
+BREAKDOWN = pricing.BREAKDOWN_LABELS
+
+UPLOAD_REFUSAL = {
+    "bad_extension": _l(
+        "%(name)s: this type of file is not accepted. Accepted: STEP, IGES, STL, 3MF, OBJ, Parasolid (X_T, X_B), SLDPRT, DXF, DWG and PDF."
+    ),
+    "bad_content": _l("%(name)s: the content does not match its file type. Nothing was stored."),
+    "empty_file": _l("%(name)s is empty. Nothing was stored."),
+    "too_many_files": _l("Too many files: at most %(limit)s per quote. Nothing was stored."),
+    "file_too_large": _l("%(name)s is larger than %(limit)s. Nothing was stored."),
+    "form_too_large": _l("The form is too large. Nothing was stored."),
+    "too_many_parts": _l("The form has too many parts. Nothing was stored."),
+    "no_filename": _l("A file without a name was sent. Nothing was stored."),
+    "interrupted": _l("The upload was interrupted. Nothing was stored; please try again."),
+    "malformed": _l("The upload could not be read. Nothing was stored; please try again."),
+    "not_multipart": _l("The upload could not be read. Nothing was stored; please try again."),
+    "no_files": _l("Please choose at least one drawing."),
+}
+
+QUOTE_ERROR = {
+    "not_cancellable": _l("This quote can no longer be cancelled."),
+    "not_acceptable": _l("This quote cannot be ordered (it is not priced, or the price expired)."),
+    "no_address": _l("Please choose one of your shipping addresses."),
+    "no_invoice_profile": _l("Please choose your invoice details."),
+    "no_expedited": _l("The expedited lead time is not offered for this quote."),
+    "missing_part_price": _l("Enter a price above zero for every part."),
+    "not_reviewable": _l("This quote cannot be priced any more."),
+    "not_staff": _l("Only staff can do this."),
+}
+
+
+def review_reason(code: str | None):
+    return REVIEW_REASON.get(code or "", REVIEW_REASON_DEFAULT)
+
+
+def warning(code: str):
+    return WARNING.get(code, code)

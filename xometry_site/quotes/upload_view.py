@@ -1,0 +1,205 @@
+"""POST /quotes/new: the multipart body is streamed into encrypted storage by services.uploads.
+
+Order of checks: signed in and verified (decorator) → Content-Length within MAX_CONTENT_LENGTH
+(Werkzeug, 413) → when the first file part begins, the CSRF token and the choices that arrived
+before it (so a bad form stores nothing) → per file: extension, size while streaming, leading
+bytes → the whole form again → the quote row. Every refusal leaves no row and no blob.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, jsonify, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf, validate_csrf
+from werkzeug.datastructures import MultiDict
+from wtforms import ValidationError
+
+from ..errors import CSRF_MESSAGE, render_error
+from ..services import quoting
+from ..services.keyring import get_keyring
+from ..services.storage import get_storage
+from ..services.uploads import (
+    ACCEPT_ATTRIBUTE,
+    FORMATS,
+    ReceivedUpload,
+    UploadLimits,
+    UploadRefused,
+    drain,
+    receive_upload,
+)
+from ..services.vault import destroy
+from .forms import QuoteForm
+from .labels import UPLOAD_REFUSAL
+
+
+class _FormInvalid(Exception):
+    def __init__(self, form: QuoteForm) -> None:
+        super().__init__("form invalid")
+        self.form = form
+
+
+class _CsrfInvalid(Exception):
+    pass
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+def build_form(fields: dict[str, str] | None = None) -> QuoteForm:
+    """The form with the catalogue's choices, bound to streamed fields when given."""
+    formdata = MultiDict(fields) if fields is not None else None
+    form = QuoteForm(formdata=formdata)
+    choices = quoting.form_choices()
+    form.process_.choices = choices["process"]
+    form.material.choices = choices["material"]
+    form.finish.choices = choices["finish"]
+    return form
+
+
+def validate_form(form: QuoteForm) -> bool:
+    """Field validators, then whether material and finish belong to the chosen process."""
+    if not form.validate():
+        return False
+    problem = quoting.combination_error(
+        form.process_.data, form.material.data, form.finish.data or None
+    )
+    if problem == "material":
+        form.material.errors.append(_("This material is not offered for the chosen process."))
+    elif problem == "finish":
+        form.finish.errors.append(_("This finish is not offered for this process and material."))
+    elif problem:
+        form.process_.errors.append(_("Please choose a process."))
+    return problem is None
+
+
+def upload_page(form: QuoteForm | None = None, errors: list[str] | None = None, status: int = 200):
+    form = form or build_form()
+    limits = limits_from_config()
+    return render_template(
+        "quotes/new.html",
+        form=form,
+        errors=errors or [],
+        accept=ACCEPT_ATTRIBUTE,
+        extensions=sorted(FORMATS),
+        max_file_size=limits.max_file_size,
+        max_files=limits.max_files,
+        max_file_mb=_megabytes(limits.max_file_size),
+        csrf_token_value=generate_csrf(),
+        combinations=quoting.material_combinations(),
+    ), status
+
+
+def limits_from_config() -> UploadLimits:
+    config = current_app.config
+    return UploadLimits(
+        max_file_size=int(config["UPLOAD_MAX_FILE_SIZE"]),
+        max_files=int(config["UPLOAD_MAX_FILES"]),
+        max_form_memory=int(config.get("MAX_FORM_MEMORY_SIZE") or 512 * 1024),
+        max_parts=int(config.get("MAX_FORM_PARTS") or 200),
+    )
+
+
+def _megabytes(size: int) -> str:
+    return format_decimal(size / (1024 * 1024), format="#,##0.#") + " MB"
+
+
+def _check_csrf(token: str | None) -> None:
+    if not current_app.config.get("WTF_CSRF_ENABLED", True):
+        return
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        raise _CsrfInvalid() from None
+
+
+def _before_first_file(fields: dict[str, str]) -> None:
+    """Runs when the first drawing begins: nothing is stored for a forged or invalid form."""
+    _check_csrf(fields.get("csrf_token"))
+    form = build_form(fields)
+    if not validate_form(form):
+        raise _FormInvalid(form)
+
+
+def receive_quote():
+    limits = limits_from_config()
+    stream = request.stream  # 413 here when Content-Length is over MAX_CONTENT_LENGTH
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    storage = get_storage(app)
+    try:
+        received = receive_upload(
+            stream,
+            request.headers,
+            storage,
+            get_keyring(app),
+            limits,
+            before_first_file=_before_first_file,
+        )
+    except UploadRefused as exc:
+        drain(stream, int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
+        return _refused(exc)
+    except _FormInvalid as exc:
+        drain(stream, int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
+        return _invalid(exc.form, [])
+    except _CsrfInvalid:
+        drain(stream, int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
+        current_app.logger.warning("security.csrf_rejected path=%s", request.path)
+        return _error_response(400, str(CSRF_MESSAGE))
+    form = build_form(received.fields)
+    if not validate_form(form) or not received.files:
+        _discard(received)
+        errors = [] if received.files else [str(UPLOAD_REFUSAL["no_files"])]
+        return _invalid(form, errors)
+    request_data = quoting.QuoteRequest(
+        process=form.process_.data,
+        material=form.material.data,
+        finish=form.finish.data or None,
+        quantity=int(form.quantity.data),
+        notes=form.notes.data,
+    )
+    quote = quoting.create_quote(current_user, request_data, received.files)
+    url = url_for("quotes.detail", ref=quote.ref)
+    if wants_json():
+        return jsonify(redirect=url), 201
+    from flask import redirect
+
+    return redirect(url, code=303)
+
+
+def _discard(received: ReceivedUpload) -> None:
+    storage = get_storage(current_app._get_current_object())  # type: ignore[attr-defined]
+    for item in received.files:
+        destroy(storage, item.stored.blob_id)
+
+
+def refusal_message(exc: UploadRefused) -> str:
+    template = UPLOAD_REFUSAL.get(exc.code, UPLOAD_REFUSAL["malformed"])
+    limit = exc.limit
+    limit_text = _megabytes(limit) if exc.code == "file_too_large" and limit else str(limit or "")
+    return str(template) % {"name": exc.filename or "", "limit": limit_text}
+
+
+def _refused(exc: UploadRefused):
+    message = refusal_message(exc)
+    current_app.logger.info("quote.upload_refused code=%s", exc.code)
+    if exc.status == 413:
+        return _error_response(413, message)
+    form = build_form(getattr(exc, "fields", None) or {})
+    return _invalid(form, [message], validate=False)
+
+
+def _invalid(form: QuoteForm, errors: list[str], validate: bool = True):
+    if wants_json():
+        messages = list(errors)
+        for field in form:
+            messages.extend(f"{field.label.text}: {e}" for e in field.errors)
+        return jsonify(errors=messages or [str(UPLOAD_REFUSAL["malformed"])]), 400
+    return upload_page(form, errors, status=400)
+
+
+def _error_response(status: int, message: str):
+    if wants_json():
+        return jsonify(errors=[message]), status
+    return render_error(status, message)
