@@ -28,6 +28,9 @@ def register(app: Flask) -> None:
     from .account.newsletter import newsletter_cli
 
     app.cli.add_command(users_cli)
+    from .privacy.commands import privacy_cli
+
+    app.cli.add_command(privacy_cli)
     app.cli.add_command(newsletter_cli)
     from .quotes.commands import keys_cli, quotes_cli
 

@@ -1,7 +1,7 @@
-"""Blueprint: routes in views.py."""
+"""Blueprint: the privacy center at /privacy — My data, copy, delete, withdraw, deregister, requests."""
 
 from flask import Blueprint
 
 bp = Blueprint("privacy", __name__)
 
-from . import views  # noqa: E402,F401
+from . import request_views, rights_views, views  # noqa: E402,F401

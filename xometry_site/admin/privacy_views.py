@@ -1,0 +1,174 @@
+"""Staff pages of the privacy center: data requests, notices, the audit log, accounts (minors)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import db
+from ..models import AuditEvent, Notice, PrivacyRequest, User
+from ..privacy.admin_forms import AnswerForm, NoticeForm
+from ..privacy.forms import ActionForm
+from ..privacy.presenters import action_label
+from ..security import no_store, staff_required
+from ..services import audit_trail, erasure, notices, privacy_requests
+from . import bp
+
+PAGE_SIZE = 100
+
+
+@bp.get("/requests")
+@login_required
+@staff_required
+@no_store
+def privacy_requests_queue():
+    """Open requests, soonest due first; overdue ones flagged."""
+    show_all = request.args.get("all") == "1"
+    return render_template(
+        "admin/requests.html",
+        queue=privacy_requests.queue(include_closed=show_all),
+        show_all=show_all,
+        is_overdue=privacy_requests.is_overdue,
+        kind_labels=privacy_requests.KIND_LABELS,
+        status_labels=privacy_requests.STATUS_LABELS,
+    )
+
+
+@bp.route("/requests/<int:request_id>", methods=["GET", "POST"])
+@login_required
+@staff_required
+@no_store
+def privacy_request(request_id: int):
+    """One request: read it (logged), answer it in the app; the requester is mailed."""
+    req = db.session.get(PrivacyRequest, request_id)
+    if req is None or req.status == "unverified":
+        abort(404)
+    form = AnswerForm(obj=req if request.method == "GET" else None)
+    if form.validate_on_submit():
+        privacy_requests.answer(req, current_user, form.answer.data.strip(), form.status.data)
+        flash(_("Saved. The requester has been told."), "success")
+        return redirect(url_for("admin.privacy_requests_queue"))
+    if request.method == "GET":
+        audit_trail.record(
+            "staff.viewed_request",
+            subject_id=req.user_id,
+            actor_id=current_user.id,
+            target=f"request:{req.id}",
+        )
+        db.session.commit()
+    account = db.session.get(User, req.user_id) if req.user_id else None
+    return render_template(
+        "admin/requests_detail.html",
+        req=req,
+        form=form,
+        account=account,
+        overdue=privacy_requests.is_overdue(req),
+        kind_labels=privacy_requests.KIND_LABELS,
+        status_labels=privacy_requests.STATUS_LABELS,
+    )
+
+
+@bp.route("/notices", methods=["GET", "POST"])
+@login_required
+@staff_required
+@no_store
+def privacy_notices():
+    """Write a notice in both languages, for everyone or a list of addresses."""
+    form = NoticeForm()
+    if form.validate_on_submit():
+        text = notices.NoticeText(
+            form.title_zh.data.strip(),
+            form.title_en.data.strip(),
+            form.body_zh.data.strip(),
+            form.body_en.data.strip(),
+        )
+        addresses = notices.parse_addresses(form.emails.data)
+        _notice, count, unknown = notices.publish(current_user, text, form.audience.data, addresses)
+        flash(_("The notice has been published to %(count)d users.", count=count), "success")
+        if unknown:
+            flash(
+                _("No active account has these addresses: %(list)s", list=", ".join(unknown)),
+                "warning",
+            )
+        return redirect(url_for("admin.privacy_notices"))
+    published = db.session.scalars(db.select(Notice).order_by(Notice.created_at.desc())).all()
+    return render_template("admin/notices.html", form=form, published=published)
+
+
+@bp.get("/audit")
+@login_required
+@staff_required
+@no_store
+def privacy_audit():
+    """Who accessed or changed whose personal information, newest first; filter by account."""
+    query = db.select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    subject = request.args.get("user", "").strip()
+    if subject.isdigit():
+        query = query.where(
+            db.or_(AuditEvent.subject_id == int(subject), AuditEvent.actor_id == int(subject))
+        )
+    action = request.args.get("action", "").strip()
+    if action:
+        query = query.where(AuditEvent.action.startswith(action))
+    page = max(1, request.args.get("page", 1, type=int))
+    events = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template(
+        "admin/audit.html",
+        events=events,
+        page=page,
+        subject=subject,
+        action=action,
+        has_more=len(events) == PAGE_SIZE,
+        action_label=action_label,
+    )
+
+
+@bp.get("/users")
+@login_required
+@staff_required
+@no_store
+def privacy_users():
+    """Find an account by e-mail address, phone or id."""
+    q = request.args.get("q", "").strip()
+    found = []
+    if q:
+        conditions = [User.email == q.lower(), User.phone == q]
+        if q.isdigit():
+            conditions.append(User.id == int(q))
+        found = db.session.scalars(db.select(User).where(db.or_(*conditions)).limit(20)).all()
+    return render_template("admin/users.html", q=q, found=found)
+
+
+@bp.get("/users/<int:user_id>")
+@login_required
+@staff_required
+@no_store
+def privacy_user(user_id: int):
+    """An account's state, for handling requests; opening it is logged on the user's record."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    audit_trail.record(
+        "staff.viewed_user", subject_id=user.id, actor_id=current_user.id, target=f"user:{user.id}"
+    )
+    db.session.commit()
+    return render_template("admin/users_detail.html", account=user, form=ActionForm())
+
+
+@bp.post("/users/<int:user_id>/minor")
+@login_required
+@staff_required
+@no_store
+def privacy_user_minor(user_id: int):
+    """Policy 6: mark a minor's account; its erasure starts at once."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    user = db.session.get(User, user_id)
+    if user is None or user.erased_at is not None:
+        abort(404)
+    if user.id == current_user.id:
+        abort(400)
+    erasure.mark_minor(user, current_user)
+    flash(_("The account has been marked as a minor's; its data is being erased."), "success")
+    return redirect(url_for("admin.privacy_user", user_id=user.id))

@@ -1,0 +1,43 @@
+"""Forms of the staff pages for data requests, notices and accounts."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from ..services.notices import parse_addresses
+
+
+class AnswerForm(FlaskForm):
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            ("in_progress", _l("Being handled (no mail)")),
+            ("answered", _l("Answered (mails the answer)")),
+            ("declined", _l("Declined (mails the reason)")),
+        ],
+    )
+    answer = TextAreaField(_l("Answer to the requester"), validators=[Length(max=10000)])
+
+    def validate_answer(self, field) -> None:
+        if self.status.data != "in_progress" and not (field.data or "").strip():
+            raise ValidationError(_l("Write the answer the requester will receive."))
+
+
+class NoticeForm(FlaskForm):
+    title_zh = StringField(_l("Title (Chinese)"), validators=[DataRequired(), Length(max=200)])
+    title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=200)])
+    body_zh = TextAreaField(_l("Text (Chinese)"), validators=[DataRequired(), Length(max=20000)])
+    body_en = TextAreaField(_l("Text (English)"), validators=[DataRequired(), Length(max=20000)])
+    audience = RadioField(
+        _l("Send to"),
+        choices=[("all", _l("All users")), ("selected", _l("Only these e-mail addresses"))],
+        default="all",
+    )
+    emails = TextAreaField(_l("E-mail addresses (one per line)"))
+
+    def validate_emails(self, field) -> None:
+        if self.audience.data == "selected" and not parse_addresses(field.data):
+            raise ValidationError(_l("List at least one e-mail address."))

@@ -1,0 +1,62 @@
+"""How registry values and audit actions read on the privacy pages, in the page's language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import format_date, format_datetime
+from flask_babel import lazy_gettext as _l
+
+from ..i18n import current_language
+from ..services import divisions, pi_registry
+from ..services.consents import LABELS as CONSENT_LABELS
+from ..services.validators import mask_secret
+from ..templating import LANGUAGE_NAMES
+
+ACTION_LABELS = {
+    "drawing.download": _l("A staff member downloaded your drawing"),
+    "staff.viewed_user": _l("A staff member viewed your account details"),
+    "staff.viewed_request": _l("A staff member read your request"),
+    "staff.request_in_progress": _l("A staff member started on your request"),
+    "staff.request_answered": _l("A staff member answered your request"),
+    "staff.request_declined": _l("A staff member declined your request"),
+    "staff.marked_minor": _l("A staff member marked the account as a minor's"),
+    "account.erased": _l("Your account was erased"),
+}
+
+
+def show_value(column: pi_registry.Column, value: Any) -> str:
+    """A stored value as the owner reads it on "My data" (the export carries it in full)."""
+    kind = column.show
+    if kind == pi_registry.SECRET:
+        return str(_l("set") if value else _l("not set"))
+    if value is None or value == "":
+        return "—"
+    if kind == pi_registry.DATA:
+        return str(_l("in your copy of your data"))
+    if kind == pi_registry.MASKED:
+        return mask_secret(str(value))
+    if kind == pi_registry.TIME:
+        return format_datetime(value, "medium")
+    if kind == pi_registry.FLAG:
+        return str(_l("yes") if value else _l("no"))
+    if kind == pi_registry.REGION:
+        return divisions.name_of(value, current_language()) or str(value)
+    if kind == pi_registry.LANGUAGE:
+        return LANGUAGE_NAMES.get(value, str(value))
+    if kind == pi_registry.CONSENT_KIND:
+        return str(CONSENT_LABELS.get(value, value))
+    return str(value)
+
+
+def action_label(action: str) -> str:
+    return str(ACTION_LABELS.get(action, action))
+
+
+def when(value: Any) -> str:
+    """Dates and times in the page's language; '—' for nothing."""
+    if value is None:
+        return "—"
+    if hasattr(value, "hour"):
+        return format_datetime(value, "medium")
+    return format_date(value, "long")

@@ -1,0 +1,160 @@
+"""Copy (5.1, 5.2), delete (5.4) and deregister (5.6): the rights that change or hand over data."""
+
+from __future__ import annotations
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, logout_user
+
+from ..extensions import db
+from ..i18n import current_language
+from ..models import Drawing
+from ..security import no_store, reauth_required
+from ..services import audit_trail, erasure
+from ..services import export as exports
+from . import bp
+from .forms import ActionForm, DeleteAllDrawingsForm, DeregisterForm
+
+
+@bp.post("/export")
+@login_required
+@no_store
+def export_request():
+    """Start building a copy; a mail says when it is ready."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    exports.request_export(current_user, current_language())
+    flash(
+        _("We are preparing a copy of your data. We will e-mail you when it is ready to download."),
+        "success",
+    )
+    return redirect(url_for("privacy.index", _anchor="exports"))
+
+
+@bp.get("/export/<public_id>")
+@login_required
+@no_store
+def export_download(public_id: str):
+    """The owner's ZIP for 7 days; anyone else, or later, gets 404."""
+    export = exports.get_for_owner(current_user, public_id)
+    if export is None:
+        abort(404)
+    chunks = exports.open_archive(export)
+    audit_trail.record(
+        "export.downloaded",
+        subject_id=current_user.id,
+        actor_id=current_user.id,
+        target=f"export:{export.id}",
+    )
+    db.session.commit()
+    name = f"xometry-data-{export.ready_at:%Y%m%d}.zip"
+    response = Response(stream_with_context(chunks), mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Content-Length"] = str(export.size)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.route("/drawings/delete-all", methods=["GET", "POST"])
+@login_required
+@no_store
+def drawings_delete_all():
+    """Delete every drawing at once (keys destroyed); drawings of orders are kept and explained."""
+    form = DeleteAllDrawingsForm()
+    if form.validate_on_submit():
+        outcome = erasure.delete_drawings(current_user)
+        flash(
+            _("%(count)d drawings have been deleted for good.", count=outcome.shredded), "success"
+        )
+        if outcome.kept:
+            flash(
+                _("Drawings that belong to orders are kept as the law requires; see below."), "info"
+            )
+        return redirect(url_for("privacy.index", _anchor="category-quotes"))
+    live = db.session.scalar(
+        db.select(db.func.count(Drawing.id)).where(
+            Drawing.user_id == current_user.id, Drawing.deleted_at.is_(None)
+        )
+    )
+    kept = erasure.kept_drawings(current_user)
+    return render_template(
+        "privacy/drawings_delete_all.html",
+        form=form,
+        live=live,
+        kept=kept,
+        until=erasure.order_retention_until,
+    )
+
+
+@bp.post("/drawings/<int:drawing_id>/delete")
+@login_required
+@no_store
+def drawing_delete(drawing_id: int):
+    """Delete one drawing; another user's id is a 404."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    drawing = db.session.get(Drawing, drawing_id)
+    if drawing is None or drawing.user_id != current_user.id or drawing.deleted_at is not None:
+        abort(404)
+    outcome = erasure.delete_drawings(current_user, [drawing_id])
+    if outcome.kept:
+        flash(_("This drawing belongs to an order and is kept as the law requires."), "info")
+    else:
+        flash(_("The drawing has been deleted for good."), "success")
+    return redirect(url_for("privacy.index", _anchor="category-quotes"))
+
+
+@bp.route("/deregister", methods=["GET", "POST"])
+@login_required
+@reauth_required
+@no_store
+def deregister():
+    """Close the account: what is erased, what is kept by law and how long; then sign out."""
+    form = DeregisterForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        erase_after = erasure.deregister(user)
+        logout_user()
+        session.clear()
+        return render_template("privacy/deregistered.html", erase_after=erase_after)
+    config = current_app.config
+    return render_template(
+        "privacy/deregister.html",
+        form=form,
+        export_form=ActionForm(),
+        erased=erasure.erased_fields_by_category(),
+        orders=erasure.ordered_quotes(user),
+        until=erasure.order_retention_until,
+        cooling_off=config["DEREGISTRATION_COOLING_OFF_DAYS"],
+        working_days=config["PRIVACY_REQUEST_WORKING_DAYS"],
+        evidence_years=config["RETENTION_EVIDENCE_DAYS"] // 365,
+        audit_years=config["RETENTION_AUDIT_DAYS"] // 365,
+        order_years=config["RETENTION_ORDER_YEARS"],
+        reason=request.args.get("reason"),
+    )
+
+
+@bp.route("/deregister/cancel/<token>", methods=["GET", "POST"])
+@no_store
+def deregister_cancel(token: str):
+    """The link in the confirmation mail: keep the account during the cooling-off."""
+    user = erasure.user_for_cancel(token)
+    form = ActionForm()
+    if user is None:
+        return render_template("privacy/deregister_cancel.html", user=None, form=form), 404
+    if form.validate_on_submit():
+        erasure.cancel_deregistration(user)
+        flash(_("Your account has been kept. You can sign in again."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("privacy/deregister_cancel.html", user=user, form=form)
