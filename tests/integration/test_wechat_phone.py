@@ -219,3 +219,11 @@ def test_the_console_backend_refuses_production(app):
     with app.test_request_context(), pytest.raises(sms.SmsError):
         sms.send_code(PHONE, "123456", "zh_CN")
     assert json.dumps(sms_lines(app)) == "[]"
+
+
+def test_code_rows_older_than_a_day_are_deleted(app, db, waiting):
+    send_code(waiting)
+    age_codes(db, 25 * 60)
+    send_code(waiting, "+8613800000001")
+    phones = db.session.scalars(db.select(PhoneVerification.phone)).all()
+    assert phones == ["+8613800000001"]

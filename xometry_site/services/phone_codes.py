@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, update
 
 from ..extensions import db
 from ..models.base import utcnow
@@ -43,12 +43,10 @@ def issue(phone: str, now: datetime | None = None) -> str:
     """A fresh code for `phone`; earlier unused codes for it stop working. Commits."""
     now = now or utcnow()
     code = new_code()
+    purge_old(now)
     db.session.execute(
         delete(PhoneVerification).where(
-            or_(
-                PhoneVerification.created_at < now - KEEP_ROWS_FOR,
-                (PhoneVerification.phone == phone) & PhoneVerification.consumed_at.is_(None),
-            )
+            PhoneVerification.phone == phone, PhoneVerification.consumed_at.is_(None)
         )
     )
     db.session.add(
@@ -61,6 +59,15 @@ def issue(phone: str, now: datetime | None = None) -> str:
     )
     db.session.commit()
     return code
+
+
+def purge_old(now: datetime | None = None) -> int:
+    """Delete every code row older than a day (retention); the caller commits."""
+    cutoff = (now or utcnow()) - KEEP_ROWS_FOR
+    result = db.session.execute(
+        delete(PhoneVerification).where(PhoneVerification.created_at < cutoff)
+    )
+    return result.rowcount or 0
 
 
 def _newest(phone: str) -> PhoneVerification | None:
