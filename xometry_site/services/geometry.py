@@ -232,8 +232,11 @@ class _Totals:
         self._key_array: np.ndarray | None = None
         self._key_fill = 0
         if check_watertight and expected and expected <= WATERTIGHT_MAX_TRIANGLES:
-            self._key_array = np.empty(3 * expected, np.uint64)  # one exact allocation
+            # one exact allocation; np.empty only reserves address space, so a lying header
+            # in a small file costs no memory until keys are actually written
+            self._key_array = np.empty(3 * expected, np.uint64)
 
+    @np.errstate(over="ignore", invalid="ignore")  # inf/nan are caught once, in result()
     def add(self, p: np.ndarray) -> None:
         """Fold in a (9, k) block of vertex coordinates."""
         k = p.shape[1]
