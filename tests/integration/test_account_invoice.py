@@ -13,7 +13,9 @@ USCC = "91310000MA1FL3LK1" + uscc_check_character("91310000MA1FL3LK1")
 WRONG_USCC = USCC[:-1] + ("0" if USCC[-1] != "0" else "1")
 ID_17 = "11010519491231002"
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-ID_NUMBER = ID_17 + "10X98765432"[sum(int(d) * w for d, w in zip(ID_17, _WEIGHTS)) % 11]
+ID_NUMBER = (
+    ID_17 + "10X98765432"[sum(int(d) * w for d, w in zip(ID_17, _WEIGHTS, strict=True)) % 11]
+)
 BANK = "6222020200112233445"
 
 CORPORATE = {

@@ -1,5 +1,10 @@
-"""Invoice information. The edit page shows the full tax number and bank account to their owner
-and changes the bank account, so the whole page asks for recent authentication (see README)."""
+"""Invoice information.
+
+The whole page (GET and POST) asks for recent authentication: the form shows the owner the full
+tax number and bank account, and saving it can change the bank account. Asking before the form is
+shown (rather than only on a POST that changes the account) means nobody has to type the form twice;
+the overview at /account shows both values masked and needs no re-authentication.
+"""
 
 from __future__ import annotations
 

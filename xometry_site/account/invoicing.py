@@ -99,4 +99,3 @@ def forget_id_number(user: User) -> None:
 def masked(value: str | None) -> str | None:
     """How a tax number or bank account is shown anywhere but the owner's edit form."""
     return mask_secret(value) if value else None
-
