@@ -227,3 +227,31 @@ def test_code_rows_older_than_a_day_are_deleted(app, db, waiting):
     send_code(waiting, "+8613800000001")
     phones = db.session.scalars(db.select(PhoneVerification.phone)).all()
     assert phones == ["+8613800000001"]
+
+
+def test_a_double_submit_signs_in_to_the_account_the_first_one_made(app, db, waiting):
+    send_code(waiting)
+    code = last_code(app)
+    old_cookie = waiting.get_cookie("session").value
+    assert complete(waiting, code).status_code == 302
+    racer = app.test_client()  # the second click left with the old cookie
+    racer.set_cookie("session", old_cookie)
+    response = complete(racer, code)
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    assert users(db) == 1
+    with racer.session_transaction() as session:
+        assert session["_user_id"] == db.session.scalars(db.select(User)).one().get_id()
+
+
+def test_a_closed_account_made_meanwhile_is_not_signed_in(app, db, waiting):
+    send_code(waiting)
+    old_cookie = waiting.get_cookie("session").value
+    complete(waiting, last_code(app))
+    user = db.session.scalars(db.select(User)).one()
+    user.deregistered_at = user.created_at
+    db.session.commit()
+    racer = app.test_client()
+    racer.set_cookie("session", old_cookie)
+    assert racer.get("/auth/wechat/complete").status_code == 403
+    with racer.session_transaction() as session:
+        assert "_user_id" not in session and "wechat_pending" not in session

@@ -111,6 +111,7 @@ def wechat_callback():
 def wechat_used():
     """After a code that was used already: carry on if the first request signed us in."""
     purpose = request.args.get("purpose", "login")
+    purpose = purpose if purpose in flow_state.PURPOSES else "login"
     flow = flow_state.Flow("", purpose, request.args.get("next"), False, None, 0)
     if purpose == "login" and current_user.is_authenticated:
         return redirect(flow.destination)
@@ -185,6 +186,10 @@ def wechat_complete():
     if restart:
         return restart
     identity, next_url = waiting
+    existing = wechat_accounts.find_user(identity)
+    if existing is not None:
+        # created meanwhile (a double submit, another tab): the WeChat proof is still fresh
+        return _sign_in_existing(existing, next_url)
     form = WeChatCompleteForm()
     if request.method == "GET" and not form.phone.data:
         form.phone.data = flow_state.pending_phone()
@@ -203,7 +208,7 @@ def wechat_complete():
             if error.kind != "identity_taken":
                 form.phone.errors.append(account_error(error.kind))
                 return render_template("auth/wechat_complete.html", form=form), 409
-            user = wechat_accounts.find_user(identity)  # a double submit created it already
+            return _sign_in_existing(wechat_accounts.find_user(identity), next_url)
         flow_state.sign_in(user)
         flash(_("Welcome! Your account has been created."), "success")
         return redirect(flow_state.destination(next_url, "login"))
@@ -239,6 +244,15 @@ def wechat_send_code():
         "success",
     )
     return redirect(url_for("auth.wechat_complete"))
+
+
+def _sign_in_existing(user, next_url: str | None):
+    """The waiting identity has an account now: sign in to it (unless it was closed)."""
+    flow_state.drop_pending()
+    if user is None or not user.is_active:
+        return failure_page("inactive", None)
+    flow_state.sign_in(user)
+    return redirect(flow_state.destination(next_url, "login"))
 
 
 def _code_error(error: phone_codes.PhoneCodeError) -> str:
