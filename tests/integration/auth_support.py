@@ -54,6 +54,11 @@ def only_message_to(mailbox, address: str):
     return found[0]
 
 
+def without_csrf(response) -> str:
+    """The page without its CSRF token values, which are timestamped per rendering."""
+    return re.sub(r'name="csrf_token" value="[^"]*"', "", response.get_data(as_text=True))
+
+
 def old_token(purpose: str, payload, age_seconds: int) -> str:
     """A genuine token made `age_seconds` ago (signed as services.tokens signs, back-dated)."""
     from flask import current_app
