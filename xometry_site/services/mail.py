@@ -7,6 +7,7 @@ or by SMTP. Links in mail are built from SITE_URL, never from the request's Host
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import smtplib
@@ -16,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from flask import current_app, render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 
 from .jobs import enqueue, task
@@ -42,7 +43,7 @@ def build_message(
 ) -> EmailMessage:
     """Render `mail/<template>` in `lang` into a text + HTML message."""
     locale = lang if lang in current_app.config["LANGUAGES"] else "zh_CN"
-    with force_locale(locale):
+    with _render_context(), force_locale(locale):
         module = current_app.jinja_env.get_template(f"mail/{template}.txt").make_module(
             dict(context, lang=locale, **_globals())
         )
@@ -61,6 +62,14 @@ def build_message(
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg
+
+
+def _render_context():
+    """Jobs and commands render mail outside a request: lend them one on the site's URL."""
+    if has_request_context():
+        return contextlib.nullcontext()
+    base = current_app.config["SERVER_NAME_FOR_MAIL"]
+    return current_app.test_request_context("/", base_url=base)
 
 
 def _globals() -> dict:
