@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from ..auth.forms import CUSTOMER_TYPE_LABELS  # the same labels as on registration
@@ -96,3 +96,15 @@ class EmailChangeForm(FlaskForm):
         ],
     )
     submit = SubmitField(_l("Send confirmation link"))
+
+
+class SubscriptionForm(FlaskForm):
+    """Marketing e-mail (policy 1.7): unticked until the user ticks it."""
+
+    subscribe = BooleanField(
+        _l(
+            "Send me e-mail about services, products, discounts and promotions. I can "
+            "unsubscribe at any time with one click."
+        )
+    )
+    submit = SubmitField(_l("Save"))

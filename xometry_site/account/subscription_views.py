@@ -4,24 +4,12 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import BooleanField, SubmitField
 
 from ..extensions import csrf
 from ..security import no_store
 from . import bp, mailing_bp, subscriptions
-
-
-class SubscriptionForm(FlaskForm):
-    subscribe = BooleanField(
-        _l(
-            "Send me e-mail about services, products, discounts and promotions. I can "
-            "unsubscribe at any time with one click."
-        )
-    )
-    submit = SubmitField(_l("Save"))
+from .forms import SubscriptionForm
 
 
 @bp.route("/subscriptions", methods=["GET", "POST"])
