@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 def external_url(endpoint: str, **values) -> str:
     """Absolute link for mail, from the configured site URL (no Host-header poisoning)."""
     base = current_app.config["SERVER_NAME_FOR_MAIL"].rstrip("/")
-    return base + url_for(endpoint, **values)
+    with _render_context():
+        return base + url_for(endpoint, **values)
 
 
 def outbox_dir() -> Path:
