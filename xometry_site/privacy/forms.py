@@ -62,9 +62,15 @@ class RequestForm(FlaskForm):
         validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254)],
     )
 
-    def validate_processor(self, field) -> None:
-        if self.kind.data == "transfer" and not (field.data or "").strip():
-            raise ValidationError(_l("Name the processor that should receive your information."))
+    def validate(self, extra_validators=None) -> bool:
+        """A transfer names its recipient (checked here: an empty Optional field skips inline checks)."""
+        valid = super().validate(extra_validators)
+        if self.kind.data == "transfer" and not (self.processor.data or "").strip():
+            self.processor.errors.append(
+                _l("Name the processor that should receive your information.")
+            )
+            return False
+        return valid
 
 
 class CodeForm(FlaskForm):
