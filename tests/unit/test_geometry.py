@@ -342,3 +342,40 @@ def _my_step_workers() -> list[int]:
         if ppid == os.getpid() and b"step_worker.py" in cmdline:
             found.append(int(pid))
     return found
+
+
+# --- read-ahead -----------------------------------------------------------------------------------
+
+
+def test_errors_from_the_source_reach_the_caller_unchanged():
+    class CorruptBlob(Exception):
+        pass
+
+    def source():
+        yield binary_stl(CUBE)[:100]
+        raise CorruptBlob("segment failed authentication")
+
+    with pytest.raises(CorruptBlob):
+        analyze_stl(source())
+
+
+def test_the_source_is_closed_when_analysis_stops_early():
+    closed = []
+
+    def source():
+        try:
+            yield b"solid x\n  facet normal 0 0 0\n    outer loop\n      vertex 1 2\n"
+            yield b"    endloop\n  endfacet\n" * 10
+            while True:  # would never end if nobody closed us
+                yield b" " * 65536
+        finally:
+            closed.append(True)
+
+    with pytest.raises(GeometryError):
+        analyze_stl(source())
+    assert closed == [True]
+
+
+def test_prefetch_gives_the_same_answer():
+    data = binary_stl(CUBE)
+    assert analyze_stl(chunked(data, 9), prefetch=False) == analyze_stl(chunked(data, 9))

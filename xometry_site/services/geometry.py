@@ -12,10 +12,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ WATERTIGHT_MAX_TRIANGLES = 5_000_000
 BLOCK_TRIANGLES = 16_384  # binary records per numpy block: fits in L2, amortises numpy calls
 ASCII_BLOCK_BYTES = 4 << 20  # text per parse call
 ASCII_MAX_FACET_BYTES = 16 << 20  # more text than this without an "endfacet" is not an STL
+READ_AHEAD_BYTES = 1 << 20  # background reads are handed over in pieces of at least this
 PEEK_BYTES = 4096  # enough to tell ASCII from binary STL
 SMALLEST_SENSIBLE_MM = 5.0  # below this the part was probably drawn in inches (see units_hint)
 STEP_WORKER = Path(__file__).with_name("step_worker.py")
@@ -356,18 +359,87 @@ def _edge_keys(p: np.ndarray, collapsed: bool) -> np.ndarray:
 
 
 def analyze_stl(
-    chunks: Iterable[bytes], *, check_watertight: bool = True, sink: TriangleSink | None = None
+    chunks: Iterable[bytes],
+    *,
+    check_watertight: bool = True,
+    sink: TriangleSink | None = None,
+    prefetch: bool = True,
 ) -> PartGeometry:
-    """Volume, area, bounding box and watertightness of an STL (binary or ASCII), streamed."""
-    stream = _Stream(chunks)
-    head = stream.peek(PEEK_BYTES)
-    if not head.strip():
-        raise GeometryError("empty", "the file is empty")
-    if _is_ascii(head):
-        totals = _read_ascii(stream, check_watertight, sink)
-        return totals.result("stl-ascii")
-    totals = _read_binary(stream, check_watertight, sink)
-    return totals.result("stl-binary")
+    """Volume, area, bounding box and watertightness of an STL (binary or ASCII), streamed.
+
+    With `prefetch`, the chunks are pulled in a background thread (see read_ahead), so
+    decrypting or downloading the next ones overlaps with the numpy work on this one.
+    """
+    source = read_ahead(chunks) if prefetch else iter(chunks)
+    try:
+        stream = _Stream(source)
+        head = stream.peek(PEEK_BYTES)
+        if not head.strip():
+            raise GeometryError("empty", "the file is empty")
+        if _is_ascii(head):
+            return _read_ascii(stream, check_watertight, sink).result("stl-ascii")
+        return _read_binary(stream, check_watertight, sink).result("stl-binary")
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
+def read_ahead(chunks: Iterable[bytes], depth: int = 4) -> Iterator[bytes]:
+    """Iterate `chunks` in a background thread, up to `depth` chunks ahead.
+
+    Decryption (OpenSSL) and numpy both release the GIL, so on two cores decrypting a blob
+    costs almost nothing on top of analysing it. Errors from the source (a corrupt blob) are
+    raised here, in the consumer; closing this generator stops the thread and closes the source.
+    """
+    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        source = iter(chunks)
+        batch: list[bytes] = []
+        size = 0
+        try:
+            for chunk in source:  # small chunks are joined: one queue hop per ~1 MB
+                batch.append(chunk)
+                size += len(chunk)
+                if size >= READ_AHEAD_BYTES:
+                    if not put(("chunk", b"".join(batch) if len(batch) > 1 else batch[0])):
+                        return
+                    batch, size = [], 0
+            if batch and not put(("chunk", b"".join(batch))):
+                return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(("error", exc))
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+    thread = threading.Thread(target=produce, name="stl-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = items.get()
+            if kind == "chunk":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _is_ascii(head: bytes) -> bool:
