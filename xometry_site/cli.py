@@ -32,6 +32,9 @@ def register(app: Flask) -> None:
 
     app.cli.add_command(privacy_cli)
     app.cli.add_command(newsletter_cli)
+    from .jobs_cli import register as register_jobs
+
+    register_jobs(app)
     from .quotes.commands import keys_cli, quotes_cli
 
     app.cli.add_command(quotes_cli)

@@ -67,4 +67,30 @@ def register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unhandled(error: Exception):
         log.exception("error.unhandled path=%s", request.path)
+        return render_server_error()
+
+
+def render_server_error():
+    """The 500 page even when the database failed: a fresh transaction, else a page without it."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()  # the page itself may query (signed-in user, consents)
         return render_error(500)
+    except Exception:  # the database is unreachable: answer at once, never hang or crash
+        log.exception("error.page_failed path=%s", request.path)
+        return plain_error_page(500)
+
+
+def plain_error_page(code: int):
+    """Both languages, no template and no database: the last resort."""
+    from flask_babel import force_locale
+    from markupsafe import escape
+
+    parts = []
+    for locale in ("zh_CN", "en"):
+        with force_locale(locale):
+            title, message = MESSAGES[code]
+            parts.append(f"<h1>{escape(str(title))}</h1><p>{escape(str(message))}</p>")
+    body = '<!doctype html><meta charset="utf-8"><title>Xometry Asia</title>' + "".join(parts)
+    return body, code, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"}

@@ -1,0 +1,71 @@
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py` (app:app), tuned by env vars.
+
+nginx in front buffers whole requests (uploads up to 2 GB) and responses, so a worker thread is
+only busy while the app works, never while a slow phone trickles bytes in.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+wsgi_app = "app:app"
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")
+
+# Workers: 2 × CPUs + 1 (gunicorn's rule of thumb), never more than WEB_CONCURRENCY if set.
+_by_cpu = 2 * multiprocessing.cpu_count() + 1
+workers = min(_by_cpu, _int("WEB_CONCURRENCY", _by_cpu))
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4)  # size DB_POOL_SIZE to this
+preload_app = False  # each worker builds its own app, engine pool and Redis clients
+
+# A 100 MB drawing is encrypted and sent to object storage while the request runs: allow 120 s.
+timeout = _int("GUNICORN_TIMEOUT", 120)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)  # recycle workers: bounds slow leaks
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)  # ... not all at once
+# Heartbeat files in memory, not on a disk that may stall; gunicorn makes them with mkstemp
+# (private files with random names), so S108/B108's predictable-name worry does not apply.
+_SHM = "/dev/shm"  # noqa: S108  # nosec B108
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None
+
+# Only our proxy may say which scheme and client address a request came with.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+proxy_allow_ips = forwarded_allow_ips
+
+# The app writes one JSON access line per request itself (method, path, status, ms, user id).
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+proc_name = "xometry-site"
+control_socket_disable = True  # no runtime control socket (one shared path per user otherwise)
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"levelname": "level", "asctime": "time"},
+        }
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "root": {"level": "WARNING", "handlers": []},  # the app adds its JSON handler there
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stderr"], "level": loglevel.upper(), "propagate": False},
+        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
+}
