@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from flask_babel import force_locale
 
 from ..extensions import db
@@ -185,12 +185,10 @@ def _drawing_chunks(blob: tuple[str, str, bytes]) -> Iterator[bytes]:
 
 
 def render_readme(user: User, lang: str, now: datetime, drawing_count: int) -> str:
-    with force_locale(lang):
-        return render_template(
-            "privacy/export_readme.txt",
-            generated_at=now,
-            drawing_count=drawing_count,
-            schema_version=SCHEMA_VERSION,
+    template = current_app.jinja_env.get_template("privacy/export_readme.txt")
+    with force_locale(lang):  # a plain render: jobs have no request for context processors
+        return template.render(
+            generated_at=now, drawing_count=drawing_count, schema_version=SCHEMA_VERSION
         )
 
 
