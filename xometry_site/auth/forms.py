@@ -69,7 +69,7 @@ EMAIL_VALIDATORS = [
 
 class RegisterForm(FlaskForm):
     name = StringField(
-        _l("Name"),
+        _l("Your name"),
         [
             DataRequired(message=_l("Please enter your name.")),  # spaces alone are no name
             Length(max=NAME_MAX, message=_l("Please use at most 100 characters.")),
