@@ -40,6 +40,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(autouse=True)
+def _logging_propagates():
+    """Apps built with a production config make our loggers stop propagating (one JSON line per
+    event); put that back after each test so pytest's caplog sees the next test's lines."""
+    import logging
+
+    yield
+    for name in ("xometry_site", "xometry_site.access"):
+        logging.getLogger(name).propagate = True
+
+
 # --- database -------------------------------------------------------------------------------
 
 
