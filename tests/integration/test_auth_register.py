@@ -232,3 +232,19 @@ def test_registration_succeeds_when_mail_cannot_be_sent(client, db, caplog):
     assert failures, "the delivery failure must be logged"
     assert "zhang.wei@example.com" not in caplog.text
     assert "zhang.wei" not in caplog.text
+
+
+def test_the_form_cannot_set_staff_or_verification(client, db):
+    register(
+        client,
+        is_staff="y",
+        email_verified_at="2020-01-01T00:00:00",
+        phone_verified_at="2020-01-01T00:00:00",
+        preferred_language="en",
+        id="999",
+    )
+    user = db.session.scalar(db.select(User))
+    assert not user.is_staff
+    assert user.email_verified_at is None and user.phone_verified_at is None
+    assert user.id != 999
+    assert user.preferred_language == "zh_CN"  # the page's language, not a posted value
