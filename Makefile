@@ -4,9 +4,12 @@ VENV    := .venv/.installed
 DEVVENV := .venv/.installed-dev
 FLASK   := .venv/bin/flask --app app
 PORT    ?= 5000
+UV      := .venv/bin/uv
+LOCK    := requirements.lock
+DEVLOCK := requirements-dev.lock
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint format babel translations migrate migration bench lock worker clean
+.PHONY: help run test test-fast lint format babel translations migrate migration bench lock worker clean security audit
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -15,13 +18,20 @@ $(PY):
 	python3 -m venv .venv
 	.venv/bin/pip install -q --upgrade pip uv
 
-$(VENV): pyproject.toml | $(PY)
-	.venv/bin/uv pip install -q --python $(PY) -e '.[cad]'
+# The pinned, hashed lock first (when present), then the project itself.
+$(VENV): pyproject.toml $(wildcard $(LOCK)) | $(PY)
+	@if [ -f $(LOCK) ]; then $(UV) pip install -q --python $(PY) --require-hashes -r $(LOCK); fi
+	$(UV) pip install -q --python $(PY) -e '.[cad]'
 	@touch $@
 
-$(DEVVENV): pyproject.toml | $(PY)
-	.venv/bin/uv pip install -q --python $(PY) -e '.[dev,cad]'
+$(DEVVENV): pyproject.toml $(wildcard $(DEVLOCK)) | $(PY)
+	@if [ -f $(DEVLOCK) ]; then $(UV) pip install -q --python $(PY) --require-hashes -r $(DEVLOCK); fi
+	$(UV) pip install -q --python $(PY) -e '.[dev,cad]'
 	@touch $@ $(VENV)
+
+lock: | $(PY)  ## pin every dependency with hashes (LOCK_ARGS=--upgrade to move to newer versions)
+	$(UV) pip compile pyproject.toml --extra cad --generate-hashes --python-version 3.11 -q $(LOCK_ARGS) -o $(LOCK)
+	$(UV) pip compile pyproject.toml --extra cad --extra dev --generate-hashes --python-version 3.11 -q $(LOCK_ARGS) -o $(DEVLOCK)
 
 translations: | $(PY)  ## compile translations/*.po into .mo (the .mo files are built, not committed)
 	@$(PY) -m babel.messages.frontend compile -d translations
@@ -36,15 +46,30 @@ run: $(VENV) translations  ## install, migrate SQLite in instance/, serve http:/
 	@echo "-------------------------------------------------------------------------------"
 	$(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads
 
-test: $(DEVVENV) translations  ## lint, then the whole suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
+test: $(DEVVENV) translations  ## lint, security gates, then the whole suite (SQLite; PostgreSQL too with TEST_DATABASE_URL)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	@$(MAKE) --no-print-directory security
 	.venv/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(DEVVENV)  ## ruff check and format check, bandit
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/bandit -q -c pyproject.toml -r xometry_site
+
+security: $(DEVVENV)  ## bandit (a medium or high finding fails) and pip-audit of the locked dependencies
+	.venv/bin/bandit -q -c pyproject.toml --severity-level medium -r xometry_site deploy gunicorn.conf.py app.py
+	@$(MAKE) --no-print-directory audit
+
+# pip-audit asks PyPI's JSON API per release; where that service does not answer (an offline
+# mirror), only the audit is skipped, loudly. Where it answers, a package it cannot audit fails.
+audit: $(DEVVENV)  ## pip-audit requirements.lock and requirements-dev.lock (skipped with a warning if PyPI's API is unreachable)
+	@if $(PY) -c "import urllib.request as u; u.urlopen('https://pypi.org/pypi/flask/3.1.0/json', timeout=5)" 2>/dev/null; then \
+	  .venv/bin/pip-audit --strict --disable-pip --progress-spinner off --timeout 15 -r $(LOCK) -r $(DEVLOCK); \
+	else \
+	  echo "WARNING: PyPI's vulnerability API (pypi.org/pypi/<name>/<version>/json) is unreachable here:"; \
+	  echo "WARNING: pip-audit SKIPPED (only the dependency audit; bandit and the tests ran)."; \
+	fi
 
 format: $(DEVVENV)  ## fix what ruff can fix
 	.venv/bin/ruff check --fix .

@@ -61,7 +61,7 @@ def _remember_refused_message() -> Markup:
         'accept functional cookies in the <a href="%(url)s">cookie settings</a>, then sign in again.'
     )
     # the text is our own catalogue entry; Markup % escapes the value put into it
-    return Markup(text) % {"url": url_for("pages.cookie_settings")}  # noqa: S704
+    return Markup(text) % {"url": url_for("pages.cookie_settings")}  # noqa: S704  # nosec B704
 
 
 @bp.post("/logout")

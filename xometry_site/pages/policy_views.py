@@ -20,7 +20,8 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 def policy_linkify(text: str) -> Markup:
     """Escape a policy text, then link its e-mail addresses (content never holds HTML)."""
     escaped = str(escape(text))
-    return Markup(EMAIL.sub(lambda m: f'<a href="mailto:{m[0]}">{m[0]}</a>', escaped))  # noqa: S704
+    # Safe: escaped first, and EMAIL only matches [A-Za-z0-9._%+-@], which cannot leave the href.
+    return Markup(EMAIL.sub(lambda m: f'<a href="mailto:{m[0]}">{m[0]}</a>', escaped))  # noqa: S704  # nosec B704
 
 
 def _page_locale() -> str:
