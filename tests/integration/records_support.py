@@ -1,0 +1,127 @@
+"""One record of each kind a URL can name, owned by one user, for the route-walking security tests.
+
+`make_records(owner)` returns the URL argument values (by the names the routes use: `ref`,
+`drawing_id`, `address_id`, …) so a test can fill in every rule of `app.url_map`. A route whose
+argument has no entry here and no reason in EXEMPT_ARGUMENTS makes those tests fail: a new route
+must say how its record is reached.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+
+# Arguments that do not name somebody's record, and why they need no ownership check.
+EXEMPT_ARGUMENTS = {
+    "filename": "static files are public",
+    "edition_id": "policy editions are public",
+    "token": "a signed single-use mail link is itself the credential (tested by its feature)",
+}
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8ffff3f0005fe02fea7d6a4a00000000049454e44ae426082"
+)
+SAMPLE = {"filename": "css/site.css", "edition_id": "2024-07-01", "token": "not-a-real-token"}
+
+
+def _store(app: Flask, data: bytes):
+    from xometry_site.services.keyring import get_keyring
+    from xometry_site.services.storage import get_storage
+    from xometry_site.services.vault import store_encrypted
+
+    return store_encrypted(get_storage(app), get_keyring(app), [data])
+
+
+def make_records(app: Flask, owner) -> dict[str, Any]:
+    """A quote with a drawing (and preview), an address, an export, a request, a notice."""
+    from xometry_site.extensions import db
+    from xometry_site.models import (
+        DataExport,
+        Drawing,
+        Notice,
+        NoticeReceipt,
+        PrivacyRequest,
+        Quote,
+        ShippingAddress,
+    )
+    from xometry_site.models.base import utcnow
+
+    quote = Quote(user_id=owner.id, process="cnc_machining", material="al6061", quantity=1)
+    db.session.add(quote)
+    db.session.flush()
+    stored = _store(app, b"solid part\nendsolid part\n")
+    preview = _store(app, PNG_1PX)
+    drawing = Drawing(
+        quote_id=quote.id,
+        user_id=owner.id,
+        filename="part.stl",
+        extension="stl",
+        size=stored.size,
+        sha256=stored.sha256,
+        blob_id=stored.blob_id,
+        key_id=stored.kid,
+        wrapped_key=stored.wrapped_dek,
+        preview_blob_id=preview.blob_id,
+        preview_key_id=preview.kid,
+        preview_wrapped_key=preview.wrapped_dek,
+        analysis_status="analysed",
+    )
+    address = ShippingAddress(
+        user_id=owner.id,
+        recipient="张三",
+        address="浦东新区世纪大道 100 号",
+        phone="+8613800000001",
+        province="310000",
+        city="310100",
+        postal_code="200120",
+        is_default=True,
+    )
+    archive = _store(app, b"PK\x05\x06" + b"\0" * 18)
+    export = DataExport(
+        user_id=owner.id,
+        status="ready",
+        ready_at=utcnow(),
+        expires_at=utcnow() + timedelta(days=7),
+        blob_id=archive.blob_id,
+        kid=archive.kid,
+        wrapped_dek=archive.wrapped_dek,
+        size=archive.size,
+        sha256=archive.sha256,
+        drawing_count=0,
+    )
+    request = PrivacyRequest(user_id=owner.id, kind="copy", email=owner.email, status="open")
+    notice = Notice(
+        title_zh="通知", title_en="Notice", body_zh="内容", body_en="Body", audience="selected"
+    )
+    db.session.add_all([drawing, address, export, request, notice])
+    db.session.flush()
+    db.session.add(NoticeReceipt(notice_id=notice.id, user_id=owner.id))
+    db.session.commit()
+    return {
+        "ref": quote.ref,
+        "drawing_id": drawing.id,
+        "address_id": address.id,
+        "public_id": export.public_id,
+        "request_id": request.id,
+        "notice_id": notice.id,
+        "user_id": owner.id,
+        **SAMPLE,
+    }
+
+
+def rule_path(rule, values: dict[str, Any]) -> str:
+    """The rule's path with each `<converter:name>` replaced by values[name]."""
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: str(values[m.group(1)]), rule.rule)
+
+
+def unknown_arguments(app: Flask, values: dict[str, Any]) -> list[str]:
+    """`rule argument` pairs that neither name a record here nor are exempt, with a reason."""
+    missing = []
+    for rule in app.url_map.iter_rules():
+        for name in sorted(rule.arguments):
+            if name not in values and name not in EXEMPT_ARGUMENTS:
+                missing.append(f"{rule.rule} <{name}>")
+    return missing
