@@ -20,11 +20,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from xometry_site.services.geometry import ANALYSABLE_FORMATS, PartGeometry
+from xometry_site.services.geometry import ANALYSABLE_FORMATS, SMALLEST_SENSIBLE_MM, PartGeometry
 
 RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "pricing_rules.json"
 CENT = Decimal("0.01")
-SMALLEST_SENSIBLE_MM = 5
 LARGEST_SENSIBLE_MM = 2000
 MODELS = ("subtractive", "additive", "sheet")
 
