@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from ..extensions import db
 from ..models import AuditEvent, Notice, PrivacyRequest, User
@@ -19,7 +19,6 @@ PAGE_SIZE = 100
 
 
 @bp.get("/requests")
-@login_required
 @staff_required
 @no_store
 def privacy_requests_queue():
@@ -36,7 +35,6 @@ def privacy_requests_queue():
 
 
 @bp.route("/requests/<int:request_id>", methods=["GET", "POST"])
-@login_required
 @staff_required
 @no_store
 def privacy_request(request_id: int):
@@ -70,7 +68,6 @@ def privacy_request(request_id: int):
 
 
 @bp.route("/notices", methods=["GET", "POST"])
-@login_required
 @staff_required
 @no_store
 def privacy_notices():
@@ -97,7 +94,6 @@ def privacy_notices():
 
 
 @bp.get("/audit")
-@login_required
 @staff_required
 @no_store
 def privacy_audit():
@@ -125,7 +121,6 @@ def privacy_audit():
 
 
 @bp.get("/users")
-@login_required
 @staff_required
 @no_store
 def privacy_users():
@@ -141,7 +136,6 @@ def privacy_users():
 
 
 @bp.get("/users/<int:user_id>")
-@login_required
 @staff_required
 @no_store
 def privacy_user(user_id: int):
@@ -157,7 +151,6 @@ def privacy_user(user_id: int):
 
 
 @bp.post("/users/<int:user_id>/minor")
-@login_required
 @staff_required
 @no_store
 def privacy_user_minor(user_id: int):
