@@ -57,11 +57,12 @@ def build_message(
     msg["To"] = to
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="xometry.asia")
-    msg["Content-Language"] = "zh-CN" if locale == "zh_CN" else "en"
     for name, value in (headers or {}).items():
         msg[name] = value
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    # after the parts exist: building them moves Content-* headers into the first part
+    msg["Content-Language"] = "zh-CN" if locale == "zh_CN" else "en"
     return msg
 
 
