@@ -158,6 +158,7 @@ class TestingConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_BACKEND = "file"
     WECHAT_SIMULATOR = True
+    PASSWORD_HASH_FAST = True
     WECHAT_APP_ID = "wx-test-website-app"
     WECHAT_APP_SECRET = "wx-test-website-secret"  # noqa: S105 - simulator credentials
     STORAGE_BACKEND = "local"
@@ -281,6 +282,12 @@ def _check_storage(config: dict) -> str | None:
     return None
 
 
+def _check_password_hashing(config: dict) -> str | None:
+    if config.get("PASSWORD_HASH_FAST"):
+        return "PASSWORD_HASH_FAST must be off (cheap password hashes are for tests only)"
+    return None
+
+
 def _check_debug(config: dict) -> str | None:
     if config.get("DEBUG") or config.get("TESTING"):
         return "DEBUG and TESTING must be off"
@@ -303,6 +310,7 @@ _PRODUCTION_CHECKS = (
     _check_redis,
     _check_storage,
     _check_debug,
+    _check_password_hashing,
     _check_site_url,
 )
 

@@ -132,3 +132,20 @@ def test_tokens_depend_on_the_secret_key(app_context):
     app_context.config["SECRET_KEY"] = "another-secret-key-" * 3
     with pytest.raises(TokenInvalid):
         read_token("verify-email", token, 60)
+
+
+def test_production_hashes_are_full_strength_argon2id(app):
+    import pytest
+    from argon2 import PasswordHasher
+
+    from xometry_site.config import ProductionConfig
+    from xometry_site.services import passwords
+
+    app.config["PASSWORD_HASH_FAST"] = False
+    strong = passwords.hash_password("a long enough passphrase")
+    defaults = PasswordHasher()
+    assert strong.startswith("$argon2id$")
+    assert f"m={defaults.memory_cost},t={defaults.time_cost}" in strong
+    assert passwords.verify_password(strong, "a long enough passphrase")
+    with pytest.raises(RuntimeError, match="PASSWORD_HASH_FAST"):
+        ProductionConfig.validate({"PASSWORD_HASH_FAST": True})

@@ -9,13 +9,23 @@ from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024  # long passphrases are welcome; argon2 takes them whole, nothing is truncated
 COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt.gz"
 
-_hasher = PasswordHasher()  # argon2id, per-hash random salt, library defaults (RFC 9106 low-memory)
-_DUMMY_HASH = _hasher.hash("dummy password used to equalise timing")
+_STRONG = PasswordHasher()  # argon2id, per-hash random salt, library defaults (RFC 9106 low-memory)
+# Tests only (PASSWORD_HASH_FAST, refused in production): the same algorithm at minimal cost, so
+# the suite does not spend minutes hashing. Verification reads the cost from each hash.
+_FAST = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+_DUMMY_HASHES: dict[int, str] = {}
+
+
+def _hasher() -> PasswordHasher:
+    if has_app_context() and current_app.config.get("PASSWORD_HASH_FAST"):
+        return _FAST
+    return _STRONG
 
 
 class PasswordRejected(ValueError):
@@ -29,19 +39,23 @@ class PasswordRejected(ValueError):
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def burn_time(password: str) -> None:
     """Verify against a dummy hash so unknown accounts answer as slowly as known ones."""
-    verify_password(_DUMMY_HASH, password)
+    hasher = _hasher()
+    dummy = _DUMMY_HASHES.get(id(hasher))
+    if dummy is None:
+        dummy = _DUMMY_HASHES[id(hasher)] = hasher.hash("dummy password used to equalise timing")
+    verify_password(dummy, password)
 
 
 @functools.cache
