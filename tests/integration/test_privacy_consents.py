@@ -27,7 +27,7 @@ def test_withdrawing_the_subscription_stops_it_at_once(client, user, login_as):
     consents.record(user, "subscription", ip=None, source="test")
     db.session.commit()
     login_as(user)
-    response = client.post("/privacy/consents", data={"kind": "subscription"})
+    response = client.post("/privacy/consents?lang=en", data={"kind": "subscription"})
     assert response.status_code == 302
     assert consents.active(user, "subscription") is None
     withdrawn = db.session.scalar(

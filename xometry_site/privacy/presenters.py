@@ -13,6 +13,7 @@ from ..services.consents import LABELS as CONSENT_LABELS
 from ..services.validators import mask_secret
 from ..templating import LANGUAGE_NAMES
 
+INVOICE_KINDS = {"corporate": _l("Corporate invoice"), "personal": _l("Personal invoice")}
 ACTION_LABELS = {
     "drawing.download": _l("A staff member downloaded your drawing"),
     "staff.viewed_user": _l("A staff member viewed your account details"),
@@ -46,7 +47,27 @@ def show_value(column: pi_registry.Column, value: Any) -> str:
         return LANGUAGE_NAMES.get(value, str(value))
     if kind == pi_registry.CONSENT_KIND:
         return str(CONSENT_LABELS.get(value, value))
+    if column.codes:
+        return code_name(column.codes, str(value))
     return str(value)
+
+
+def code_name(codes: str, value: str) -> str:
+    """The name other features give their codes (imported late: they are optional here)."""
+    if codes == "process":
+        from ..services.quoting import catalogue_name
+
+        return catalogue_name("process", value)
+    names: dict = {"invoice_kind": INVOICE_KINDS}
+    if codes == "customer_type":
+        from ..auth.forms import CUSTOMER_TYPE_LABELS
+
+        names["customer_type"] = CUSTOMER_TYPE_LABELS
+    elif codes == "quote_status":
+        from ..quotes.labels import STATUS
+
+        names["quote_status"] = STATUS
+    return str(names.get(codes, {}).get(value, value))
 
 
 def action_label(action: str) -> str:

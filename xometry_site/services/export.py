@@ -52,6 +52,7 @@ def request_export(user: User, lang: str) -> DataExport:
         .limit(1)
     )
     if busy is not None:
+        enqueue(build_export_job, busy.id)  # a no-op unless its worker died (stale claim)
         return busy
     export = DataExport(user_id=user.id, language=lang if lang in ("zh_CN", "en") else "zh_CN")
     db.session.add(export)

@@ -123,6 +123,7 @@ class Column:
     erasure: str
     show: str = TEXT
     category: str | None = None  # when it differs from its table's (the users table spans four)
+    codes: str | None = None  # the value is a code: which list of names reads it on the page
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ USERS = Entry(
         Column("name", _l("Name"), ERASE),
         Column("email", _l("E-mail address"), ERASE),
         Column("phone", _l("Phone number"), ERASE),
-        Column("customer_type", _l("Customer type"), ERASE),
+        Column("customer_type", _l("Customer type"), ERASE, codes="customer_type"),
         Column("job_title", _l("Job title"), ERASE, category="account"),
         Column("invoice_email", _l("Invoice e-mail"), ERASE, category="account"),
         Column("preferred_language", _l("Preferred language"), ERASE, LANGUAGE, "account"),
@@ -207,12 +208,12 @@ QUOTES = Entry(
     personal=(
         Column("ref", _l("Quote"), ERASE),
         Column("created_at", _l("Requested"), ERASE, TIME),
-        Column("process", _l("Process"), ERASE),
+        Column("process", _l("Process"), ERASE, codes="process"),
         Column("material", _l("Material"), ERASE),
         Column("finish", _l("Finish"), ERASE),
         Column("quantity", _l("Quantity"), ERASE),
         Column("notes", _l("Notes"), ERASE),
-        Column("status", _l("Status"), ERASE),
+        Column("status", _l("Status"), ERASE, codes="quote_status"),
         Column("total", _l("Total"), ERASE),
         Column("engineer_note", _l("Our engineer's note"), ERASE),
         Column("ordered_at", _l("Ordered"), ERASE, TIME),
@@ -364,7 +365,7 @@ REGISTRY: tuple[Entry, ...] = (
         title=_l("Invoice details"),
         owner="user_id",
         personal=(
-            Column("kind", _l("Invoice type"), ERASE),
+            Column("kind", _l("Invoice type"), ERASE, codes="invoice_kind"),
             Column("company_name", _l("Company name"), ERASE),
             Column("name", _l("Name"), ERASE),
             Column("tax_number", _l("Tax number"), ERASE, MASKED),
