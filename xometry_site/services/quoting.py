@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import AuditEvent, Drawing, InvoiceProfile, Quote, QuoteEvent, ShippingAddress, User
@@ -102,7 +103,10 @@ def drawing_of(quote: Quote, drawing_id: int) -> Drawing | None:
 def quotes_of(user: User) -> list[Quote]:
     quotes = list(
         db.session.scalars(
-            db.select(Quote).filter_by(user_id=user.id).order_by(Quote.created_at.desc())
+            db.select(Quote)
+            .filter_by(user_id=user.id)
+            .options(selectinload(Quote.drawings))  # the list shows each quote's part count
+            .order_by(Quote.created_at.desc())
         )
     )
     for quote in quotes:
