@@ -17,7 +17,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
-from ..extensions import db
+from ..extensions import db, limiter
 from ..i18n import current_language
 from ..models import Drawing
 from ..security import no_store, reauth_required
@@ -27,8 +27,16 @@ from . import bp
 from .forms import ActionForm, DeleteAllDrawingsForm, DeregisterForm
 
 
+def _per_user() -> str:
+    """Copies are limited per account (the id, never the session token)."""
+    if current_user.is_authenticated:
+        return f"privacy-export:{current_user.id}"
+    return f"privacy-export-ip:{request.remote_addr}"
+
+
 @bp.post("/export")
 @login_required
+@limiter.limit("10 per day", key_func=_per_user)
 @no_store
 def export_request():
     """Start building a copy; a mail says when it is ready."""

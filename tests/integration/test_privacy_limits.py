@@ -1,0 +1,29 @@
+"""Throttles on the privacy center's expensive or mail-sending actions."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def app_config():
+    return {"RATELIMIT_ENABLED": True}
+
+
+def test_copies_are_limited_per_account(client, user, login_as):
+    login_as(user)
+    codes = [client.post("/privacy/export", data={}).status_code for _ in range(11)]
+    assert codes[:10] == [302] * 10
+    assert codes[10] == 429
+
+
+def test_visitor_requests_are_limited(client, mailbox):
+    codes = [
+        client.post(
+            "/privacy/requests", data={"kind": "other", "email": f"v{i}@example.com"}
+        ).status_code
+        for i in range(6)
+    ]
+    assert codes[:5] == [302] * 5
+    assert codes[5] == 429
+    assert len(mailbox) == 5  # no sixth code mailed
