@@ -33,7 +33,7 @@ lock: | $(PY)  ## pin every dependency with hashes (LOCK_ARGS=--upgrade to move 
 	$(UV) pip compile pyproject.toml --extra cad --generate-hashes --python-version 3.11 -q $(LOCK_ARGS) -o $(LOCK)
 	$(UV) pip compile pyproject.toml --extra cad --extra dev --generate-hashes --python-version 3.11 -q $(LOCK_ARGS) -o $(DEVLOCK)
 
-translations: | $(PY)  ## compile translations/*.po into .mo (the .mo files are built, not committed)
+translations: | $(VENV)  ## compile translations/*.po into .mo (the .mo files are built, not committed)
 	@$(PY) -m babel.messages.frontend compile -d translations
 
 run: $(VENV) translations  ## install, migrate SQLite in instance/, serve http://127.0.0.1:5000 with the WeChat simulator
