@@ -70,7 +70,7 @@ def test_sign_up_with_wechat_and_a_phone_then_sign_in_again(app, db, phone_page,
     assert page.get_by_label("手机号码").input_value() == "+8613912345678"
 
     page.get_by_label("短信验证码").fill(sms_code(app, "+8613912345678"))
-    page.get_by_label("我已阅读并接受《数据保护政策》。").check()
+    page.get_by_label("我已阅读并接受《个人信息保护政策》。").check()
     page.get_by_label("我已年满 18 周岁，或代表机构行事。").check()
     page.get_by_role("button", name="创建账户").click()
 

@@ -153,7 +153,7 @@ def test_both_confirmations_are_required_and_unticked(app, db, waiting):
     response = complete(waiting, code, accept_policy="", confirm_adult="")
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert "请接受《数据保护政策》" in page and "请确认您已年满 18 周岁" in page
+    assert "请接受《个人信息保护政策》" in page and "请确认您已年满 18 周岁" in page
     assert users(db) == 0
     assert complete(waiting, code).status_code == 302  # the code was not spent on that try
     assert {c.kind for c in db.session.scalars(db.select(Consent))} == {"policy", "adult"}

@@ -26,7 +26,7 @@ def _data(form: AddressForm) -> addresses.AddressData:
         organization=form.organization.data,
         recipient=form.recipient.data,
         address=form.address.data,
-        phone=form.phone_e164,
+        phone=form.phone.e164,
         province=form.province.data,
         city=form.city.data,
         postal_code=form.postal_code.data,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SubmitField
 
+from ..auth.fields import choices
 from ..services import divisions
 
 
@@ -22,9 +23,9 @@ class DivisionFieldsMixin:
 
     def fill_division_choices(self, locale: object) -> None:
         """Menus in the page language; the city menu lists the chosen province's cities."""
-        self.province.choices = [("", _l("Choose a province")), *divisions.provinces(locale)]
+        self.province.choices = choices(divisions.provinces(locale), _l("Choose a province"))
         city_choices = divisions.cities(self.province.data or "", locale)
-        self.city.choices = [("", _l("Choose a city")), *city_choices]
+        self.city.choices = choices(city_choices, _l("Choose a city"))
         if self.city.data and self.city.data not in {code for code, _name in city_choices}:
             self.city.data = ""  # the province changed: the old city no longer applies
 

@@ -7,20 +7,23 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from ..auth.fields import blank_is_none, choices, strip
 from ..auth.forms import CUSTOMER_TYPE_LABELS  # the same labels as on registration
-from ..services.passwords import MAX_LENGTH as MAX_PASSWORD_LENGTH
-from ..services.passwords import MIN_LENGTH as MIN_PASSWORD_LENGTH
 
 LANGUAGE_LABELS = {"zh_CN": "简体中文", "en": "English"}
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _blank_is_none(value):
-    value = _strip(value)
-    return value or None
+def invoice_email_field() -> EmailField:
+    """The address invoices are sent to: optional, asked on the profile and the invoice page."""
+    return EmailField(
+        _l("Invoice e-mail"),
+        filters=[blank_is_none],
+        validators=[
+            Optional(),
+            Length(max=254),
+            Email(_l("Please enter a valid e-mail address."), check_deliverability=False),
+        ],
+    )
 
 
 class ProfileForm(FlaskForm):
@@ -28,50 +31,39 @@ class ProfileForm(FlaskForm):
 
     name = StringField(
         _l("Name"),
-        filters=[_strip],
+        filters=[strip],
         validators=[DataRequired(_l("Please enter your name.")), Length(max=100)],
     )
     job_title = StringField(
-        _l("Job title"), filters=[_blank_is_none], validators=[Optional(), Length(max=100)]
+        _l("Job title"), filters=[blank_is_none], validators=[Optional(), Length(max=100)]
     )
     customer_type = SelectField(
         _l("Customer type"),
-        choices=[("", _l("Not given")), *CUSTOMER_TYPE_LABELS.items()],
-        validate_choice=True,
+        choices=choices(CUSTOMER_TYPE_LABELS.items(), blank_label=_l("Not given")),
         default="",
     )
-    invoice_email = EmailField(
-        _l("Invoice e-mail"),
-        filters=[_blank_is_none],
-        validators=[
-            Optional(),
-            Length(max=254),
-            Email(_l("Please enter a valid e-mail address."), check_deliverability=False),
-        ],
-    )
+    invoice_email = invoice_email_field()
     preferred_language = SelectField(
         _l("Preferred language"),
-        choices=[("", _l("Not given (the language of the page)")), *LANGUAGE_LABELS.items()],
-        validate_choice=True,
+        choices=choices(
+            LANGUAGE_LABELS.items(), blank_label=_l("Not given (the language of the page)")
+        ),
         default="",
     )
     submit = SubmitField(_l("Save"))
 
 
 class PasswordForm(FlaskForm):
-    """Change the password, or set a first one (accounts made by WeChat sign-in have none)."""
+    """Change the password, or set a first one (accounts made by WeChat sign-in have none).
+
+    The password rules (length, common list, own name or address) are the service's: it raises
+    PasswordRejected and the view puts the reason's message beside `new_password`.
+    """
 
     current_password = PasswordField(_l("Current password"))
     new_password = PasswordField(
         _l("New password"),
-        validators=[
-            DataRequired(_l("Please enter a new password.")),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=MAX_PASSWORD_LENGTH,
-                message=_l("Use at least 8 characters."),
-            ),
-        ],
+        validators=[DataRequired(_l("Please enter a new password."))],
     )
     new_password_confirm = PasswordField(
         _l("Repeat the new password"),
@@ -88,7 +80,7 @@ class EmailChangeForm(FlaskForm):
 
     email = EmailField(
         _l("New e-mail address"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(_l("Please enter an e-mail address.")),
             Length(max=254),

@@ -7,9 +7,10 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, RadioField, StringField, SubmitField
-from wtforms.validators import Email, Length, Optional
+from wtforms import BooleanField, RadioField, StringField, SubmitField
+from wtforms.validators import Length, Optional
 
+from ..auth.fields import blank_is_none, choices, nfkc_blank_is_none
 from ..models.invoice import INVOICE_KINDS
 from ..services.validators import (
     is_valid_postal_code,
@@ -19,7 +20,7 @@ from ..services.validators import (
     normalize_uscc,
 )
 from .division_fields import DivisionFieldsMixin, add_error
-from .forms import _blank_is_none
+from .forms import invoice_email_field
 
 KIND_LABELS = {"corporate": _l("Corporate invoice"), "personal": _l("Personal invoice")}
 
@@ -31,36 +32,24 @@ def squash(value):
     return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value)).upper() or None
 
 
-def _nfkc_blank_is_none(value):
-    return _blank_is_none(unicodedata.normalize("NFKC", value)) if isinstance(value, str) else value
-
-
 class InvoiceForm(DivisionFieldsMixin, FlaskForm):
-    kind = RadioField(_l("Invoice type"), choices=list(KIND_LABELS.items()), default="corporate")
+    kind = RadioField(_l("Invoice type"), choices=choices(KIND_LABELS.items()), default="corporate")
     company_name = StringField(
-        _l("Company name"), filters=[_blank_is_none], validators=[Optional(), Length(max=200)]
+        _l("Company name"), filters=[blank_is_none], validators=[Optional(), Length(max=200)]
     )
     name = StringField(
-        _l("Name"), filters=[_blank_is_none], validators=[Optional(), Length(max=100)]
+        _l("Name"), filters=[blank_is_none], validators=[Optional(), Length(max=100)]
     )
     tax_number = StringField(_l("Tax number"), filters=[squash])
     address = StringField(
-        _l("Invoicing address"), filters=[_blank_is_none], validators=[Optional(), Length(max=300)]
+        _l("Invoicing address"), filters=[blank_is_none], validators=[Optional(), Length(max=300)]
     )
-    postal_code = StringField(_l("Postal code"), filters=[_nfkc_blank_is_none])
+    postal_code = StringField(_l("Postal code"), filters=[nfkc_blank_is_none])
     bank_name = StringField(
-        _l("Bank name"), filters=[_blank_is_none], validators=[Optional(), Length(max=200)]
+        _l("Bank name"), filters=[blank_is_none], validators=[Optional(), Length(max=200)]
     )
     bank_account = StringField(_l("Bank account number"), filters=[squash])
-    invoice_email = EmailField(
-        _l("Invoice e-mail"),
-        filters=[_blank_is_none],
-        validators=[
-            Optional(),
-            Length(max=254),
-            Email(_l("Please enter a valid e-mail address."), check_deliverability=False),
-        ],
-    )
+    invoice_email = invoice_email_field()
     consent_sensitive = BooleanField(
         _l(
             "I separately consent to Xometry Asia processing my national ID number as my tax "

@@ -9,6 +9,7 @@ from ..models import User
 from ..models.base import utcnow
 from ..services import password_reset
 from ..services.mail import external_url, send_mail
+from ..services.registration import find_user_by_email, normalize_email
 from . import tokens
 from .subscriptions import mail_language
 
@@ -18,6 +19,10 @@ EMAIL_MAX_AGE = 24 * 3600
 
 class WrongPassword(Exception):
     """The current password given does not match."""
+
+
+class SameEmail(Exception):
+    """The "new" address is the one the account already signs in with."""
 
 
 @dataclass(frozen=True)
@@ -46,21 +51,20 @@ def change_password(user: User, current: str | None, new: str, *, lang: str) -> 
     password_reset.change_password(user, new, lang=lang, reason="change")
 
 
-def normalize_email(raw: str) -> str:
-    return raw.strip().lower()
-
-
-def request_email_change(user: User, new_email: str) -> None:
+def request_email_change(user: User, new_email: str) -> str:
     """Mail a confirmation link to the new address; nothing changes until it is opened.
 
     If another account already uses the address, that address gets a notice instead of a link,
-    and the page says the same either way (no account enumeration).
+    and the page says the same either way (no account enumeration). Returns the address as
+    normalised; raises SameEmail when it is the current one.
     """
     new_email = normalize_email(new_email)
+    if new_email == (user.email or ""):
+        raise SameEmail
     lang = mail_language(user)
-    if db.session.scalar(db.select(User.id).filter_by(email=new_email)) is not None:
+    if find_user_by_email(new_email) is not None:
         send_mail(new_email, "account_email_taken", lang, login_url=external_url("auth.login"))
-        return
+        return new_email
     token = tokens.make(EMAIL_PURPOSE, {"u": user.id, "old": user.email, "new": new_email})
     send_mail(
         new_email,
@@ -69,6 +73,7 @@ def request_email_change(user: User, new_email: str) -> None:
         user_name=user.name,
         confirm_url=external_url("account.confirm_email", token=token),
     )
+    return new_email
 
 
 def confirm_email_change(token: str) -> str:
@@ -80,7 +85,7 @@ def confirm_email_change(token: str) -> str:
     if user is None or not user.is_active or user.email != payload.get("old"):
         return "invalid"
     new_email = payload.get("new")
-    if db.session.scalar(db.select(User.id).filter_by(email=new_email)) is not None:
+    if find_user_by_email(new_email) is not None:
         return "taken"
     old_email = user.email
     user.email = new_email

@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 
 from ..auth.forms import password_message
-from ..extensions import db, limiter
+from ..auth.sessions import keep_signed_in
+from ..extensions import limiter
 from ..i18n import current_language, remember_language
-from ..models import WeChatIdentity
-from ..security import mark_fresh_auth, no_store, reauth_required
+from ..security import no_store, reauth_required
 from ..services import divisions
 from ..services.passwords import PasswordRejected
 from ..services.validators import mask_phone
 from . import addresses, bp, invoicing, profile, subscriptions
 from .forms import CUSTOMER_TYPE_LABELS, LANGUAGE_LABELS, EmailChangeForm, PasswordForm, ProfileForm
-
-
-def _wechat_url() -> str | None:
-    """The WeChat binding page, when the WeChat feature has mounted it."""
-    for rule in current_app.url_map.iter_rules():
-        if rule.rule == "/account/wechat" and "GET" in (rule.methods or ()):
-            return url_for(rule.endpoint)
-    return None
 
 
 @bp.get("")
@@ -47,11 +39,7 @@ def index():
         tax_number=invoicing.masked(invoice.tax_number) if invoice else None,
         bank_account=invoicing.masked(invoice.bank_account) if invoice else None,
         subscription=subscriptions.state(user),
-        wechat_url=_wechat_url(),
-        wechat_bound=db.session.scalar(
-            db.select(WeChatIdentity.id).filter_by(user_id=user.id).limit(1)
-        )
-        is not None,
+        wechat_bound=bool(user.wechat_identities),
         division_name=lambda code: divisions.name_of(code, locale),
     )
 
@@ -96,7 +84,7 @@ def _make_saved_message() -> str:
 @limiter.limit(
     "10 per hour",
     methods=["POST"],
-    key_func=lambda: f"account-password:{current_user.get_id()}",
+    key_func=lambda: f"account-password:{current_user.id}",  # not get_id(): a change renews it
 )
 def password():
     if not current_user.has_password:
@@ -124,10 +112,7 @@ def _password_form(form: PasswordForm):
         except PasswordRejected as rejected:
             form.new_password.errors = [password_message(rejected)]
         else:
-            user = current_user._get_current_object()
-            remember = bool(request.cookies.get(current_app.config["REMEMBER_COOKIE_NAME"]))
-            login_user(user, remember=remember, fresh=True)  # this session stays, others end
-            mark_fresh_auth()
+            keep_signed_in(current_user._get_current_object())  # the others have ended
             flash(_("Your password has been saved. Other devices have been signed out."), "success")
             return redirect(url_for("account.index"))
     return render_template("account/password.html", form=form)
@@ -140,11 +125,11 @@ def _password_form(form: PasswordForm):
 def change_email():
     form = EmailChangeForm()
     if form.validate_on_submit():
-        new_email = profile.normalize_email(form.email.data)
-        if new_email == (current_user.email or ""):
+        try:
+            new_email = profile.request_email_change(current_user, form.email.data)
+        except profile.SameEmail:
             form.email.errors = [_("This is already your e-mail address.")]
         else:
-            profile.request_email_change(current_user, new_email)
             flash(
                 _(
                     "We have sent a confirmation link to %(email)s. Your e-mail address "

@@ -14,18 +14,23 @@ from ..services.wechat_accounts import WeChatAccountError
 from . import bp
 
 
-@bp.get("/wechat")
-@no_store
-@login_required
-def wechat():
-    """Bound or not; the bind button starts /auth/wechat/login?purpose=bind."""
+def _page(status: int = 200):
+    """The binding page: the first identity bound (if any) and whether it may be unbound."""
     rows = sorted(current_user.wechat_identities, key=lambda row: row.created_at)
     return render_template(
         "account/wechat.html",
         identity=rows[0] if rows else None,
         can_unbind=wechat_accounts.has_other_sign_in(current_user),
         form=UnbindForm(),
-    )
+    ), status
+
+
+@bp.get("/wechat")
+@no_store
+@login_required
+def wechat():
+    """Bound or not; the bind button starts /auth/wechat/login?purpose=bind."""
+    return _page()
 
 
 @bp.post("/wechat/unbind")
@@ -38,14 +43,7 @@ def wechat_unbind():
             wechat_accounts.unbind(current_user._get_current_object())
         except WeChatAccountError as error:
             flash(account_error(error.kind), "error")
-            return render_template(
-                "account/wechat.html",
-                identity=current_user.wechat_identities[0]
-                if current_user.wechat_identities
-                else None,
-                can_unbind=False,
-                form=UnbindForm(),
-            ), 409
+            return _page(409)
         flash(
             _("WeChat has been unbound. Sign in with your e-mail address and password."), "success"
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TelField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import (
     AnyOf,
     DataRequired,
@@ -15,18 +15,17 @@ from wtforms.validators import (
     ValidationError,
 )
 
-try:  # WTForms ≥ 3.3 deprecates (value, label) tuples
-    from wtforms import SelectChoice
-except ImportError:  # pragma: no cover - older WTForms
-
-    def SelectChoice(value, label):
-        return (value, label)
-
-
 from ..models.user import CUSTOMER_TYPES
 from ..services.passwords import MAX_LENGTH, PasswordRejected, check_password_policy
 from ..services.registration import Registration, normalize_email
-from ..services.validators import InvalidPhone, normalize_phone
+from .fields import (
+    MOBILE_MESSAGE,
+    PhoneNumberField,
+    adult_consent_field,
+    choices,
+    policy_consent_field,
+    strip,
+)
 
 CUSTOMER_TYPE_LABELS = {
     "company": _l("Company"),
@@ -43,10 +42,6 @@ PASSWORD_MESSAGES = {
     "personal": _l("Do not use your e-mail address or your name as your password."),
 }
 NAME_MAX, EMAIL_MAX = 100, 254
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
 
 
 def password_message(error: PasswordRejected):
@@ -74,25 +69,19 @@ class RegisterForm(FlaskForm):
             DataRequired(message=_l("Please enter your name.")),  # spaces alone are no name
             Length(max=NAME_MAX, message=_l("Please use at most 100 characters.")),
         ],
-        filters=[_strip],
+        filters=[strip],
     )
-    email = EmailField(_l("E-mail address"), EMAIL_VALIDATORS, filters=[_strip])
-    phone = TelField(
+    email = EmailField(_l("E-mail address"), EMAIL_VALIDATORS, filters=[strip])
+    phone = PhoneNumberField(
         _l("Mobile phone number"),
         [
             _required(_l("Please enter your mobile phone number.")),
-            Length(
-                max=32, message=_l("Please enter a Chinese mobile number, such as 138 1234 5678.")
-            ),
+            Length(max=32, message=MOBILE_MESSAGE),
         ],
-        filters=[_strip],
     )
     customer_type = SelectField(
         _l("Customer type"),
-        choices=[
-            SelectChoice("", _l("Please choose")),
-            *(SelectChoice(value, label) for value, label in CUSTOMER_TYPE_LABELS.items()),
-        ],
+        choices=choices(CUSTOMER_TYPE_LABELS.items(), blank_label=_l("Please choose")),
         validators=[
             DataRequired(message=_l("Please choose a customer type.")),
             AnyOf(CUSTOMER_TYPES, message=_l("Please choose a customer type.")),
@@ -107,32 +96,9 @@ class RegisterForm(FlaskForm):
             EqualTo("password", message=_l("The two passwords do not match.")),
         ],
     )
-    accept_policy = BooleanField(
-        _l("I have read and accept the Data Protection Policy."),
-        [DataRequired(message=_l("To register, please accept the Data Protection Policy."))],
-    )
-    confirm_adult = BooleanField(
-        _l("I am 18 or older, or I act for an organisation."),
-        [
-            DataRequired(
-                message=_l(
-                    "Please confirm that you are 18 or older or act for an organisation: "
-                    "our services are not meant for minors."
-                )
-            )
-        ],
-    )
+    accept_policy = policy_consent_field()
+    confirm_adult = adult_consent_field()
     subscribe = BooleanField(_l("Send me news and offers by e-mail (you can stop at any time)."))
-
-    phone_e164: str | None = None
-
-    def validate_phone(self, field):
-        try:
-            self.phone_e164 = normalize_phone(field.data, allow_landline=False)
-        except InvalidPhone:
-            raise ValidationError(
-                _l("Please enter a Chinese mobile number, such as 138 1234 5678.")
-            ) from None
 
     def validate_password(self, field):
         try:
@@ -144,7 +110,7 @@ class RegisterForm(FlaskForm):
         return Registration(
             name=self.name.data,
             email=normalize_email(self.email.data),
-            phone=self.phone_e164 or "",
+            phone=self.phone.e164 or "",
             customer_type=self.customer_type.data,
             password=self.password.data,
             subscribe=bool(self.subscribe.data),
@@ -160,14 +126,14 @@ class LoginForm(FlaskForm):
             _required(_l("Please enter your e-mail address.")),
             Length(max=EMAIL_MAX, message=_l("An e-mail address has at most 254 characters.")),
         ],
-        filters=[_strip],
+        filters=[strip],
     )
     password = PasswordField(_l("Password"), [_required(_l("Please enter your password."))])
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("E-mail address"), EMAIL_VALIDATORS, filters=[_strip])
+    email = EmailField(_l("E-mail address"), EMAIL_VALIDATORS, filters=[strip])
 
 
 class ResetPasswordForm(FlaskForm):

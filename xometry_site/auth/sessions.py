@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import request, session
+from flask import current_app, request, session
 from flask_login import login_user, logout_user
 
 from ..extensions import db
@@ -43,6 +43,14 @@ def start_session(user, *, method: str, remember: bool = False, fresh: bool = Tr
     record_sign_in(user, method, request.remote_addr, request.user_agent.string)
     log.info("auth.signed_in user=%s method=%s remember=%s", user.id, method, remembered)
     return remembered
+
+
+def keep_signed_in(user) -> None:
+    """After a password change ended every session: this browser alone stays signed in (with its
+    "remember me" if it had one), and the change counts as a fresh proof of identity."""
+    remember = bool(request.cookies.get(current_app.config["REMEMBER_COOKIE_NAME"]))
+    login_user(user, remember=remember, fresh=True)
+    mark_fresh_auth()
 
 
 def end_session(user) -> None:

@@ -4,27 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms import StringField, SubmitField
+from wtforms.validators import InputRequired, Length, Regexp
 
-from ..services.validators import InvalidPhone, normalize_phone
-
-
-class PhoneField(StringField):
-    """A Chinese mobile number; `e164` holds it normalised once the form validates."""
-
-    e164: str | None = None
-
-    def post_validate(self, form, validation_stopped: bool) -> None:
-        self.e164 = None
-        if validation_stopped:
-            return
-        try:
-            self.e164 = normalize_phone(self.data or "", allow_landline=False)
-        except InvalidPhone:
-            self.errors.append(
-                _l("Please enter a mainland China mobile number, e.g. 138 1234 5678.")
-            )
+from .fields import MOBILE_MESSAGE, PhoneNumberField, adult_consent_field, policy_consent_field
 
 
 class WeChatCompleteForm(FlaskForm):
@@ -34,10 +17,13 @@ class WeChatCompleteForm(FlaskForm):
     it can be subscribed to later in Account Details once an e-mail address is there.
     """
 
-    phone = PhoneField(
+    phone = PhoneNumberField(
         _l("Mobile phone number"),
-        validators=[InputRequired(_l("Please enter your mobile number.")), Length(max=32)],
-        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+        validators=[
+            InputRequired(_l("Please enter your mobile number.")),
+            Length(max=32, message=MOBILE_MESSAGE),
+        ],
+        render_kw={"autocomplete": "tel"},
     )
     code = StringField(
         _l("SMS verification code"),
@@ -47,14 +33,8 @@ class WeChatCompleteForm(FlaskForm):
         ],
         render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 6},
     )
-    accept_policy = BooleanField(
-        _l("I have read and accept the Data Protection Policy."),
-        validators=[DataRequired(_l("Please accept the Data Protection Policy to continue."))],
-    )
-    confirm_adult = BooleanField(
-        _l("I am 18 or older, or I act for an organisation."),
-        validators=[DataRequired(_l("Please confirm that you are 18 or older."))],
-    )
+    accept_policy = policy_consent_field()
+    confirm_adult = adult_consent_field()
     send_code = SubmitField(_l("Send code"))
     submit = SubmitField(_l("Create my account"))
 

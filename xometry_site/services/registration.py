@@ -25,7 +25,6 @@ from .tokens import TokenInvalid, make_token, read_token
 log = logging.getLogger(__name__)
 
 VERIFY_PURPOSE = "verify-email"
-SUBSCRIPTION_ENDPOINT = "account.confirm_subscription"
 
 
 class RegistrationError(Exception):
@@ -178,15 +177,8 @@ def verify_email(token: str) -> tuple[User, str | None]:
 # --- newsletter double opt-in ----------------------------------------------------------------
 
 
-def send_subscription_confirmation(user: User, consent: Consent) -> bool:
-    """Ask the new subscriber to confirm (double opt-in) through the account feature's mail and
-    link (account.subscriptions); False when that feature is not installed."""
-    try:
-        from ..account.subscriptions import send_confirmation
-    except ImportError:
-        send_confirmation = None
-    if send_confirmation is None or SUBSCRIPTION_ENDPOINT not in current_app.view_functions:
-        log.warning("auth.subscription_confirm_unavailable user=%s", user.id)
-        return False
+def send_subscription_confirmation(user: User, consent: Consent) -> None:
+    """Ask the new subscriber to confirm (double opt-in) with the account feature's mail and link."""
+    from ..account.subscriptions import send_confirmation  # late: the account package imports us
+
     send_confirmation(user, consent)
-    return True
