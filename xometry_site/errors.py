@@ -62,12 +62,27 @@ def register(app: Flask) -> None:
         code = error.code or 500
         if code == 429:
             log.warning("security.rate_limited path=%s", request.path)
-        return render_error(code if code in MESSAGES else (400 if code < 500 else 500))
+        if code >= 500:
+            return render_server_error()
+        return render_error(code if code in MESSAGES else 400)
 
     @app.errorhandler(Exception)
     def unhandled(error: Exception):
         log.exception("error.unhandled path=%s", request.path)
         return render_server_error()
+
+    @app.teardown_appcontext
+    def close_session(_error: BaseException | None) -> None:
+        """Runs before Flask-SQLAlchemy's own: a connection the database dropped cannot roll back,
+        and that must not turn the page already rendered into the server's bare 500."""
+        from .extensions import db
+
+        try:
+            db.session.remove()
+        except Exception:
+            log.warning("db.session_close_failed", exc_info=True)
+        finally:
+            db.session.registry.clear()
 
 
 def render_server_error():

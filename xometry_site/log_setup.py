@@ -91,10 +91,26 @@ def configure_logging(app: Flask) -> None:
     def echo_request_id(response):
         response.headers.setdefault("X-Request-ID", g.get("request_id", ""))
         request.environ[LOG_PATH_KEY] = loggable_path()
-        user = g.get("_login_user")  # only if Flask-Login loaded it: no query for logging
-        if user is not None and getattr(user, "is_authenticated", False):
-            request.environ[USER_KEY] = str(user.id)  # the id, never get_id() (it holds a token)
+        user_id = _loaded_user_id()
+        if user_id is not None:
+            request.environ[USER_KEY] = user_id
         return response
+
+
+def _loaded_user_id() -> str | None:
+    """The signed-in user's id if Flask-Login loaded one, read from the identity map: logging
+    must never query (the database may be the reason this response is an error page)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import NoInspectionAvailable
+
+    user = g.get("_login_user")
+    if user is None:
+        return None
+    try:
+        identity = inspect(user).identity
+    except NoInspectionAvailable:  # the anonymous user
+        return None
+    return str(identity[0]) if identity else None  # the id, never get_id() (it holds a token)
 
 
 def _quiet_libraries(handler: logging.Handler) -> None:

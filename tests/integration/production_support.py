@@ -10,6 +10,7 @@ cookies are set, and a cookie policy that sends them back over loopback HTTP.
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -415,3 +416,90 @@ def migrate(env: dict[str, str], database_url: str) -> None:
         engine.dispose()
         missing = []
     assert not missing, f"migrations lag behind the models, no table for: {', '.join(missing)}"
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+
+class TcpProxy:
+    """A loopback port forwarding to a service; `cut()` drops every connection and refuses new
+    ones (the service "goes down" for the app only), `restore()` brings it back on the same port."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        import threading
+
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._listener: socket.socket | None = None
+
+    def start(self) -> TcpProxy:
+        import threading
+
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(128)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    restore = start
+
+    def _accept(self, listener: socket.socket) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets.update((client, upstream))
+            for src, dst in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                _close(s)
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            _close(self._listener)  # shutdown first: close() alone leaves a blocked accept() alive
+            self._listener = None
+        with self._lock:
+            sockets, self._sockets = self._sockets, set()
+        for s in sockets:
+            _close(s)
+
+
+def _close(s: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        s.shutdown(socket.SHUT_RDWR)
+    s.close()
+
+
+def files_containing(root: Path, needle: bytes) -> list[Path]:
+    """Files under root whose bytes contain needle (plaintext that reached a disk)."""
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            try:
+                if needle in path.read_bytes():
+                    found.append(path)
+            except OSError:
+                continue
+    return found
