@@ -84,3 +84,18 @@ def test_password_holders_prove_themselves_with_the_current_password(client, use
     login_as(user, fresh=False)
     assert change(client).status_code == 302
     assert reload(user).check_password(NEW)
+
+
+def test_each_password_rule_has_its_own_message(client, user, login_as):
+    login_as(user)
+    client.get("/?lang=en")
+    for new, message in (
+        ("short", "Use at least 8 characters."),
+        ("x" * 1025 + "y", "Use at most 1024 characters."),
+        ("iloveyou123", "most common ones"),
+        (user.email, "Do not use your e-mail address or your name"),
+    ):
+        page = change(client, new=new).get_data(as_text=True)
+        errors = page.split('id="new_password-errors"', 1)[1].split("</ul>", 1)[0]
+        assert message in errors, new[:20]
+    assert reload(user).check_password(OLD)

@@ -162,3 +162,11 @@ def test_verified_required_sends_visitors_to_sign_in(client, guarded):
     response = client.get(guarded)
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_an_unverified_account_cannot_request_a_quote(client, make_user, login_as):
+    """The real quote form, not only a test page, is behind `verified_required`."""
+    login_as(make_user(email_verified_at=None))
+    for response in (client.get("/quotes/new"), client.post("/quotes/new", data={})):
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/verify-email/pending?next=/quotes/new")
