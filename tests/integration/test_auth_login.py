@@ -242,3 +242,64 @@ def test_staff_command_finds_a_registered_account(app, user, db):
     assert result.exit_code == 0, result.output
     db.session.refresh(user)
     assert user.is_staff
+
+
+# --- the same work whether or not the account exists (no enumeration by timing) ----------------
+
+
+@pytest.fixture
+def argon2_calls(app, monkeypatch):
+    """Counts the argon2 work each request does; the real hashing still runs (a spy, not a mock)."""
+    from argon2 import PasswordHasher
+
+    from xometry_site.services import passwords
+
+    passwords.burn_time("warm up")  # the dummy hash is made once per process, outside the count
+    calls: list[str] = []
+    for name in ("hash", "verify"):
+        real = getattr(PasswordHasher, name)
+
+        def spy(self, *args, _real=real, _name=name, **kwargs):
+            calls.append(_name)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(PasswordHasher, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("account", "password"),
+    [
+        ({}, "wrong password here"),
+        (None, PASSWORD),  # no such account
+        ({"password": None}, PASSWORD),  # a WeChat account without a password
+        ({"deregistered_at": utcnow()}, PASSWORD),
+        ({}, "x" * 2000),  # too long to be anyone's password
+    ],
+    ids=["wrong-password", "unknown", "no-password", "deregistered", "overlong"],
+)
+def test_every_refused_sign_in_costs_one_password_check(
+    client, make_user, argon2_calls, account, password
+):
+    if account is not None:
+        make_user(email="someone@example.com", **account)
+    argon2_calls.clear()
+    client.post("/login", data={"email": "someone@example.com", "password": password})
+    assert argon2_calls == ["verify"]
+    assert not signed_in(client)
+
+
+def test_a_reset_for_an_unknown_address_costs_a_password_check(client, argon2_calls):
+    client.post("/password/forgot", data={"email": "nobody@example.com"})
+    assert argon2_calls == ["verify"]  # instead of rendering and sending a mail
+
+
+def test_registering_a_known_address_costs_what_a_new_one_does(client, make_user, argon2_calls):
+    from auth_support import register
+
+    register(client, email="new@example.com", phone="13700001111")
+    new = list(argon2_calls)
+    make_user(email="taken@example.com")
+    argon2_calls.clear()
+    register(client, email="taken@example.com", phone="13700002222")
+    assert argon2_calls == new == ["hash"]
