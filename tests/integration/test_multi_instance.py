@@ -160,3 +160,36 @@ def test_a_job_enqueued_by_one_instance_is_done_by_the_worker(stack):
     assert wait_until(lambda: any(m["X-Envelope-To"] == EMAIL for m in mailbox), timeout=10)
     assert queue.count == 0
     assert EMAIL not in done.stderr + done.stdout, "the worker does not log job arguments"
+
+
+def test_schedulers_on_both_hosts_enqueue_each_periodic_job_once(stack):
+    import subprocess
+
+    from production_support import FLASK, ROOT
+    from redis import Redis
+    from rq import Queue
+    from rq.registry import FailedJobRegistry
+
+    from xometry_site.services.periodic import SCHEDULE
+
+    runs = [
+        subprocess.Popen(
+            [FLASK, "scheduler", "--once"],
+            env=stack["env"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _host in ("a", "b")
+    ]
+    outputs = [run.communicate(timeout=60) for run in runs]
+    assert all(run.returncode == 0 for run in runs), outputs
+    enqueued = " ".join(out for out, _err in outputs if out.strip() != "nothing due").split()
+    assert sorted(enqueued) == sorted(job.name for job in SCHEDULE), outputs
+    connection = Redis.from_url(stack["redis"])
+    assert Queue("default", connection=connection).count == len(SCHEDULE)
+    run_flask(stack["env"], "scheduler", "--once")  # within the period: nothing more
+    assert Queue("default", connection=connection).count == len(SCHEDULE)
+    run_flask(stack["env"], "worker", "--burst")
+    assert FailedJobRegistry("default", connection=connection).count == 0

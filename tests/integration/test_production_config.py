@@ -271,3 +271,129 @@ def test_logs_are_json_lines_with_request_id_and_no_query_or_token(production_ap
 def test_libraries_that_log_urls_are_quiet_in_production(production_app):
     for name in ("urllib3", "requests", "botocore"):
         assert logging.getLogger(name).getEffectiveLevel() >= logging.WARNING
+
+
+# --- deployment files agree with the code ----------------------------------------------------------
+
+
+def _env_example() -> dict[str, str]:
+    values = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line and not line.startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            values[name.strip()] = value.strip()
+    return values
+
+
+def test_every_variable_in_env_example_is_read_by_the_code():
+    sources = [ROOT / "gunicorn.conf.py", *(ROOT / "deploy").glob("*.*")]
+    sources += list((ROOT / "xometry_site").rglob("*.py"))
+    text = "\n".join(path.read_text(errors="replace") for path in sources)
+    unread = [name for name in _env_example() if f'"{name}"' not in text and name not in text]
+    assert unread == []
+
+
+def test_env_example_with_its_blanks_filled_starts_in_production(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update(_env_example())
+    blanks = {
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "KEYRING": real_keyring(),
+        "S3_ACCESS_KEY_ID": "id",
+        "S3_SECRET_ACCESS_KEY": "secret",
+        "SMTP_USERNAME": "mailer",
+        "SMTP_PASSWORD": "secret",
+        "SMS_BACKEND": "provider.sms:AliyunSms",
+        "WECHAT_APP_ID": "wx0123456789abcdef",
+        "WECHAT_APP_SECRET": secrets.token_hex(16),
+    }
+    assert {k for k, v in env.items() if v == ""} - set(blanks) <= {
+        "S3_PREFIX",
+        "WEB_CONCURRENCY",
+        "WECHAT_MP_APP_ID",
+        "WECHAT_MP_APP_SECRET",
+    }
+    env.update(blanks, INSTANCE_PATH=str(tmp_path / "instance"))
+    done = _run(env, "from app import app; print(app.config['APP_ENV'])")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "production"
+
+
+def _gunicorn_settings(**env: str) -> dict:
+    code = (
+        "import json, runpy, multiprocessing; s = runpy.run_path('gunicorn.conf.py');"
+        "print(json.dumps({k: s[k] for k in ('workers', 'worker_class', 'threads', 'timeout',"
+        " 'graceful_timeout', 'preload_app', 'accesslog', 'max_requests', 'max_requests_jitter',"
+        " 'forwarded_allow_ips', 'bind', 'wsgi_app')} | {'cpus': multiprocessing.cpu_count()}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_gunicorn_settings_follow_the_environment():
+    default = _gunicorn_settings()
+    assert default["workers"] == 2 * default["cpus"] + 1
+    assert default["worker_class"] == "gthread" and default["threads"] >= 2
+    assert default["timeout"] >= 120 and default["graceful_timeout"] > 0
+    assert default["preload_app"] is False and default["accesslog"] is None
+    assert (
+        default["max_requests"] > 0 and 0 < default["max_requests_jitter"] < default["max_requests"]
+    )
+    assert default["wsgi_app"] == "app:app" and default["bind"] == ["127.0.0.1:8000"]
+    capped = _gunicorn_settings(WEB_CONCURRENCY="2", FORWARDED_ALLOW_IPS="10.0.0.5")
+    assert capped["workers"] == min(2, 2 * capped["cpus"] + 1)
+    assert capped["forwarded_allow_ips"] == "10.0.0.5"
+    assert _gunicorn_settings(WEB_CONCURRENCY="999")["workers"] == 2 * default["cpus"] + 1
+
+
+def _directive(conf: str, name: str) -> str:
+    import re
+
+    match = re.search(rf"^\s*{name}\s+([^;]+);", conf, re.MULTILINE)
+    assert match, name
+    return match.group(1).strip()
+
+
+def test_nginx_block_fits_the_app_limits_and_timeouts():
+    from xometry_site.config import Config
+
+    conf = (ROOT / "deploy" / "nginx" / "xometry.conf").read_text()
+    body = _directive(conf, "client_max_body_size")
+    assert body.endswith("m") and int(body[:-1]) * 1024 * 1024 >= Config.MAX_CONTENT_LENGTH
+    assert _directive(conf, "proxy_request_buffering") == "on"
+    read_timeout = int(_directive(conf, "proxy_read_timeout").rstrip("s"))
+    assert read_timeout > _gunicorn_settings()["timeout"]
+    assert _directive(conf, "proxy_set_header X-Forwarded-For") == "$remote_addr"
+    assert "max-age=31536000" in _directive(conf, "add_header Strict-Transport-Security")
+    assert "$args" not in conf and "$request_uri" not in _directive(conf, "log_format xometry")
+
+
+def test_systemd_units_run_commands_that_exist(tmp_path):
+    units = {p.name: p.read_text() for p in (ROOT / "deploy" / "systemd").glob("*.service")}
+    assert {"xometry-web.service", "xometry-worker@.service", "xometry-scheduler.service"} <= set(
+        units
+    )
+    starts = {
+        name: next(
+            line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ExecStart=")
+        )
+        for name, text in units.items()
+    }
+    assert starts["xometry-web.service"].endswith("gunicorn -c gunicorn.conf.py")
+    assert starts["xometry-worker@.service"].endswith("flask --app app worker")
+    assert starts["xometry-scheduler.service"].endswith("flask --app app scheduler")
+    assert starts["xometry-backup.service"].endswith("deploy/backup.sh")
+    assert os.access(ROOT / "deploy" / "backup.sh", os.X_OK)
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert {"worker", "scheduler"} <= set(app.cli.list_commands(None))
+    for name, text in units.items():
+        assert "EnvironmentFile=/etc/xometry/env" in text, name
+        assert "User=xometry" in text and "NoNewPrivileges=yes" in text, name
