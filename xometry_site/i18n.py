@@ -3,6 +3,9 @@ preferred language → Accept-Language → Simplified Chinese."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
 
@@ -29,7 +32,17 @@ def remember_language(lang: str) -> None:
         session[LANG_SESSION_KEY] = lang
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    """The page's locale for Flask-Babel, parsed once per code (Locale.parse is slow)."""
+    return _parsed(_select_code())
+
+
+@lru_cache(maxsize=16)
+def _parsed(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def _select_code() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = _supported(request.args.get("lang"))

@@ -40,15 +40,28 @@ def _render_policy(edition: Edition):
     locale = _page_locale()
     all_editions = editions(current_app.config)
     compare_with = edition.previous_id if edition.is_current else all_editions[0].id
-    return render_template(
-        "pages/policy.html",
-        edition=edition,
-        doc=load_document(edition, locale),
-        editions=all_editions,
-        current=all_editions[0],
-        compare_with=compare_with,
-        date_text=lambda e: format_effective_date(e.effective_date, locale),
-    )
+    context = {
+        "edition": edition,
+        "doc": load_document(edition, locale),
+        "editions": all_editions,
+        "current": all_editions[0],
+        "compare_with": compare_with,
+        "date_text": lambda e: format_effective_date(e.effective_date, locale),
+    }
+    document = _document_html((edition, locale, tuple(all_editions)), context)
+    return render_template("pages/policy.html", document=document, **context)
+
+
+def _document_html(key: tuple, context: dict) -> Markup:
+    """The policy article, rendered once per edition, language and editions list (it is the
+    same for every visitor and most of the page's cost); the layout around it stays per request."""
+    cache = current_app.extensions.setdefault("policy_documents", {})
+    html = cache.get(key)
+    if html is None:
+        # our own autoescaped template output, stored as the markup it already is
+        html = Markup(render_template("pages/_policy_document.html", **context))  # noqa: S704  # nosec B704
+        cache[key] = html
+    return html
 
 
 @bp.get("/policy")

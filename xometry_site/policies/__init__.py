@@ -74,6 +74,7 @@ def normalize_locale(locale: object) -> str:
     return "en" if language == "en" else DEFAULT_LOCALE
 
 
+@lru_cache(maxsize=64)  # a handful of editions × two languages; Babel parses the locale each call
 def format_effective_date(value: date, locale: str) -> str:
     """The long date as the policy text writes it: 'July 1, 2024' / '2024年7月1日'."""
     return format_date(value, "long", locale=normalize_locale(locale))

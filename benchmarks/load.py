@@ -1,0 +1,405 @@
+"""HTTP load on the production stack against a hello-world baseline served the same way, same run.
+
+    .venv/bin/python benchmarks/load.py [--seconds 30] [--connections 32] [--profile]
+
+Starts gunicorn with gunicorn.conf.py twice on 127.0.0.1: once a minimal Flask "hello world",
+once the site in production mode on a fresh PostgreSQL database (Redis for limits). Then loads,
+one after the other, hello world, the home page, the policy page and a signed-in quote list (ten
+quotes), each for --seconds with --connections keep-alive connections, with `wrk` when installed
+(apt-get install wrk) or a thread pool of http.client connections. Prints requests/s, p50, p99,
+errors and the ratio to hello world. Goals: home and policy ≥ 40 % of hello world, p99 < 100 ms,
+no errors. Only ever talks to 127.0.0.1, and only for as long as asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/7")
+GOAL_RATIO, GOAL_P99_MS = 0.40, 100.0
+PASSWORD = "benchmark password 2024"  # noqa: S105 - a throw-away account in a throw-away database
+HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "www.xometry.test"}
+
+# The baseline: what gunicorn + Flask cost with no work at all (imported by gunicorn).
+hello_app = Flask("hello")
+
+
+@hello_app.get("/")
+def hello() -> str:
+    return "Hello, World!"
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+# --- services ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def engine(url: str, **kwargs):
+    from sqlalchemy import create_engine
+
+    return create_engine("postgresql+psycopg://" + url.split("://", 1)[1], **kwargs)
+
+
+def create_database() -> str:
+    from sqlalchemy import text
+
+    name = "xbench_" + secrets.token_hex(4)
+    admin = engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_database(url: str) -> None:
+    from sqlalchemy import text
+
+    admin = engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def seed(url: str, keyring: str, instance: Path) -> str:
+    """The schema, and one customer with ten quotes of two drawings each; returns the e-mail."""
+    from xometry_site import create_app
+    from xometry_site.extensions import db
+    from xometry_site.models import Drawing, Quote, User
+    from xometry_site.models.base import utcnow
+    from xometry_site.services import consents
+
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://" + url.split("://", 1)[1],
+            "INSTANCE_PATH": str(instance),
+            "KEYRING": keyring,
+        }
+    )
+    email = "bench@example.com"
+    with app.app_context():
+        db.create_all()
+        user = User(
+            email=email,
+            name="压力测试",
+            phone="+8613800009999",
+            customer_type="company",
+            email_verified_at=utcnow(),
+        )
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.flush()
+        for kind in ("policy", "adult"):
+            consents.record(user, kind, ip="127.0.0.1", source="benchmark")
+        for n in range(10):
+            quote = Quote(user_id=user.id, process="cnc_machining", material="al6061")
+            quote.quantity = n + 1
+            db.session.add(quote)
+            db.session.flush()
+            for d in range(2):
+                db.session.add(
+                    Drawing(
+                        quote_id=quote.id,
+                        user_id=user.id,
+                        filename=f"part-{n}-{d}.stl",
+                        extension="stl",
+                        size=1000,
+                        sha256="0" * 64,
+                    )
+                )
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return email
+
+
+def production_env(database: str, keyring: str, instance: Path) -> dict[str, str]:
+    closed = f"http://127.0.0.1:{free_port()}"
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    env.update(
+        APP_ENV="production",
+        INSTANCE_PATH=str(instance),
+        SECRET_KEY=secrets.token_urlsafe(48),
+        DATABASE_URL=database,
+        REDIS_URL=REDIS,
+        KEYRING=keyring,
+        STORAGE_BACKEND="s3",
+        S3_BUCKET="benchmark-not-contacted",
+        S3_ENDPOINT_URL=closed,
+        MAIL_BACKEND="smtp",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(free_port()),
+        SMS_BACKEND="benchmark.not:Used",
+        WECHAT_APP_ID="wx-benchmark",
+        WECHAT_APP_SECRET=secrets.token_hex(16),
+        WECHAT_OPEN_BASE_URL=closed,
+        WECHAT_API_BASE_URL=closed,
+        SITE_URL="https://www.xometry.test",
+    )
+    return env
+
+
+class Gunicorn:
+    """gunicorn -c gunicorn.conf.py [app], on a free loopback port, logging to a file."""
+
+    def __init__(self, env: dict[str, str], log: Path, app: str | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py"]
+        if app:
+            command += ["--pythonpath", str(ROOT / "benchmarks"), app]
+        self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            command,
+            env={**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"},
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited, see {log}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self._log.close()
+
+
+def sign_in(base: str, email: str) -> str:
+    """The Cookie header of a signed-in session (production cookies are __Host-, Secure)."""
+    import requests
+
+    session = requests.Session()
+    page = session.get(base + "/login", headers=HEADERS, timeout=30)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+    cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    answer = session.post(
+        base + "/login",
+        data={"csrf_token": token, "email": email, "password": PASSWORD},
+        headers={**HEADERS, "Cookie": cookies, "Referer": "https://www.xometry.test/login"},
+        allow_redirects=False,
+        timeout=30,
+    )
+    if answer.status_code != 302:
+        raise RuntimeError(f"sign-in failed: {answer.status_code}")
+    jar = {c.name: c.value for c in session.cookies}
+    return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+# --- load ----------------------------------------------------------------------------------------
+
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("WRKJSON {\\"requests\\": %d, \\"us\\": %d, \\"errors\\": %d, "
+    .. "\\"p50\\": %d, \\"p99\\": %d}\\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+
+def run_wrk(name: str, url: str, headers: dict, seconds: int, connections: int) -> Result:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
+    command += [arg for k, v in headers.items() for arg in ("-H", f"{k}: {v}")]
+    command += ["-s", script.name, url]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    os.unlink(script.name)
+    data = json.loads(out.split("WRKJSON", 1)[1].strip().splitlines()[0])
+    return Result(
+        name,
+        data["requests"],
+        data["us"] / 1e6,
+        data["errors"],
+        data["p50"] / 1e3,
+        data["p99"] / 1e3,
+    )
+
+
+def run_threads(name: str, url: str, headers: dict, seconds: int, connections: int) -> Result:
+    """Fallback without wrk: one keep-alive http.client connection per thread."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+        mine = []
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                conn.request("GET", parts.path or "/", headers=headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=5)
+                ok = False
+            mine.append(time.perf_counter() - started)
+            if not ok:
+                with lock:
+                    errors[0] += 1
+        with lock:
+            latencies.extend(mine)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return (
+            latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0
+        )
+
+    return Result(name, len(latencies), elapsed, errors[0], pct(0.50), pct(0.99))
+
+
+def load(name: str, url: str, headers: dict, seconds: int, connections: int) -> Result:
+    runner = run_wrk if shutil.which("wrk") else run_threads
+    runner(name, url, headers, min(2, seconds), connections)  # warm every worker and pool
+    return runner(name, url, headers, seconds, connections)
+
+
+def check_reachable() -> bool:
+    from redis import Redis
+    from sqlalchemy import text
+
+    try:
+        e = engine(PG_ADMIN)
+        with e.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        e.dispose()
+        Redis.from_url(REDIS, socket_connect_timeout=2).ping()
+        return True
+    except Exception as exc:
+        print(f"PostgreSQL or Redis unreachable ({exc.__class__.__name__}): load test not run")
+        return False
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
+    args = parser.parse_args()
+    if not check_reachable():
+        return 1 if os.environ.get("CI", "").lower() == "true" else 0
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    keyring = json.dumps(
+        {"primary": "k1", "keys": {"k1": base64.b64encode(secrets.token_bytes(32)).decode()}}
+    )
+    instance = Path(tempfile.mkdtemp(prefix="xbench-"))
+    database = create_database()
+    servers: list[Gunicorn] = []
+    try:
+        email = seed(database, keyring, instance)
+        env = production_env(database, keyring, instance)
+        hello = Gunicorn(env, out / "hello.log", app="load:hello_app")
+        servers.append(hello)
+        site = Gunicorn(env, out / "site.log")
+        servers.append(site)
+        cookie = sign_in(site.url, email)
+        plan = [
+            ("hello world", hello.url + "/", {}),
+            ("home", site.url + "/", HEADERS),
+            ("policy", site.url + "/policy", HEADERS),
+            ("quote list (signed in)", site.url + "/quotes/", {**HEADERS, "Cookie": cookie}),
+        ]
+        results = [load(n, u, h, args.seconds, args.connections) for n, u, h in plan]
+    finally:
+        for server in servers:
+            server.stop()
+        drop_database(database)
+        shutil.rmtree(instance, ignore_errors=True)
+    return report(results, args)
+
+
+def report(results: list[Result], args) -> int:
+    tool = "wrk" if shutil.which("wrk") else "http.client threads"
+    print(
+        f"{args.connections} connections, {args.seconds} s each, {tool}, "
+        f"gunicorn.conf.py ({os.cpu_count()} CPUs)"
+    )
+    print(f"{'page':26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'× hello':>8}")
+    baseline = results[0].rate or 1.0
+    missed = []
+    for r in results:
+        ratio = r.rate / baseline
+        print(
+            f"{r.name:26} {r.rate:8.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {r.errors:7d} {ratio:8.2f}"
+        )
+        if r.errors:
+            missed.append(f"{r.name}: {r.errors} errors")
+        if r.p99_ms >= GOAL_P99_MS:
+            missed.append(f"{r.name}: p99 {r.p99_ms:.0f} ms ≥ {GOAL_P99_MS:.0f} ms")
+        if r.name in ("home", "policy") and ratio < GOAL_RATIO:
+            missed.append(f"{r.name}: {ratio:.0%} of hello world < {GOAL_RATIO:.0%}")
+    print("goals met" if not missed else "goals missed: " + "; ".join(missed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
