@@ -182,3 +182,46 @@ def test_confirming_with_a_different_wechat_is_refused(app, client, db, sim):
     with client.session_transaction() as session:
         assert session[REAUTH_KEY] == 0
     assert db.session.scalar(db.select(db.func.count(User.id))) == 1
+
+
+def test_a_wechat_of_another_account_is_refused_through_the_official_account_too(
+    app, client, db, make_user, login_as, sim
+):
+    """Bound elsewhere by QR code (website app), offered here from inside WeChat (Official
+    Account: another app, another OpenID, the same UnionID): still the other account's."""
+    from wechat_support import MP_APPID, MP_SECRET, WECHAT_UA
+
+    register(app.test_client(), app, "lina")
+    app.config.update(WECHAT_MP_APP_ID=MP_APPID, WECHAT_MP_APP_SECRET=MP_SECRET)
+    other = make_user()
+    login_as(other)
+    in_wechat = {"User-Agent": WECHAT_UA}
+    location = start(client, headers=in_wechat, purpose="bind", next="/account/wechat")
+    assert location.startswith(sim.base_url + "/connect/oauth2/authorize?")
+    client.get(path_of(callback_url(location, "lina")), headers=in_wechat)
+    assert identities(db, other) == []
+    assert "已绑定到另一个 Xometry Asia 账户" in client.get("/account/wechat").get_data(
+        as_text=True
+    )
+
+
+def test_a_state_is_used_once_a_second_callback_never_reaches_wechat(
+    app, client, db, make_user, login_as, sim
+):
+    import requests
+
+    user = make_user()
+    login_as(user)
+    bind(client, "zhangwei")
+    location = start(client, next="/account/email")  # signed in: a re-authentication
+    first, second = callback_url(location, "zhangwei"), callback_url(location, "zhangwei")
+
+    def exchanges() -> int:
+        calls = requests.get(sim.base_url + "/__sim/calls", timeout=5).json()["calls"]
+        return sum(1 for call in calls if "access_token" in call["endpoint"])
+
+    before = exchanges()
+    assert client.get(path_of(first)).headers["Location"] == "/account/email"
+    assert exchanges() == before + 1
+    client.get(path_of(second))  # the same state with a fresh code: a duplicate, not a new proof
+    assert exchanges() == before + 1
