@@ -108,7 +108,13 @@ def test_phone_buyer_keeps_account_details(phone_page, browser, live_server, use
 
     # corporate invoice: a wrong credit code is refused, the right one saved and shown masked
     page.goto("/account/invoice")
+    page.check("input[name=kind][value=personal]")  # only the chosen type's fields are shown
+    assert page.locator("input[name=name]").is_visible()
+    assert not page.locator("input[name=company_name]").is_visible()
+    assert not page.locator("input[name=bank_account]").is_visible()
     page.check("input[name=kind][value=corporate]")
+    assert not page.locator("input[name=name]").is_visible()
+    assert not page.locator("input[name=consent_sensitive]").is_visible()
     page.fill("input[name=company_name]", "上海某某机械有限公司")
     page.fill("input[name=tax_number]", WRONG_USCC)
     page.select_option("select[name=province]", "310000")

@@ -44,6 +44,7 @@ def test_first_address_is_the_default_and_values_are_normalised(client, user, lo
     assert address.postal_code == "200080"
     page = client.get("/account/addresses").get_data(as_text=True)
     assert "王小明" in page and "上海市" in page and "默认" in page
+    assert "+86 138 1234 5678" in page  # stored in E.164, shown as people write it
 
 
 def test_landline_numbers_are_accepted(client, user, login_as):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import phonenumbers
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -11,6 +12,18 @@ from ..security import no_store
 from ..services import divisions
 from . import addresses, bp
 from .address_forms import AddressForm
+
+
+@bp.app_template_filter("phone")
+def phone_display(e164: str | None) -> str:
+    """A stored E.164 number as people write it: +86 138 1234 5678, +86 21 6234 5678."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
 def _owned_or_404(address_id: int):
