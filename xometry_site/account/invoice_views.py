@@ -30,7 +30,7 @@ def _data(form: InvoiceForm) -> invoicing.InvoiceData:
         postal_code=form.postal_code.data,
         bank_name=form.bank_name.data,
         bank_account=form.bank_account.data,
-        invoice_email=form.invoice_email.data.lower() if form.invoice_email.data else None,
+        invoice_email=form.invoice_email.data,
     )
 
 

@@ -70,7 +70,7 @@ def save(user: User, data: InvoiceData, *, consent_given: bool, ip: str | None) 
     profile.postal_code = data.postal_code
     profile.bank_name = data.bank_name if corporate else None  # personal invoices need no bank
     profile.bank_account = data.bank_account if corporate else None
-    profile.invoice_email = data.invoice_email
+    profile.invoice_email = data.invoice_email.lower() if data.invoice_email else None
     db.session.add(profile)
     db.session.commit()
     return profile

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import render_template, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..services.phone_codes import PhoneCodeError
 from .wechat_flow import Flow
 
 # kind → (HTTP status, title, explanation)
@@ -130,3 +132,16 @@ def failure_page(kind: str, flow: Flow | None):
         continue_url=continue_url,
         purpose=purpose,
     ), status
+
+
+def code_error(error: PhoneCodeError) -> str:
+    """What to tell about a code that did not prove the phone."""
+    if error.kind == "wrong":
+        return _(
+            "This code is not right. You can try %(count)s more times.", count=error.attempts_left
+        )
+    if error.kind == "exhausted":
+        return _("Too many wrong codes. Please ask for a new code.")
+    if error.kind == "expired":
+        return _("This code has expired. Please ask for a new code.")
+    return _("Please ask for a code for this number first.")

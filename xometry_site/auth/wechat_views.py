@@ -18,7 +18,7 @@ from ..services.wechat_accounts import WeChatAccountError
 from . import bp
 from . import wechat_flow as flow_state
 from .wechat_forms import WeChatCompleteForm
-from .wechat_messages import account_error, failure_page
+from .wechat_messages import account_error, code_error, failure_page
 
 log = logging.getLogger(__name__)
 
@@ -194,16 +194,17 @@ def wechat_complete():
     if request.method == "GET" and not form.phone.data:
         form.phone.data = flow_state.pending_phone()
     if form.validate_on_submit():
-        phone = form.phone.e164
         try:
-            phone_codes.verify(phone, form.code.data)
-        except phone_codes.PhoneCodeError as error:
-            form.code.errors.append(_code_error(error))
-            return render_template("auth/wechat_complete.html", form=form), 400
-        try:
-            user = wechat_accounts.register(
-                identity, phone, ip=request.remote_addr, language=current_language()
+            user = wechat_accounts.sign_up(
+                identity,
+                form.phone.e164,
+                form.code.data,
+                ip=request.remote_addr,
+                language=current_language(),
             )
+        except phone_codes.PhoneCodeError as error:
+            form.code.errors.append(code_error(error))
+            return render_template("auth/wechat_complete.html", form=form), 400
         except WeChatAccountError as error:
             if error.kind != "identity_taken":
                 form.phone.errors.append(account_error(error.kind))
@@ -253,16 +254,3 @@ def _sign_in_existing(user, next_url: str | None):
         return failure_page("inactive", None)
     flow_state.sign_in(user)
     return redirect(flow_state.destination(next_url, "login"))
-
-
-def _code_error(error: phone_codes.PhoneCodeError) -> str:
-    """What to tell about a code that did not prove the phone."""
-    if error.kind == "wrong":
-        return _(
-            "This code is not right. You can try %(count)s more times.", count=error.attempts_left
-        )
-    if error.kind == "exhausted":
-        return _("Too many wrong codes. Please ask for a new code.")
-    if error.kind == "expired":
-        return _("This code has expired. Please ask for a new code.")
-    return _("Please ask for a code for this number first.")

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import User, WeChatIdentity
 from ..models.base import utcnow
-from . import consents
+from . import consents, phone_codes
 from .wechat import WeChatIdentity as Identity
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,18 @@ def register(identity: Identity, phone: str, *, ip: str | None, language: str | 
         raise WeChatAccountError(taken) from None
     log.info("wechat.registered user=%s", user.id)
     return user
+
+
+def sign_up(
+    identity: Identity, phone: str, code: str, *, ip: str | None, language: str | None
+) -> User:
+    """A first WeChat sign-in: prove the phone with its SMS code, then open the account.
+
+    Raises phone_codes.PhoneCodeError when the code does not prove the phone (nothing is
+    created), else as `register`.
+    """
+    phone_codes.verify(phone, code)
+    return register(identity, phone, ip=ip, language=language)
 
 
 def bind(user: User, identity: Identity) -> bool:
