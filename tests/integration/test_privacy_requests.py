@@ -123,7 +123,7 @@ def test_staff_queue_is_ordered_by_due_date_and_flags_overdue(client, make_user,
         verified_at=datetime(2024, 1, 2, tzinfo=UTC),
         due_on=date(2024, 1, 23),
     )
-    new = privacy_requests.file_for_user(someone, "copy", None, None, "en")
+    new = privacy_requests.file_for_user(someone, privacy_requests.Draft("copy"), "en")
     db.session.add(old)
     db.session.commit()
     login_as(staff)
@@ -136,7 +136,9 @@ def test_staff_queue_is_ordered_by_due_date_and_flags_overdue(client, make_user,
 def test_staff_answer_in_the_app_and_the_requester_is_mailed(client, make_user, login_as, mailbox):
     staff = make_user(is_staff=True)
     someone = make_user(preferred_language="en")
-    req = privacy_requests.file_for_user(someone, "question", "Which data?", None, "en")
+    req = privacy_requests.file_for_user(
+        someone, privacy_requests.Draft("question", "Which data?"), "en"
+    )
     login_as(staff)
     page = client.get(f"/admin/requests/{req.id}?lang=en").get_data(as_text=True)
     assert "Which data?" in page

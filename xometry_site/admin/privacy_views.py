@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
-from ..models import AuditEvent, Notice, PrivacyRequest, User
+from ..models import User
 from ..privacy.admin_forms import AnswerForm, NoticeForm
 from ..privacy.forms import ActionForm
 from ..privacy.presenters import action_label
@@ -16,6 +16,12 @@ from ..services import audit_trail, erasure, notices, privacy_requests
 from . import bp
 
 PAGE_SIZE = 100
+
+
+@bp.app_template_global()
+def privacy_queue_counts() -> dict[str, int]:
+    """Waiting and overdue data requests, for the staff dashboard (queried only when shown)."""
+    return privacy_requests.queue_counts()
 
 
 @bp.get("/requests")
@@ -39,28 +45,19 @@ def privacy_requests_queue():
 @no_store
 def privacy_request(request_id: int):
     """One request: read it (logged), answer it in the app; the requester is mailed."""
-    req = db.session.get(PrivacyRequest, request_id)
-    if req is None or req.status == "unverified":
+    req = privacy_requests.open_for_staff(request_id, current_user)
+    if req is None:
         abort(404)
     form = AnswerForm(obj=req if request.method == "GET" else None)
     if form.validate_on_submit():
         privacy_requests.answer(req, current_user, form.answer.data.strip(), form.status.data)
         flash(_("Saved. The requester has been told."), "success")
         return redirect(url_for("admin.privacy_requests_queue"))
-    if request.method == "GET":
-        audit_trail.record(
-            "staff.viewed_request",
-            subject_id=req.user_id,
-            actor_id=current_user.id,
-            target=f"request:{req.id}",
-        )
-        db.session.commit()
-    account = db.session.get(User, req.user_id) if req.user_id else None
     return render_template(
         "admin/requests_detail.html",
         req=req,
         form=form,
-        account=account,
+        account=db.session.get(User, req.user_id) if req.user_id else None,
         overdue=privacy_requests.is_overdue(req),
         kind_labels=privacy_requests.KIND_LABELS,
         status_labels=privacy_requests.STATUS_LABELS,
@@ -74,14 +71,10 @@ def privacy_notices():
     """Write a notice in both languages, for everyone or a list of addresses."""
     form = NoticeForm()
     if form.validate_on_submit():
-        text = notices.NoticeText(
-            form.title_zh.data.strip(),
-            form.title_en.data.strip(),
-            form.body_zh.data.strip(),
-            form.body_en.data.strip(),
-        )
         addresses = notices.parse_addresses(form.emails.data)
-        _notice, count, unknown = notices.publish(current_user, text, form.audience.data, addresses)
+        _notice, count, unknown = notices.publish(
+            current_user, form.text(), form.audience.data, addresses
+        )
         flash(_("The notice has been published to %(count)d users.", count=count), "success")
         if unknown:
             flash(
@@ -89,8 +82,7 @@ def privacy_notices():
                 "warning",
             )
         return redirect(url_for("admin.privacy_notices"))
-    published = db.session.scalars(db.select(Notice).order_by(Notice.created_at.desc())).all()
-    return render_template("admin/notices.html", form=form, published=published)
+    return render_template("admin/notices.html", form=form, published=notices.published())
 
 
 @bp.get("/audit")
@@ -98,17 +90,11 @@ def privacy_notices():
 @no_store
 def privacy_audit():
     """Who accessed or changed whose personal information, newest first; filter by account."""
-    query = db.select(AuditEvent).order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
     subject = request.args.get("user", "").strip()
-    if subject.isdigit():
-        query = query.where(
-            db.or_(AuditEvent.subject_id == int(subject), AuditEvent.actor_id == int(subject))
-        )
     action = request.args.get("action", "").strip()
-    if action:
-        query = query.where(AuditEvent.action.startswith(action))
     page = max(1, request.args.get("page", 1, type=int))
-    events = db.session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    account = int(subject) if subject.isdigit() else None
+    events = audit_trail.search(account, action, page, PAGE_SIZE)
     return render_template(
         "admin/audit.html",
         events=events,
@@ -126,13 +112,7 @@ def privacy_audit():
 def privacy_users():
     """Find an account by e-mail address, phone or id."""
     q = request.args.get("q", "").strip()
-    found = []
-    if q:
-        conditions = [User.email == q.lower(), User.phone == q]
-        if q.isdigit():
-            conditions.append(User.id == int(q))
-        found = db.session.scalars(db.select(User).where(db.or_(*conditions)).limit(20)).all()
-    return render_template("admin/users.html", q=q, found=found)
+    return render_template("admin/users.html", q=q, found=privacy_requests.find_accounts(q))
 
 
 @bp.get("/users/<int:user_id>")
@@ -143,10 +123,7 @@ def privacy_user(user_id: int):
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    audit_trail.record(
-        "staff.viewed_user", subject_id=user.id, actor_id=current_user.id, target=f"user:{user.id}"
-    )
-    db.session.commit()
+    audit_trail.record_staff_look("staff.viewed_user", current_user, user.id, f"user:{user.id}")
     return render_template("admin/users_detail.html", account=user, form=ActionForm())
 
 

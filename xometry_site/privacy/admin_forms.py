@@ -7,10 +7,12 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..services.notices import parse_addresses
+from ..services.notices import NoticeText, parse_addresses
 
 
 class AnswerForm(FlaskForm):
+    """Staff set a request's status; answering or declining mails the text to the requester."""
+
     status = SelectField(
         _l("Status"),
         choices=[
@@ -22,11 +24,14 @@ class AnswerForm(FlaskForm):
     answer = TextAreaField(_l("Answer to the requester"), validators=[Length(max=10000)])
 
     def validate_answer(self, field) -> None:
+        """A requester must never get an empty answer or refusal."""
         if self.status.data != "in_progress" and not (field.data or "").strip():
             raise ValidationError(_l("Write the answer the requester will receive."))
 
 
 class NoticeForm(FlaskForm):
+    """A notice goes out in both languages: each user reads it in theirs."""
+
     title_zh = StringField(_l("Title (Chinese)"), validators=[DataRequired(), Length(max=200)])
     title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=200)])
     body_zh = TextAreaField(_l("Text (Chinese)"), validators=[DataRequired(), Length(max=20000)])
@@ -39,5 +44,15 @@ class NoticeForm(FlaskForm):
     emails = TextAreaField(_l("E-mail addresses (one per line)"))
 
     def validate_emails(self, field) -> None:
+        """A notice for selected users needs someone to select."""
         if self.audience.data == "selected" and not parse_addresses(field.data):
             raise ValidationError(_l("List at least one e-mail address."))
+
+    def text(self) -> NoticeText:
+        """What staff wrote, trimmed, as the service takes it."""
+        return NoticeText(
+            self.title_zh.data.strip(),
+            self.title_en.data.strip(),
+            self.body_zh.data.strip(),
+            self.body_en.data.strip(),
+        )

@@ -7,9 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from ..services.privacy_requests import KIND_LABELS
-
-WITHDRAWABLE = ("subscription", "cookies_functional", "sensitive_tax_id")
+from ..services.privacy_requests import KIND_LABELS, Draft
+from ..services.withdrawal import WITHDRAWABLE
 
 
 class ActionForm(FlaskForm):
@@ -22,11 +21,14 @@ class WithdrawForm(FlaskForm):
     kind = HiddenField(validators=[DataRequired()])
 
     def validate_kind(self, field) -> None:
+        """The policy consent is withdrawn by deregistering, never by this button."""
         if field.data not in WITHDRAWABLE:
             raise ValidationError(_l("This consent cannot be withdrawn here."))
 
 
 class DeleteAllDrawingsForm(FlaskForm):
+    """Deleting every drawing cannot be undone: a ticked box, not just a button."""
+
     confirm = BooleanField(
         _l("Yes, delete all my drawings. I understand they cannot be recovered."),
         validators=[DataRequired(_l("Tick the box to confirm."))],
@@ -34,6 +36,8 @@ class DeleteAllDrawingsForm(FlaskForm):
 
 
 class DeregisterForm(FlaskForm):
+    """Closing the account cannot be undone after the cooling-off: a ticked box confirms it."""
+
     confirm = BooleanField(
         _l("I understand that my account will be closed and my data erased as described above."),
         validators=[DataRequired(_l("Tick the box to confirm."))],
@@ -62,18 +66,31 @@ class RequestForm(FlaskForm):
         validators=[Optional(), Email(_l("Enter a valid e-mail address.")), Length(max=254)],
     )
 
+    def __init__(self, *args, needs_email: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.needs_email = needs_email  # a visitor: the address we verify and answer to
+
     def validate(self, extra_validators=None) -> bool:
-        """A transfer names its recipient (checked here: an empty Optional field skips inline checks)."""
+        """Checks that depend on other fields (an empty Optional field skips its inline checks)."""
         valid = super().validate(extra_validators)
         if self.kind.data == "transfer" and not (self.processor.data or "").strip():
             self.processor.errors.append(
                 _l("Name the processor that should receive your information.")
             )
-            return False
+            valid = False
+        if self.needs_email and not (self.email.data or "").strip():
+            self.email.errors.append(_l("Enter your e-mail address: we send the answer there."))
+            valid = False
         return valid
+
+    def draft(self) -> Draft:
+        """The request as the service takes it."""
+        return Draft(self.kind.data, self.details.data, (self.processor.data or "").strip())
 
 
 class CodeForm(FlaskForm):
+    """The code mailed to a visitor proves the address is theirs before a request is filed."""
+
     code = StringField(
         _l("The 6-digit code from our e-mail"),
         validators=[

@@ -6,92 +6,76 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..i18n import current_language
-from ..models import PrivacyRequest
 from ..security import no_store
 from ..services import privacy_requests as requests_service
 from . import bp
 from .forms import ActionForm, CodeForm, RequestForm
+from .presenters import when
 
 PENDING_KEY = "privacy_request"
+LABELS = {
+    "kind_labels": requests_service.KIND_LABELS,
+    "status_labels": requests_service.STATUS_LABELS,
+}
 
 
-def _visitor_limit() -> str:
-    return "5 per hour; 20 per day"
+def _is_signed_in() -> bool:
+    return current_user.is_authenticated
+
+
+def _per_account() -> str:
+    """Signed-in users are limited by account id (never the session token, which changes)."""
+    if current_user.is_authenticated:
+        return f"privacy-request:{current_user.id}"
+    return f"privacy-request-ip:{request.remote_addr}"
 
 
 @bp.route("/requests", methods=["GET", "POST"])
-@limiter.limit(_visitor_limit, methods=["POST"], exempt_when=lambda: current_user.is_authenticated)
+@limiter.limit("5 per hour; 20 per day", methods=["POST"], exempt_when=_is_signed_in)
+@limiter.limit(
+    "20 per day", methods=["POST"], key_func=_per_account, exempt_when=lambda: not _is_signed_in()
+)
 @no_store
 def requests():
     """File a request; signed-in users also see theirs with status and due date."""
-    form = RequestForm()
     signed_in = current_user.is_authenticated
+    form = RequestForm(needs_email=not signed_in)
     if request.method == "GET" and request.args.get("kind") in requests_service.KIND_LABELS:
         form.kind.data = request.args["kind"]
     if form.validate_on_submit():
         if signed_in:
-            req = requests_service.file_for_user(
-                current_user,
-                form.kind.data,
-                form.details.data,
-                form.processor.data,
-                current_language(),
-            )
+            req = requests_service.file_for_user(current_user, form.draft(), current_language())
             flash(
-                _("Your request has been received. We will answer by %(date)s.", date=_date(req)),
+                _(
+                    "Your request has been received. We will answer by %(date)s.",
+                    date=when(req.due_on),
+                ),
                 "success",
             )
             return redirect(url_for("privacy.requests"))
-        if not form.email.data:
-            form.email.errors.append(_("Enter your e-mail address: we send the answer there."))
-        else:
-            req = requests_service.start_for_visitor(
-                form.email.data,
-                form.kind.data,
-                form.details.data,
-                form.processor.data,
-                current_language(),
-            )
-            session[PENDING_KEY] = req.public_id
-            return redirect(url_for("privacy.request_confirm"))
-    mine = requests_service.for_user(current_user) if signed_in else []
+        req = requests_service.start_for_visitor(form.email.data, form.draft(), current_language())
+        session[PENDING_KEY] = req.public_id
+        return redirect(url_for("privacy.request_confirm"))
     return render_template(
         "privacy/requests.html",
         form=form,
-        mine=mine,
-        kind_labels=requests_service.KIND_LABELS,
-        status_labels=requests_service.STATUS_LABELS,
+        mine=requests_service.for_user(current_user) if signed_in else [],
         is_overdue=requests_service.is_overdue,
+        **LABELS,
     )
-
-
-def _date(req: PrivacyRequest) -> str:
-    from .presenters import when
-
-    return when(req.due_on)
 
 
 @bp.route("/requests/confirm", methods=["GET", "POST"])
 @no_store
 def request_confirm():
     """A visitor types the 6-digit code we mailed; then the request is filed."""
-    public_id = session.get(PENDING_KEY)
-    req = (
-        db.session.scalar(db.select(PrivacyRequest).filter_by(public_id=public_id))
-        if public_id
-        else None
-    )
+    req = requests_service.pending_for_visitor(session.get(PENDING_KEY))
     if req is None:
         abort(404)
     form = CodeForm()
-    resend = ActionForm(prefix="resend")
-    if req.status != "unverified":
-        return render_template(
-            "privacy/request_filed.html", req=req, kind_labels=requests_service.KIND_LABELS
-        )
-    if form.validate_on_submit():
+    if req.status == "unverified" and form.validate_on_submit():
         try:
             requests_service.confirm_code(req, form.code.data)
         except requests_service.CodeExpired:
@@ -100,10 +84,9 @@ def request_confirm():
             )
         except requests_service.CodeWrong:
             form.code.errors.append(_("That is not the code we sent."))
-        else:
-            return render_template(
-                "privacy/request_filed.html", req=req, kind_labels=requests_service.KIND_LABELS
-            )
+    if req.status != "unverified":
+        return render_template("privacy/request_filed.html", req=req, **LABELS)
+    resend = ActionForm(prefix="resend")
     return render_template("privacy/request_confirm.html", form=form, resend=resend, req=req)
 
 
@@ -111,12 +94,8 @@ def request_confirm():
 @limiter.limit("3 per 10 minutes; 10 per day")
 @no_store
 def request_code_resend():
-    public_id = session.get(PENDING_KEY)
-    req = (
-        db.session.scalar(db.select(PrivacyRequest).filter_by(public_id=public_id))
-        if public_id
-        else None
-    )
+    """A new code replaces the old one (mail lost, or too many wrong tries)."""
+    req = requests_service.pending_for_visitor(session.get(PENDING_KEY))
     if req is None or req.status != "unverified":
         abort(404)
     if not ActionForm(prefix="resend").validate_on_submit():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -17,11 +16,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..i18n import current_language
-from ..models import Drawing
 from ..security import no_store, reauth_required
-from ..services import audit_trail, erasure
+from ..services import erasure
 from ..services import export as exports
 from . import bp
 from .forms import ActionForm, DeleteAllDrawingsForm, DeregisterForm
@@ -59,13 +57,6 @@ def export_download(public_id: str):
     if export is None:
         abort(404)
     chunks = exports.open_archive(export)
-    audit_trail.record(
-        "export.downloaded",
-        subject_id=current_user.id,
-        actor_id=current_user.id,
-        target=f"export:{export.id}",
-    )
-    db.session.commit()
     name = f"xometry-data-{export.ready_at:%Y%m%d}.zip"
     response = Response(stream_with_context(chunks), mimetype="application/octet-stream")
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -90,17 +81,11 @@ def drawings_delete_all():
                 _("Drawings that belong to orders are kept as the law requires; see below."), "info"
             )
         return redirect(url_for("privacy.index", _anchor="category-quotes"))
-    live = db.session.scalar(
-        db.select(db.func.count(Drawing.id)).where(
-            Drawing.user_id == current_user.id, Drawing.deleted_at.is_(None)
-        )
-    )
-    kept = erasure.kept_drawings(current_user)
     return render_template(
         "privacy/drawings_delete_all.html",
         form=form,
-        live=live,
-        kept=kept,
+        live=erasure.live_drawing_count(current_user),
+        kept=erasure.kept_drawings(current_user),
         until=erasure.order_retention_until,
     )
 
@@ -109,17 +94,34 @@ def drawings_delete_all():
 @login_required
 @no_store
 def drawing_delete(drawing_id: int):
-    """Delete one drawing; another user's id is a 404."""
+    """Delete one drawing; another user's id, or one already deleted, is a 404."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    drawing = db.session.get(Drawing, drawing_id)
-    if drawing is None or drawing.user_id != current_user.id or drawing.deleted_at is not None:
-        abort(404)
     outcome = erasure.delete_drawings(current_user, [drawing_id])
     if outcome.kept:
         flash(_("This drawing belongs to an order and is kept as the law requires."), "info")
-    else:
+    elif outcome.shredded:
         flash(_("The drawing has been deleted for good."), "success")
+    else:
+        abort(404)
+    return redirect(url_for("privacy.index", _anchor="category-quotes"))
+
+
+@bp.post("/quotes/<ref>/delete")
+@login_required
+@no_store
+def quote_delete(ref: str):
+    """Delete one quote with its drawings (keys destroyed); an order is kept and says why."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        deleted = erasure.delete_quote(current_user, ref)
+    except erasure.QuoteKept:
+        flash(_("This quote became an order and is kept as the law requires."), "info")
+    else:
+        if not deleted:
+            abort(404)
+        flash(_("The quote and its drawings have been deleted for good."), "success")
     return redirect(url_for("privacy.index", _anchor="category-quotes"))
 
 
@@ -136,7 +138,6 @@ def deregister():
         logout_user()
         session.clear()
         return render_template("privacy/deregistered.html", erase_after=erase_after)
-    config = current_app.config
     return render_template(
         "privacy/deregister.html",
         form=form,
@@ -144,11 +145,7 @@ def deregister():
         erased=erasure.erased_fields_by_category(),
         orders=erasure.ordered_quotes(user),
         until=erasure.order_retention_until,
-        cooling_off=config["DEREGISTRATION_COOLING_OFF_DAYS"],
-        working_days=config["PRIVACY_REQUEST_WORKING_DAYS"],
-        evidence_years=config["RETENTION_EVIDENCE_DAYS"] // 365,
-        audit_years=config["RETENTION_AUDIT_DAYS"] // 365,
-        order_years=config["RETENTION_ORDER_YEARS"],
+        terms=erasure.deregistration_terms(),
         reason=request.args.get("reason"),
     )
 

@@ -4,17 +4,36 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..extensions import db
 from ..i18n import current_language
-from ..models import Consent
 from ..policies import current_edition, load_document
-from ..security import no_store
-from ..services import consents, cookies, erasure, notices, pi_registry, privacy_requests
+from ..security import is_safe_next, no_store
+from ..services import (
+    audit_trail,
+    cookies,
+    erasure,
+    notices,
+    pi_registry,
+    privacy_requests,
+    withdrawal,
+)
+from ..services import consents as consent_records
 from ..services import export as exports
 from . import bp, presenters
-from .forms import WITHDRAWABLE, ActionForm, WithdrawForm
+from .forms import ActionForm, WithdrawForm
+
+WITHDRAWN = {
+    "subscription": _l("You will receive no more newsletters from us."),
+    "cookies_functional": _l(
+        "Functional cookies are off; the “remember me” cookie has been removed."
+    ),
+    "sensitive_tax_id": _l(
+        "Your consent is withdrawn and the ID number stored as your tax number has been erased."
+    ),
+}
 
 
 @bp.app_context_processor
@@ -43,6 +62,14 @@ def _banner() -> dict:
     return data
 
 
+def _back():
+    """Return to the page the button was on (same site only), else to My data."""
+    root, target = request.host_url, request.referrer or ""
+    if target.startswith(root) and is_safe_next("/" + target[len(root) :]):
+        return redirect(target)
+    return redirect(url_for("privacy.index"))
+
+
 @bp.get("")
 @login_required
 @no_store
@@ -54,32 +81,17 @@ def index():
         "privacy/index.html",
         groups=pi_registry.by_category(found),
         consent_records=found.get("consents", []),
-        staff_access=db.session.execute(_staff_access_query(user.id)).all(),
+        staff_access=audit_trail.staff_access_to(user.id),
         exports=exports.list_for(user),
         requests=privacy_requests.for_user(user),
         notices=notices.all_for(user),
         kept=erasure.kept_drawings(user),
+        ordered_refs={quote.ref for quote in erasure.ordered_quotes(user)},
         action_form=ActionForm(),
         action_label=presenters.action_label,
         status_labels=privacy_requests.STATUS_LABELS,
         kind_labels=privacy_requests.KIND_LABELS,
-    )
-
-
-def _staff_access_query(user_id: int):
-    """Who of our staff touched this user's data or drawings (not the user's own actions)."""
-    from ..models import AuditEvent, User
-
-    return (
-        db.select(AuditEvent, User.name)
-        .outerjoin(User, AuditEvent.actor_id == User.id)
-        .where(
-            AuditEvent.subject_id == user_id,
-            AuditEvent.actor_id.is_not(None),
-            AuditEvent.actor_id != user_id,
-        )
-        .order_by(AuditEvent.created_at.desc())
-        .limit(200)
+        is_overdue=privacy_requests.is_overdue,
     )
 
 
@@ -90,50 +102,25 @@ def consents_page():
     """Every consent with its edition and date; withdrawing is one click and immediate."""
     form = WithdrawForm()
     if form.validate_on_submit():
-        return _withdraw(form.kind.data)
+        kind = form.kind.data
+        withdrawal.withdraw(current_user, kind)
+        response = redirect(url_for("privacy.consents_page"))
+        if kind == "cookies_functional":
+            cookies.set_choice(response, set())
+        flash(str(WITHDRAWN[kind]), "success")
+        return response
     if request.method == "POST":
         abort(400)
-    records = db.session.scalars(
-        db.select(Consent)
-        .filter_by(user_id=current_user.id)
-        .order_by(Consent.given_at.desc(), Consent.id.desc())
-    ).all()
-    active = {kind for kind in consents.LABELS if consents.active(current_user, kind)}
     return render_template(
         "privacy/consents.html",
-        records=records,
-        active=active,
-        withdrawable=WITHDRAWABLE,
-        labels=consents.LABELS,
+        records=withdrawal.history(current_user),
+        active=withdrawal.in_force(
+            current_user, functional_cookies_in_browser=cookies.allows(cookies.FUNCTIONAL)
+        ),
+        withdrawable=withdrawal.WITHDRAWABLE,
+        labels=consent_records.LABELS,
         form=form,
     )
-
-
-def _withdraw(kind: str):
-    """Apply one withdrawal, with what it implies (cookie cleared, ID number erased)."""
-    from ..account import invoicing, subscriptions
-
-    user = current_user._get_current_object()
-    response = redirect(url_for("privacy.consents_page"))
-    if kind == "subscription":
-        subscriptions.unsubscribe(user)
-        flash(_("You will receive no more newsletters from us."), "success")
-    elif kind == "cookies_functional":
-        consents.withdraw(user, kind)
-        db.session.commit()
-        cookies.set_choice(response, set())
-        flash(
-            _("Functional cookies are off; the “remember me” cookie has been removed."), "success"
-        )
-    elif kind == "sensitive_tax_id":
-        invoicing.forget_id_number(user)
-        flash(
-            _(
-                "Your consent is withdrawn and the ID number stored as your tax number has been erased."
-            ),
-            "success",
-        )
-    return response
 
 
 @bp.post("/policy/accept")
@@ -141,22 +128,11 @@ def _withdraw(kind: str):
 @no_store
 def policy_accept():
     """Record consent to the edition now in force."""
-    form = ActionForm()
-    if not form.validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400)
-    consents.record(current_user, "policy", ip=request.remote_addr, source="policy_update")
-    db.session.commit()
+    notices.accept_current_policy(current_user, request.remote_addr)
     flash(_("Thank you. You have accepted the current Data Protection Policy."), "success")
-    return redirect(request.referrer if _same_site(request.referrer) else url_for("privacy.index"))
-
-
-def _same_site(target: str | None) -> bool:
-    from ..security import is_safe_next
-
-    if not target:
-        return False
-    root = request.host_url
-    return target.startswith(root) and is_safe_next("/" + target[len(root) :])
+    return _back()
 
 
 @bp.get("/policy/decline")
@@ -164,10 +140,9 @@ def _same_site(target: str | None) -> bool:
 @no_store
 def policy_decline():
     """What not accepting the new edition means: take a copy, then deregister; or ask us."""
-    edition = current_edition(current_app.config)
     return render_template(
         "privacy/policy_decline.html",
-        edition=edition,
+        edition=current_edition(current_app.config),
         accepted=notices.outdated_policy_edition(current_user),
         form=ActionForm(),
     )
@@ -177,9 +152,9 @@ def policy_decline():
 @login_required
 @no_store
 def notice_dismiss(notice_id: int):
-    form = ActionForm()
-    if not form.validate_on_submit():
+    """Hide a notice from the banner; it stays under My data. Another user's notice is a 404."""
+    if not ActionForm().validate_on_submit():
         abort(400)
     if not notices.dismiss(current_user, notice_id):
         abort(404)
-    return redirect(request.referrer if _same_site(request.referrer) else url_for("privacy.index"))
+    return _back()

@@ -22,7 +22,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..extensions import db
-from ..models import Drawing, Quote, User
+from ..models import Drawing, Quote, QuoteEvent, User
 from ..models.base import utcnow
 from . import audit_trail
 from .jobs import enqueue, task
@@ -331,15 +331,89 @@ def delete_drawings(user: User, drawing_ids: list[int] | None = None) -> Drawing
     return outcome
 
 
+def live_drawing_count(user: User) -> int:
+    """How many of the user's drawings can still be read (the delete-all page says it)."""
+    return db.session.scalar(
+        sa.select(sa.func.count(Drawing.id)).where(
+            Drawing.user_id == user.id, Drawing.deleted_at.is_(None)
+        )
+    )
+
+
+class QuoteKept(Exception):
+    """The quote became an order: the law makes us keep it (explained, never silently kept)."""
+
+
+def delete_quote(user: User, ref: str) -> bool:
+    """Delete one of the user's quotes with its history and drawings; False if they have none such."""
+    quote = db.session.scalar(sa.select(Quote).where(Quote.user_id == user.id, Quote.ref == ref))
+    if quote is None:
+        return False
+    if quote.status == "ordered":
+        raise QuoteKept
+    audit_trail.record(
+        "quote.deleted", subject_id=user.id, actor_id=user.id, target=f"quote:{quote.id}"
+    )
+    delete_quote_rows([quote.id])
+    return True
+
+
+def delete_quote_rows(quote_ids: list[int]) -> int:
+    """Quotes with their history and drawings; the drawings' keys go with the rows, files after."""
+    if not quote_ids:
+        return 0
+    blobs: list[str] = []
+    for main, preview in db.session.execute(
+        sa.select(Drawing.blob_id, Drawing.preview_blob_id).where(Drawing.quote_id.in_(quote_ids))
+    ):
+        blobs.extend(b for b in (main, preview) if b)
+    db.session.execute(sa.delete(Drawing).where(Drawing.quote_id.in_(quote_ids)))
+    db.session.execute(sa.delete(QuoteEvent).where(QuoteEvent.quote_id.in_(quote_ids)))
+    count = db.session.execute(sa.delete(Quote).where(Quote.id.in_(quote_ids))).rowcount
+    db.session.commit()
+    destroy_blobs(blobs)
+    return count
+
+
+def _shift_years(moment: datetime, years: int) -> datetime:
+    try:
+        return moment.replace(year=moment.year + years)
+    except ValueError:  # 29 February
+        return moment.replace(year=moment.year + years, day=28)
+
+
 def order_retention_until(ordered_at: datetime | None) -> datetime | None:
     """Until when an order's records are kept (E-Commerce Law art. 31: three years)."""
     if ordered_at is None:
         return None
-    years = current_app.config["RETENTION_ORDER_YEARS"]
-    try:
-        return ordered_at.replace(year=ordered_at.year + years)
-    except ValueError:  # 29 February
-        return ordered_at.replace(year=ordered_at.year + years, day=28)
+    return _shift_years(ordered_at, current_app.config["RETENTION_ORDER_YEARS"])
+
+
+def order_retention_cutoff(now: datetime) -> datetime:
+    """Orders placed before this moment have been kept their full legal period (calendar years)."""
+    return _shift_years(now, -current_app.config["RETENTION_ORDER_YEARS"])
+
+
+@dataclass(frozen=True)
+class DeregistrationTerms:
+    """What the deregister page promises, from the settings: when erasure runs, what stays how long."""
+
+    cooling_off_days: int
+    working_days: int
+    evidence_years: int
+    audit_years: int
+    order_years: int
+
+
+def deregistration_terms() -> DeregistrationTerms:
+    config = current_app.config
+    return DeregistrationTerms(
+        cooling_off_days=config["DEREGISTRATION_COOLING_OFF_DAYS"],
+        working_days=config["PRIVACY_REQUEST_WORKING_DAYS"],
+        evidence_years=config["RETENTION_EVIDENCE_DAYS"] // 365,
+        audit_years=config["RETENTION_AUDIT_DAYS"] // 365,
+        order_years=config["RETENTION_ORDER_YEARS"],
+    )
 
 
 def erased_fields_by_category() -> list[tuple[object, list[object]]]:

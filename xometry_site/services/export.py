@@ -186,6 +186,7 @@ def _drawing_chunks(blob: tuple[str, str, bytes]) -> Iterator[bytes]:
 
 
 def render_readme(user: User, lang: str, now: datetime, drawing_count: int) -> str:
+    """README.txt in the user's language, saying what each part of the archive is."""
     template = current_app.jinja_env.get_template("privacy/export_readme.txt")
     with force_locale(lang):  # a plain render: jobs have no request for context processors
         return template.render(
@@ -310,7 +311,14 @@ def get_for_owner(user: User, public_id: str, now: datetime | None = None) -> Da
 
 
 def open_archive(export: DataExport) -> Iterator[bytes]:
-    """The decrypted ZIP, chunk by chunk."""
+    """The decrypted ZIP, chunk by chunk; the download is on the owner's audit trail."""
+    audit_trail.record(
+        "export.downloaded",
+        subject_id=export.user_id,
+        actor_id=export.user_id,
+        target=f"export:{export.id}",
+    )
+    db.session.commit()
     app = _app()
     return open_decrypted(
         get_storage(app), get_keyring(app), export.blob_id, export.kid, export.wrapped_dek
@@ -318,6 +326,7 @@ def open_archive(export: DataExport) -> Iterator[bytes]:
 
 
 def list_for(user: User) -> list[DataExport]:
+    """The user's copies, newest first, for "My data"."""
     return list(
         db.session.scalars(
             sa.select(DataExport)

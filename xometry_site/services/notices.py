@@ -93,8 +93,8 @@ def mail_notice_job(notice_id: int) -> None:
     for receipt, user in pending:
         if user.email:
             lang = (
-                user.preferred_language if user.preferred_language in ("zh_CN", "en") else "zh_CN"
-            )
+                user.preferred_language or "zh_CN"
+            )  # send_mail and Notice read any other as Chinese
             send_mail(
                 user.email,
                 "notice",
@@ -105,6 +105,11 @@ def mail_notice_job(notice_id: int) -> None:
             )
         receipt.mailed_at = utcnow()
         db.session.commit()
+
+
+def published() -> list[Notice]:
+    """Every notice staff have sent, newest first (the staff notices page)."""
+    return list(db.session.scalars(sa.select(Notice).order_by(Notice.created_at.desc())))
 
 
 def visible_to(user: User) -> list[Notice]:
@@ -146,6 +151,7 @@ def dismiss(user: User, notice_id: int) -> bool:
 
 
 def newest_policy_consent(user: User) -> Consent | None:
+    """The user's most recent agreement to the policy still in force (any edition)."""
     return db.session.scalar(
         sa.select(Consent)
         .filter_by(user_id=user.id, kind="policy", withdrawn_at=None)
@@ -166,3 +172,11 @@ def outdated_policy_edition(user: User) -> str | None:
         return None
     current = current_edition(current_app.config).id
     return consent.policy_edition if consent.policy_edition < current else None
+
+
+def accept_current_policy(user: User, ip: str | None) -> None:
+    """Agreeing to a new edition is a new consent record; the older ones stay as evidence."""
+    from . import consents
+
+    consents.record(user, "policy", ip=ip, source="policy_update")
+    db.session.commit()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -66,27 +67,33 @@ def is_overdue(req: PrivacyRequest, today: date | None = None) -> bool:
     return not req.is_closed and req.due_on is not None and req.due_on < today
 
 
-def _language(lang: str | None) -> str:
-    return lang if lang in ("zh_CN", "en") else "zh_CN"
+@dataclass(frozen=True)
+class Draft:
+    """What the requester asks for, as the form gives it."""
+
+    kind: str
+    details: str | None = None
+    processor: str | None = None  # a transfer's recipient
+
+    def new_request(self, email: str | None, lang: str | None) -> PrivacyRequest:
+        """An unsaved request answered in `lang`; a recipient is kept only for a transfer."""
+        return PrivacyRequest(
+            email=email,
+            language=lang if lang in ("zh_CN", "en") else "zh_CN",
+            kind=self.kind,
+            processor=self.processor if self.kind == "transfer" else None,
+            details=self.details,
+        )
 
 
-def file_for_user(
-    user: User, kind: str, details: str | None, processor: str | None, lang: str | None
-) -> PrivacyRequest:
+def file_for_user(user: User, draft: Draft, lang: str | None) -> PrivacyRequest:
     """A signed-in user's request: verified at once, due in 15 working days, acknowledged by mail."""
     now = utcnow()
-    req = PrivacyRequest(
-        user_id=user.id,
-        email=user.email,
-        language=_language(user.preferred_language or lang),
-        kind=kind,
-        processor=processor if kind == "transfer" else None,
-        details=details,
-        status="open",
-        created_at=now,
-        verified_at=now,
-        due_on=due_date(now),
-    )
+    req = draft.new_request(user.email, user.preferred_language or lang)
+    req.user_id = user.id
+    req.status = "open"
+    req.created_at = req.verified_at = now
+    req.due_on = due_date(now)
     db.session.add(req)
     db.session.flush()
     audit_trail.record("request.filed", subject_id=user.id, actor_id=user.id, target=_target(req))
@@ -95,18 +102,10 @@ def file_for_user(
     return req
 
 
-def start_for_visitor(
-    email: str, kind: str, details: str | None, processor: str | None, lang: str | None
-) -> PrivacyRequest:
+def start_for_visitor(email: str, draft: Draft, lang: str | None) -> PrivacyRequest:
     """A visitor's request waits, unverified and without a due date, until they type the code."""
-    req = PrivacyRequest(
-        email=email.strip().lower(),
-        language=_language(lang),
-        kind=kind,
-        processor=processor if kind == "transfer" else None,
-        details=details,
-        status="unverified",
-    )
+    req = draft.new_request(email.strip().lower(), lang)
+    req.status = "unverified"
     db.session.add(req)
     db.session.flush()
     send_code(req)
@@ -158,6 +157,13 @@ def confirm_code(req: PrivacyRequest, code: str) -> PrivacyRequest:
     return req
 
 
+def pending_for_visitor(public_id: str | None) -> PrivacyRequest | None:
+    """The visitor's request named in their session (a random id, never a guessable number)."""
+    if not public_id:
+        return None
+    return db.session.scalar(sa.select(PrivacyRequest).filter_by(public_id=public_id))
+
+
 def _acknowledge(req: PrivacyRequest) -> None:
     """Mail the requester the due date, and tell staff a request is waiting."""
     if req.email:
@@ -183,6 +189,26 @@ def _target(req: PrivacyRequest) -> str:
     return f"request:{req.id}"
 
 
+def open_for_staff(request_id: int, staff: User) -> PrivacyRequest | None:
+    """A filed request for a staff member to read; reading it is on the requester's audit trail."""
+    req = db.session.get(PrivacyRequest, request_id)
+    if req is None or req.status == "unverified":
+        return None
+    audit_trail.record_staff_look("staff.viewed_request", staff, req.user_id, _target(req))
+    return req
+
+
+def find_accounts(query: str, limit: int = 20) -> list[User]:
+    """Staff look up whose request it is: by exact e-mail address, phone number or account id."""
+    query = query.strip()
+    if not query:
+        return []
+    conditions = [User.email == query.lower(), User.phone == query]
+    if query.isdigit():
+        conditions.append(User.id == int(query))
+    return list(db.session.scalars(sa.select(User).where(sa.or_(*conditions)).limit(limit)))
+
+
 def for_user(user: User) -> list[PrivacyRequest]:
     """The user's requests, newest first (unverified visitor requests are not theirs yet)."""
     return list(
@@ -200,6 +226,18 @@ def queue(*, include_closed: bool = False) -> list[PrivacyRequest]:
     if not include_closed:
         query = query.where(PrivacyRequest.status.in_(("open", "in_progress")))
     return list(db.session.scalars(query.order_by(PrivacyRequest.due_on, PrivacyRequest.id)))
+
+
+def queue_counts(today: date | None = None) -> dict[str, int]:
+    """For the staff dashboard: requests waiting for an answer, and how many are overdue."""
+    today = today or china_date(utcnow())
+    waiting = sa.select(sa.func.count(PrivacyRequest.id)).where(
+        PrivacyRequest.status.in_(("open", "in_progress"))
+    )
+    return {
+        "open": db.session.scalar(waiting),
+        "overdue": db.session.scalar(waiting.where(PrivacyRequest.due_on < today)),
+    }
 
 
 def answer(req: PrivacyRequest, staff: User, text: str, status: str) -> None:

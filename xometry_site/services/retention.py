@@ -23,11 +23,9 @@ from ..models import (
     AuditEvent,
     Consent,
     DataExport,
-    Drawing,
     PrivacyRequest,
     PurgeLock,
     Quote,
-    QuoteEvent,
     SignInEvent,
     User,
 )
@@ -67,7 +65,11 @@ def _days(name: str) -> timedelta:
 def acquire_lock(holder: str, now: datetime) -> bool:
     """Insert the lock row; take it over only if its holder's time ran out (a crashed purge)."""
     try:
-        db.session.add(PurgeLock(name=LOCK_NAME, holder=holder, expires_at=now + LOCK_TTL))
+        db.session.execute(
+            sa.insert(PurgeLock).values(
+                name=LOCK_NAME, holder=holder, acquired_at=now, expires_at=now + LOCK_TTL
+            )
+        )
         db.session.commit()
         return True
     except IntegrityError:
@@ -145,23 +147,6 @@ def erase_unverified_accounts(now: datetime) -> int:
     return done
 
 
-def _delete_quotes(quote_ids: list[int]) -> int:
-    """Quotes with their history and drawings; the drawings' keys go with the rows."""
-    if not quote_ids:
-        return 0
-    blobs: list[str] = []
-    for main, preview in db.session.execute(
-        sa.select(Drawing.blob_id, Drawing.preview_blob_id).where(Drawing.quote_id.in_(quote_ids))
-    ):
-        blobs.extend(b for b in (main, preview) if b)
-    db.session.execute(sa.delete(Drawing).where(Drawing.quote_id.in_(quote_ids)))
-    db.session.execute(sa.delete(QuoteEvent).where(QuoteEvent.quote_id.in_(quote_ids)))
-    count = db.session.execute(sa.delete(Quote).where(Quote.id.in_(quote_ids))).rowcount
-    db.session.commit()
-    erasure.destroy_blobs(blobs)
-    return count
-
-
 def _claim_ids(query: sa.Select) -> list[int]:
     """Row ids to work on, skipping rows another transaction holds (PostgreSQL)."""
     return list(db.session.scalars(query.limit(BATCH).with_for_update(skip_locked=True)))
@@ -173,13 +158,13 @@ def delete_abandoned_quotes(now: datetime) -> int:
     query = sa.select(Quote.id).where(Quote.status != "ordered", Quote.updated_at < cutoff)
     done = 0
     while ids := _claim_ids(query.order_by(Quote.id)):
-        done += _delete_quotes(ids)
+        done += erasure.delete_quote_rows(ids)
     return done
 
 
 def delete_expired_orders(now: datetime) -> int:
     """Orders of erased accounts once the legal period (E-Commerce Law art. 31) is over."""
-    cutoff = now - timedelta(days=365 * current_app.config["RETENTION_ORDER_YEARS"])
+    cutoff = erasure.order_retention_cutoff(now)
     erased = sa.select(User.id).where(User.erased_at.is_not(None))
     query = sa.select(Quote.id).where(
         Quote.status == "ordered",
@@ -188,7 +173,7 @@ def delete_expired_orders(now: datetime) -> int:
     )
     done = 0
     while ids := _claim_ids(query.order_by(Quote.id)):
-        done += _delete_quotes(ids)
+        done += erasure.delete_quote_rows(ids)
     return done
 
 
