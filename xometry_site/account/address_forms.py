@@ -13,6 +13,8 @@ from .division_fields import DivisionFieldsMixin
 
 
 class AddressForm(DivisionFieldsMixin, FlaskForm):
+    """A shipping address (policy 1.4): the province/city pair is checked by the view, not here."""
+
     organization = StringField(
         _l("Organization"), filters=[blank_is_none], validators=[Optional(), Length(max=200)]
     )
@@ -44,5 +46,6 @@ class AddressForm(DivisionFieldsMixin, FlaskForm):
     submit = SubmitField(_l("Save address"))
 
     def validate_postal_code(self, field) -> None:
+        """Six digits after full-width digits became ASCII (the filter did that)."""
         if not is_valid_postal_code(field.data):
             raise ValidationError(_l("A postal code has six digits."))

@@ -64,6 +64,7 @@ def _render_form(form: AddressForm, address=None):
 @no_store
 @login_required
 def address_list():
+    """The default first: the address parts go to unless the user picks another."""
     locale = current_language()
     return render_template(
         "account/addresses.html",
@@ -76,6 +77,7 @@ def address_list():
 @no_store
 @login_required
 def address_new():
+    """The first address becomes the default whatever the box says."""
     form = AddressForm()
     if _submitted(form):
         addresses.create(current_user, _data(form))
@@ -88,6 +90,7 @@ def address_new():
 @no_store
 @login_required
 def address_edit(address_id: int):
+    """Another user's address is a 404 before the form is even read."""
     address = _owned_or_404(address_id)
     form = AddressForm(obj=address if request.method == "GET" else None)
     if request.method == "GET":
@@ -121,6 +124,7 @@ def address_delete(address_id: int):
 @no_store
 @login_required
 def address_make_default(address_id: int):
+    """A POST with CSRF (the list's button); another user's address is a 404."""
     address = _owned_or_404(address_id)
     addresses.make_default(current_user, address)
     flash(_("Your default shipping address has been changed."), "success")

@@ -39,6 +39,7 @@ def get_owned(user: User, address_id: int) -> ShippingAddress | None:
 
 
 def default_for(user: User) -> ShippingAddress | None:
+    """The one address marked default, if the user has any."""
     return db.session.scalar(db.select(ShippingAddress).filter_by(user_id=user.id, is_default=True))
 
 

@@ -33,6 +33,8 @@ def squash(value):
 
 
 class InvoiceForm(DivisionFieldsMixin, FlaskForm):
+    """Corporate or personal invoice details (policy 1.5); rules depend on the chosen kind."""
+
     kind = RadioField(_l("Invoice type"), choices=choices(KIND_LABELS.items()), default="corporate")
     company_name = StringField(
         _l("Company name"), filters=[blank_is_none], validators=[Optional(), Length(max=200)]

@@ -39,6 +39,7 @@ def _data(form: InvoiceForm) -> invoicing.InvoiceData:
 @login_required
 @reauth_required
 def invoice():
+    """One page to see (in full, to its owner) and correct the invoice profile."""
     profile = invoicing.get_for(current_user)
     form = InvoiceForm(obj=profile if request.method == "GET" else None)
     if request.method == "GET" and profile is None:
@@ -76,6 +77,7 @@ def invoice():
 @no_store
 @login_required
 def invoice_delete():
+    """Deleting needs no re-authentication: it removes data, it cannot redirect invoices."""
     if invoicing.delete(current_user):
         flash(_("Your invoice information has been deleted."), "success")
     return redirect(url_for("account.index"))

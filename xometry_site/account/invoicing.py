@@ -34,10 +34,12 @@ class InvoiceData:
 
 
 def get_for(user: User) -> InvoiceProfile | None:
+    """A user has at most one invoice profile."""
     return db.session.scalar(db.select(InvoiceProfile).filter_by(user_id=user.id))
 
 
 def holds_id_number(data: InvoiceData) -> bool:
+    """A personal tax number that is a national ID number is sensitive (PIPL art. 28)."""
     return (
         data.kind == "personal"
         and bool(data.tax_number)
@@ -46,6 +48,7 @@ def holds_id_number(data: InvoiceData) -> bool:
 
 
 def has_sensitive_consent(user: User) -> bool:
+    """Whether the separate ID-number consent is in force, so the box need not be asked again."""
     return consents.active(user, SENSITIVE_KIND) is not None
 
 

@@ -27,6 +27,8 @@ class SameEmail(Exception):
 
 @dataclass(frozen=True)
 class ProfileData:
+    """What the account information form hands over, already validated."""
+
     name: str
     job_title: str | None
     customer_type: str | None
@@ -35,6 +37,7 @@ class ProfileData:
 
 
 def update_profile(user: User, data: ProfileData) -> None:
+    """Store the optional fields as given; blanks become nothing (refusing them affects nothing)."""
     user.name = data.name
     user.job_title = data.job_title
     user.customer_type = data.customer_type or None

@@ -16,6 +16,7 @@ from .forms import SubscriptionForm
 @no_store
 @login_required
 def subscription_settings():
+    """Ticking asks for confirmation by mail (double opt-in); unticking withdraws at once."""
     state = subscriptions.state(current_user)
     form = SubscriptionForm()
     if request.method == "GET":
@@ -38,6 +39,7 @@ def subscription_settings():
 @no_store
 @login_required
 def subscription_resend():
+    """The confirmation mail again, for a subscription still waiting for it."""
     consent = subscriptions.pending(current_user)
     if consent is not None:
         subscriptions.send_confirmation(current_user, consent)
@@ -48,6 +50,7 @@ def subscription_resend():
 @bp.get("/subscriptions/confirm/<token>")
 @no_store
 def confirm_subscription(token: str):
+    """The link in the confirmation mail; works without signing in (the token is the proof)."""
     result = subscriptions.confirm(token)
     status = 200 if result == "confirmed" else 400
     return render_template("account/subscription_confirmed.html", result=result), status

@@ -52,6 +52,7 @@ def subscribe(user: User, *, ip: str | None, source: str) -> str:
 
 
 def send_confirmation(user: User, consent: Consent) -> None:
+    """The double opt-in mail; it already carries an unsubscribe link and header."""
     token = tokens.make(CONFIRM_PURPOSE, {"c": consent.id, "u": user.id})
     send_mail(
         user.email,
@@ -88,10 +89,12 @@ def unsubscribe(user: User) -> int:
 
 
 def unsubscribe_url(user: User) -> str:
+    """A signed link that unsubscribes without signing in, valid as long as mail may carry it."""
     return external_url("mailing.unsubscribe", token=tokens.make(UNSUBSCRIBE_PURPOSE, user.id))
 
 
 def user_from_unsubscribe_token(token: str) -> User | None:
+    """The subscriber a genuine unsubscribe link names, or None."""
     user_id = tokens.read(UNSUBSCRIBE_PURPOSE, token, UNSUBSCRIBE_MAX_AGE)
     return db.session.get(User, user_id) if isinstance(user_id, int) else None
 

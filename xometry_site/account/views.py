@@ -22,6 +22,7 @@ from .forms import CUSTOMER_TYPE_LABELS, LANGUAGE_LABELS, EmailChangeForm, Passw
 @no_store
 @login_required
 def index():
+    """Account Details: every section at a glance, secrets masked, each with its edit link."""
     user = current_user
     locale = current_language()
     default_address = addresses.default_for(user)
@@ -48,6 +49,7 @@ def index():
 @no_store
 @login_required
 def edit_profile():
+    """The preferred language applies at once, to this page and every later one and mail."""
     form = ProfileForm(obj=current_user if request.method == "GET" else None)
     if request.method == "GET":
         form.customer_type.data = current_user.customer_type or ""
@@ -87,6 +89,7 @@ def _make_saved_message() -> str:
     key_func=lambda: f"account-password:{current_user.id}",  # not get_id(): a change renews it
 )
 def password():
+    """Change with the current password, or set a first one after a recent sign-in."""
     if not current_user.has_password:
         return _set_first_password()
     return _password_form(PasswordForm())
@@ -123,6 +126,7 @@ def _password_form(form: PasswordForm):
 @login_required
 @reauth_required
 def change_email():
+    """Re-authenticated; the address changes only when the link mailed to it is opened."""
     form = EmailChangeForm()
     if form.validate_on_submit():
         try:
@@ -145,6 +149,7 @@ def change_email():
 @bp.get("/email/confirm/<token>")
 @no_store
 def confirm_email(token: str):
+    """The link mailed to the new address; works without signing in (the token is the proof)."""
     result = profile.confirm_email_change(token)
     status = 200 if result == "changed" else 400
     return render_template("account/email_confirmed.html", result=result), status

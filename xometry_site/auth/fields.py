@@ -66,6 +66,7 @@ def nfkc_strip(value):
 
 
 def nfkc_blank_is_none(value):
+    """Optional codes typed with a Chinese input method: ASCII, or nothing."""
     return nfkc_strip(value) or None
 
 

@@ -45,6 +45,7 @@ NAME_MAX, EMAIL_MAX = 100, 254
 
 
 def password_message(error: PasswordRejected):
+    """The translated explanation of why a password was refused."""
     return PASSWORD_MESSAGES[error.reason]
 
 
@@ -63,6 +64,8 @@ EMAIL_VALIDATORS = [
 
 
 class RegisterForm(FlaskForm):
+    """Registration by e-mail (policy 1.1): consents unticked and separate, phone in E.164."""
+
     name = StringField(
         _l("Your name"),
         [
@@ -101,12 +104,14 @@ class RegisterForm(FlaskForm):
     subscribe = BooleanField(_l("Send me news and offers by e-mail (you can stop at any time)."))
 
     def validate_password(self, field):
+        """The password rules here too, so every mistake is shown in one round."""
         try:
             check_password_policy(field.data, email=self.email.data, name=self.name.data)
         except PasswordRejected as error:
             raise ValidationError(password_message(error)) from None
 
     def to_registration(self, *, language: str, ip: str | None) -> Registration:
+        """The cleaned values the registration service takes (never the raw form)."""
         return Registration(
             name=self.name.data,
             email=normalize_email(self.email.data),
@@ -120,6 +125,8 @@ class RegisterForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
+    """No address format check: any refusal must read the same."""
+
     email = EmailField(
         _l("E-mail address"),
         [
@@ -133,10 +140,14 @@ class LoginForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
+    """The same answer follows for known and unknown addresses."""
+
     email = EmailField(_l("E-mail address"), EMAIL_VALIDATORS, filters=[strip])
 
 
 class ResetPasswordForm(FlaskForm):
+    """The rules are checked by the service, which knows the account's name and address."""
+
     password = PasswordField(
         _l("New password"),
         [
@@ -154,6 +165,8 @@ class ResetPasswordForm(FlaskForm):
 
 
 class ReauthenticateForm(FlaskForm):
+    """The password again before a sensitive change."""
+
     password = PasswordField(_l("Password"), [_required(_l("Please enter your password."))])
 
 

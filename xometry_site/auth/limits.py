@@ -46,10 +46,12 @@ def submitted_account_key() -> str:
 
 
 def no_submitted_email() -> bool:
+    """Without an address there is no account to count against."""
     return not normalize_email(request.form.get("email", ""))
 
 
 def signed_in_account_key() -> str:
+    """Forms of a signed-in user are counted per account, else per address."""
     if current_user.is_authenticated:
         return f"user:{current_user.id}"
     return "ip:" + (get_remote_address() or "-")

@@ -22,6 +22,7 @@ def load_user(session_id: str):
 
 
 def configure_login(app: Flask) -> None:
+    """Wire Flask-Login to the per-user session token and our translated messages."""
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please sign in to see this page.")

@@ -32,6 +32,7 @@ def _next_target() -> str:
 @login_throttle
 @no_store
 def login():
+    """A generic refusal whatever went wrong; a new session and `next` only to this site on success."""
     form = LoginForm()
     if form.validate_on_submit():
         try:
@@ -66,6 +67,7 @@ def _remember_refused_message() -> Markup:
 
 @bp.post("/logout")
 def logout():
+    """POST with CSRF; ends every session of the user, not just this one."""
     if current_user.is_authenticated:
         end_session(current_user._get_current_object())
     flash(_("You have signed out."), "success")
@@ -77,6 +79,7 @@ def logout():
 @reauth_throttle
 @no_store
 def reauthenticate():
+    """The password again (or a fresh WeChat scan) before a sensitive change."""
     target = _next_target()
     if not current_user.has_password:
         wechat_url = "/auth/wechat/login?" + urlencode({"next": target})  # a fresh proof

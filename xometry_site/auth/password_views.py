@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 @forgot_throttle
 @no_store
 def forgot_password():
+    """The same page whether or not the address has an account."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         mark_attempt_counted()
@@ -35,6 +36,7 @@ def forgot_password():
 @reset_throttle
 @no_store
 def reset_password(token: str):
+    """A link bound to the current password hash: once used, it no longer fits."""
     form = ResetPasswordForm()
     if form.is_submitted():
         mark_attempt_counted()

@@ -27,6 +27,7 @@ NONCE_KEY = "_verify_nonce"  # binds a verification link to the browser that reg
 @register_throttle
 @no_store
 def register():
+    """A duplicate address gets the success page too (its owner is told by mail)."""
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
     form = RegisterForm()
@@ -59,12 +60,14 @@ def _registered(nonce: str):
 @bp.get("/register/done")
 @no_store
 def registered():
+    """Check your mailbox: the same page for new and already-known addresses."""
     return render_template("auth/registered.html")
 
 
 @bp.get("/verify-email/<token>")
 @no_store
 def verify_email(token: str):
+    """Verifies anywhere; signs in only the browser that registered (a mail scanner must not)."""
     try:
         user, nonce = registration.verify_email(token)
     except AlreadyVerified:
@@ -87,6 +90,7 @@ def verify_email(token: str):
 @login_required
 @no_store
 def verify_pending():
+    """Why a page needs a verified address, with a button for a new link."""
     target = safe_next(request.args.get("next"), "pages.home")
     if current_user.is_verified:
         return redirect(target)
@@ -97,6 +101,7 @@ def verify_pending():
 @login_required
 @resend_throttle
 def resend_verification():
+    """A new link for the signed-in account, throttled per account and per IP."""
     form = ResendForm()
     target = safe_next(request.form.get("next"), "pages.home")
     if form.validate_on_submit() and not current_user.is_verified and current_user.email:

@@ -146,11 +146,13 @@ def remember_phone(phone: str) -> None:
 
 
 def pending_phone() -> str | None:
+    """The number a code was last sent to, to fill the form in again."""
     data = session.get(PENDING_KEY)
     return data.get("phone") if isinstance(data, dict) else None
 
 
 def drop_pending() -> None:
+    """The waiting identity got its account (or is abandoned)."""
     session.pop(PENDING_KEY, None)
 
 

@@ -23,6 +23,7 @@ RESET_PURPOSE = "reset-password"
 
 
 def reset_token(user: User) -> str:
+    """Bound to the current password hash, so it works once and dies with any change."""
     return make_token(RESET_PURPOSE, {"uid": user.id, "pw": fingerprint(user.password_hash)})
 
 
@@ -45,6 +46,7 @@ def request_reset(email: str, lang: str) -> None:
 
 
 def max_age() -> int:
+    """How long a reset link works (PASSWORD_RESET_MAX_AGE, an hour by default)."""
     return int(current_app.config.get("PASSWORD_RESET_MAX_AGE", 3600))
 
 

@@ -39,10 +39,12 @@ class PasswordRejected(ValueError):
 
 
 def hash_password(password: str) -> str:
+    """argon2id with a fresh salt (minimal cost only under PASSWORD_HASH_FAST in tests)."""
     return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """False for a wrong password and for a damaged or foreign hash alike."""
     try:
         return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -70,6 +72,7 @@ def _squash(value: str | None) -> str:
 
 
 def is_common(password: str) -> bool:
+    """Compared without case or surrounding spaces, as people vary those."""
     return password.strip().lower() in common_passwords()
 
 

@@ -64,6 +64,7 @@ def normalize_email(raw: str | None) -> str:
 
 
 def find_user_by_email(email: str | None) -> User | None:
+    """Whatever the spelling typed: addresses are stored normalised."""
     address = normalize_email(email)
     if not address:
         return None
@@ -71,6 +72,7 @@ def find_user_by_email(email: str | None) -> User | None:
 
 
 def phone_taken(phone: str) -> bool:
+    """A phone number belongs to one account at most (never merged)."""
     return db.session.scalar(db.select(User.id).filter_by(phone=phone).limit(1)) is not None
 
 
@@ -142,6 +144,7 @@ def verification_token(user: User, browser_nonce: str | None = None) -> str:
 
 
 def send_verification(user: User, lang: str | None, browser_nonce: str | None = None) -> None:
+    """In the account's language; the link is bound to this address and browser."""
     token = verification_token(user, browser_nonce)
     send_mail(
         user.email,

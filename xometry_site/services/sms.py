@@ -32,7 +32,8 @@ class SmsError(Exception):
 class SmsBackend(Protocol):
     """A provider: delivers one text to one E.164 number or raises."""
 
-    def send(self, phone: str, text: str) -> None: ...
+    def send(self, phone: str, text: str) -> None:
+        """A provider's only duty: deliver `text` to the E.164 `phone` or raise."""
 
 
 class ConsoleBackend:
