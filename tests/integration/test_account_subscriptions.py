@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from xometry_site.extensions import db
 from xometry_site.models import Consent
 
@@ -162,3 +164,14 @@ def test_newsletter_goes_to_confirmed_subscribers_in_their_language(
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert "/unsubscribe/" in message.get_body(("plain",)).get_content()
     assert "一键退订" in zh_mail.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize(
+    "app_config", [{"RATELIMIT_ENABLED": True, "RESEND_ACCOUNT_LIMIT": "2 per 10 minutes"}]
+)
+def test_sending_the_confirmation_again_is_throttled(client, user, login_as, mailbox):
+    login_as(user)
+    client.post("/account/subscriptions", data={"subscribe": "y"})
+    answers = [client.post("/account/subscriptions/resend").status_code for _ in range(3)]
+    assert answers == [302, 302, 429]
+    assert len(mailbox) == 3  # the first confirmation and two more, no more

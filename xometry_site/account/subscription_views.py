@@ -6,6 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..auth.limits import mark_attempt_counted, resend_throttle
 from ..extensions import csrf
 from ..security import no_store
 from . import bp, mailing_bp, subscriptions
@@ -38,10 +39,13 @@ def subscription_settings():
 @bp.post("/subscriptions/resend")
 @no_store
 @login_required
+@resend_throttle
 def subscription_resend():
-    """The confirmation mail again, for a subscription still waiting for it."""
+    """The confirmation mail again, for a subscription still waiting for it (throttled as the
+    verification mail is: a button must not become a way to flood a mailbox)."""
     consent = subscriptions.pending(current_user)
     if consent is not None:
+        mark_attempt_counted()
         subscriptions.send_confirmation(current_user, consent)
         flash(_("We have sent the confirmation link again."), "info")
     return redirect(url_for("account.subscription_settings"))
