@@ -152,7 +152,8 @@ def seed(url: str, keyring: str, instance: Path) -> str:
 
 def production_env(database: str, keyring: str, instance: Path) -> dict[str, str]:
     closed = f"http://127.0.0.1:{free_port()}"
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    passed = ("PATH", "HOME", "LANG", "TMPDIR", "WEB_CONCURRENCY")
+    env = {k: v for k, v in os.environ.items() if k in passed or k.startswith("GUNICORN_")}
     env.update(
         APP_ENV="production",
         INSTANCE_PATH=str(instance),
