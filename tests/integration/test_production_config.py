@@ -397,3 +397,32 @@ def test_systemd_units_run_commands_that_exist(tmp_path):
     for name, text in units.items():
         assert "EnvironmentFile=/etc/xometry/env" in text, name
         assert "User=xometry" in text and "NoNewPrivileges=yes" in text, name
+
+
+def _pinned(lock: str) -> set[str]:
+    import re
+
+    text = (ROOT / lock).read_text()
+    return {m.lower().replace("_", "-") for m in re.findall(r"^([A-Za-z0-9_.-]+)==", text, re.M)}
+
+
+def test_locks_pin_every_dependency_of_pyproject():
+    """A dependency added to pyproject.toml without `make lock` would install unpinned."""
+    import re
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def names(requirements: list[str]) -> set[str]:
+        return {
+            re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower().replace("_", "-")
+            for r in requirements
+        }
+
+    production = names(project["dependencies"]) | names(project["optional-dependencies"]["cad"])
+    development = production | names(project["optional-dependencies"]["dev"])
+    assert production - _pinned("requirements.lock") == set(), "run make lock"
+    assert development - _pinned("requirements-dev.lock") == set(), "run make lock"
+    for lock in ("requirements.lock", "requirements-dev.lock"):
+        text = (ROOT / lock).read_text()
+        assert all("--hash=sha256:" in pin for pin in text.split("==")[1:]), f"{lock} unhashed"
