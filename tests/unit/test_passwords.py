@@ -117,8 +117,10 @@ def test_tokens_round_trip_for_their_purpose_only(app_context):
     assert read_token("verify-email", token, 60) == {"uid": 7, "email": "a@example.com"}
     with pytest.raises(TokenInvalid):
         read_token("reset-password", token, 60)
+    # a changed signature character (not the last one: its low bits are padding in base64)
+    damaged = token[:-5] + ("A" if token[-5] != "A" else "Q") + token[-4:]
     with pytest.raises(TokenInvalid):
-        read_token("verify-email", token[:-1] + ("A" if token[-1] != "A" else "B"), 60)
+        read_token("verify-email", damaged, 60)
 
 
 def test_tokens_expire(app_context):
