@@ -80,3 +80,28 @@ def test_consents_of_another_user_are_untouched(client, make_user, login_as):
     login_as(me)
     client.post("/privacy/consents", data={"kind": "subscription"})
     assert consents.active(other, "subscription") is not None
+
+
+def test_cookies_accepted_before_signing_in_can_be_withdrawn_here(client, user, login_as):
+    """Giving took one click on the banner as a visitor: withdrawing is one click here."""
+    client.post("/cookies", data={"accept_all": "1"})  # not signed in: no consent record
+    login_as(user)
+    page = client.get("/privacy/consents?lang=en").get_data(as_text=True)
+    item = page[page.index("Functional cookies (remember me)") :][:600]
+    assert "given" in item and 'value="cookies_functional"' in item
+    client.post("/privacy/consents", data={"kind": "cookies_functional"})
+    assert client.get_cookie("cookie_consent").value == "necessary"
+    page = client.get("/privacy/consents?lang=en").get_data(as_text=True)
+    assert 'value="cookies_functional"' not in page
+
+
+def test_a_withdrawn_subscriber_gets_no_further_newsletter(client, user, login_as):
+    from xometry_site.account import subscriptions
+
+    consents.record(user, "subscription", ip=None, source="test")
+    db.session.commit()
+    assert user in subscriptions.subscribers()
+    login_as(user)
+    client.post("/privacy/consents", data={"kind": "subscription"})
+    db.session.expire_all()
+    assert user.id not in [u.id for u in subscriptions.subscribers()]

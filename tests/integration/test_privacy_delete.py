@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from privacy_support import add_drawing, add_quote, storage
 
 from xometry_site.extensions import db
-from xometry_site.models import AuditEvent, Drawing
+from xometry_site.models import AuditEvent, Drawing, Quote
 
 
 def test_delete_all_drawings_needs_a_confirmation(client, user, login_as):
@@ -69,3 +69,38 @@ def test_another_users_drawing_is_a_404(client, make_user, login_as):
     db.session.expire_all()
     assert db.session.get(Drawing, drawing.id).wrapped_key is not None
     assert storage().exists(drawing.blob_id)
+
+
+def test_delete_a_quote_with_its_drawings(client, user, login_as):
+    quote = add_quote(user)
+    drawing = add_drawing(user, b"quoted part", quote=quote, filename="quoted.step")
+    other = add_drawing(user, b"other quote")
+    quote_id, blob, ref = quote.id, drawing.blob_id, quote.ref
+    login_as(user)
+    page = client.get("/privacy?lang=en").get_data(as_text=True)
+    assert f'action="/privacy/quotes/{ref}/delete"' in page
+    response = client.post(f"/privacy/quotes/{ref}/delete?lang=en", data={})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Quote, quote_id) is None
+    assert db.session.scalar(db.select(Drawing).filter_by(quote_id=quote_id)) is None
+    assert not storage().exists(blob)
+    assert storage().exists(other.blob_id)  # only that quote's drawings
+    assert db.session.scalar(db.select(AuditEvent).filter_by(action="quote.deleted"))
+    page = client.get("/privacy?lang=en").get_data(as_text=True)
+    assert "The quote and its drawings have been deleted for good." in page
+    assert "quoted.step" not in page
+
+
+def test_an_order_is_kept_and_the_page_says_why(client, user, login_as):
+    ordered = add_quote(user, status="ordered", ordered_at=datetime(2025, 5, 1, tzinfo=UTC))
+    add_drawing(user, b"ordered", quote=ordered)
+    login_as(user)
+    page = client.get("/privacy?lang=en").get_data(as_text=True)
+    assert f"/privacy/quotes/{ordered.ref}/delete" not in page
+    assert "An order: kept as the law requires." in page
+    response = client.post(f"/privacy/quotes/{ordered.ref}/delete?lang=en", data={})
+    assert response.status_code == 302
+    assert db.session.get(Quote, ordered.id) is not None
+    page = client.get("/privacy?lang=en").get_data(as_text=True)
+    assert "This quote became an order and is kept as the law requires." in page

@@ -16,6 +16,7 @@ from privacy_support import (
     messages_to,
     personal_strings,
     storage,
+    text_of,
 )
 
 from xometry_site.extensions import db
@@ -240,3 +241,39 @@ def test_erasure_date_is_capped_at_15_working_days(app, cooling_off, expected):
     app.config["DEREGISTRATION_COOLING_OFF_DAYS"] = cooling_off
     start = datetime(2024, 9, 27, 2, 0, tzinfo=UTC)  # Friday 27 September, 10:00 in Shanghai
     assert erasure.erasure_date(start).astimezone(CHINA_TIME).date() == expected
+
+
+def test_a_remember_me_cookie_is_useless_after_deregistering(app, client, user):
+    client.post("/cookies", data={"accept_all": "1"})
+    client.post("/login", data={"email": user.email, "password": PASSWORD, "remember": "y"})
+    remembered = client.get_cookie("remember_token")
+    assert remembered is not None
+    other = app.test_client()
+    other.set_cookie("remember_token", remembered.value)
+    assert other.get("/privacy").status_code == 200  # the cookie alone signs in: the check can fail
+    _deregister(client)
+    late = app.test_client()
+    late.set_cookie("remember_token", remembered.value)
+    assert late.get("/privacy").status_code == 302
+    assert other.get("/privacy").status_code == 302
+
+
+@pytest.fixture
+def no_cooling_off(app):
+    app.config["DEREGISTRATION_COOLING_OFF_DAYS"] = 0
+
+
+def test_without_a_cooling_off_the_erasure_job_runs_at_once(
+    no_cooling_off, client, user, login_as, mailbox
+):
+    drawing = add_drawing(user)
+    blob, email = drawing.blob_id, user.email
+    login_as(user)
+    page = _deregister(client).get_data(as_text=True)
+    assert "your data has been erased" in page and "Changed your mind?" not in page
+    db.session.expire_all()
+    assert db.session.get(User, user.id).erased_at is not None  # by the job, not a purge
+    assert not storage().exists(blob)
+    closed, erased = messages_to(mailbox, email)  # closed, then erased: nothing after that
+    assert "/cancel/" not in text_of(closed)  # no link that could no longer keep the account
+    assert "最后一封邮件" in text_of(erased)  # "the last message we send to this address"

@@ -120,3 +120,43 @@ def test_notice_shows_on_every_page_until_dismissed_and_stays_in_my_data(
     assert "Notice to all" in client.get("/privacy?lang=en").get_data(as_text=True)
     # another user's notice cannot be dismissed by id
     assert client.post("/privacy/notices/99999/dismiss", data={}).status_code == 404
+
+
+def test_the_comparison_is_linked_and_readable_in_both_languages(app, client, user, login_as):
+    login_as(user)
+    _publish_2024(app)
+    link = "/policy/compare?a=2022-03-15&amp;b=2024-07-01"
+    for lang, heading, button in (
+        ("zh_CN", "我们的《数据保护政策》已更新", "比较两个版本"),
+        ("en", "Our Data Protection Policy has been updated", "Compare the two editions"),
+    ):
+        page = client.get(f"/?lang={lang}").get_data(as_text=True)
+        assert heading in page and button in page and link in page, lang
+        compare = client.get(f"{link.replace('&amp;', '&')}&lang={lang}")
+        assert compare.status_code == 200
+    assert "WeChat Mini Program" in compare.get_data(as_text=True)
+
+
+def test_incident_notice_mail_defaults_to_chinese_and_skips_closed_accounts(
+    client, make_user, login_as, mailbox
+):
+    staff = make_user(is_staff=True)
+    unset = make_user(preferred_language=None)
+    closed = make_user(preferred_language="en")
+    closed.deregistered_at = closed.erase_after = db.func.now()
+    db.session.commit()
+    login_as(staff)
+    client.post(
+        "/admin/notices",
+        data={
+            "title_zh": "安全事件通知",
+            "title_en": "Security incident notice",
+            "body_zh": "正文",
+            "body_en": "Body",
+            "audience": "all",
+        },
+    )
+    mail = messages_to(mailbox, unset.email)
+    assert len(mail) == 1 and "安全事件通知" in text_of(mail[0])
+    assert mail[0]["Content-Language"].startswith("zh")
+    assert messages_to(mailbox, closed.email) == []

@@ -164,3 +164,45 @@ def test_requests_pages_are_staff_only(client, user, login_as):
     assert client.get("/admin/audit").status_code == 404
     assert client.get("/admin/notices").status_code == 404
     assert client.get("/admin/users").status_code == 404
+
+
+def test_the_user_sees_the_due_date_and_an_overdue_flag(client, user, login_as):
+    late = PrivacyRequest(
+        user_id=user.id,
+        email=user.email,
+        kind="correction",
+        status="in_progress",
+        verified_at=datetime(2024, 1, 2, tzinfo=UTC),
+        due_on=date(2024, 1, 23),
+    )
+    db.session.add(late)
+    db.session.commit()
+    on_time = privacy_requests.file_for_user(user, privacy_requests.Draft("copy"), "en")
+    login_as(user)
+    for path in ("/privacy/requests?lang=en", "/privacy?lang=en"):
+        page = client.get(path).get_data(as_text=True)
+        assert "January 23, 2024" in page, path
+        assert on_time.due_on.strftime("%B") in page
+        assert page.count("Overdue") == 1, path
+    zh = client.get("/privacy/requests?lang=zh_CN").get_data(as_text=True)
+    assert "2024年1月23日" in zh and "已逾期" in zh
+
+
+def test_the_staff_dashboard_counts_waiting_and_overdue_requests(client, make_user, login_as):
+    someone = make_user()
+    db.session.add(
+        PrivacyRequest(
+            user_id=someone.id,
+            kind="deletion",
+            status="open",
+            verified_at=datetime(2024, 1, 2, tzinfo=UTC),
+            due_on=date(2024, 1, 23),
+        )
+    )
+    db.session.commit()
+    privacy_requests.file_for_user(someone, privacy_requests.Draft("copy"), "en")
+    login_as(make_user(is_staff=True))
+    page = client.get("/admin/?lang=en").get_data(as_text=True)
+    assert 'href="/admin/requests"' in page
+    assert "1 overdue" in page
+    assert privacy_requests.queue_counts() == {"open": 2, "overdue": 1}

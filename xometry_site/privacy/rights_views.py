@@ -135,9 +135,10 @@ def deregister():
     user = current_user._get_current_object()
     if form.validate_on_submit():
         erase_after = erasure.deregister(user)
+        erased = user.erased_at is not None  # no cooling-off: the erasure job has already run
         logout_user()
         session.clear()
-        return render_template("privacy/deregistered.html", erase_after=erase_after)
+        return render_template("privacy/deregistered.html", erase_after=erase_after, erased=erased)
     return render_template(
         "privacy/deregister.html",
         form=form,

@@ -70,6 +70,7 @@ def deregister(user: User, *, now: datetime | None = None) -> datetime:
     user.end_all_sessions()
     audit_trail.record("account.deregistered", subject_id=user.id, actor_id=user.id)
     db.session.commit()
+    cancellable = user.erase_after > now
     if user.email:
         send_mail(
             user.email,
@@ -77,9 +78,13 @@ def deregister(user: User, *, now: datetime | None = None) -> datetime:
             mail_language(user),
             user_name=user.name,
             erase_after=user.erase_after,
-            cancel_url=external_url("privacy.deregister_cancel", token=cancel_token(user)),
+            cancel_url=(
+                external_url("privacy.deregister_cancel", token=cancel_token(user))
+                if cancellable
+                else None
+            ),
         )
-    if user.erase_after <= now:
+    if not cancellable:
         enqueue(erase_account_job, user.id)
     return user.erase_after
 
