@@ -120,35 +120,33 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server in a thread on loopback, with the bucket created."""
-    import boto3
     from moto.server import ThreadedMotoServer
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test-access-key",
-        aws_secret_access_key="test-secret-key",
-    ).create_bucket(Bucket=BUCKET)
+    s3_client(endpoint).create_bucket(Bucket=BUCKET)
     yield endpoint
     server.stop()
 
 
-def s3_objects(endpoint: str) -> dict[str, bytes]:
-    """Every object in the test bucket, by key."""
+def s3_client(endpoint: str):
+    """A boto3 client for moto's server with the test credentials."""
     import boto3
 
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="test-access-key",
         aws_secret_access_key="test-secret-key",
     )
+
+
+def s3_objects(endpoint: str) -> dict[str, bytes]:
+    """Every object in the test bucket, by key."""
+    client = s3_client(endpoint)
     listing = client.list_objects_v2(Bucket=BUCKET).get("Contents", [])
     return {
         o["Key"]: client.get_object(Bucket=BUCKET, Key=o["Key"])["Body"].read() for o in listing

@@ -35,6 +35,7 @@ from production_support import (
     migrate,
     production_env,
     redis_url,
+    s3_client,
     s3_endpoint,
     wait_until,
 )
@@ -191,29 +192,12 @@ def test_redis_outage_keeps_pages_limits_and_mail(faults):
 
 
 def _incomplete_uploads(endpoint: str) -> list:
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test-access-key",
-        aws_secret_access_key="test-secret-key",
-    )
-    return client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
+    return s3_client(endpoint).list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])
 
 
 def _committed_objects(endpoint: str) -> set[str]:
-    import boto3
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test-access-key",
-        aws_secret_access_key="test-secret-key",
-    )
-    return {o["Key"] for o in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])}
+    listing = s3_client(endpoint).list_objects_v2(Bucket=BUCKET).get("Contents", [])
+    return {o["Key"] for o in listing}
 
 
 def test_worker_killed_mid_upload_leaves_no_row_no_blob_no_plaintext(faults):
