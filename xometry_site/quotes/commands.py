@@ -93,6 +93,7 @@ def rewrap_everything(ring: keyring.KeyRing) -> tuple[int, int]:
                 keys += 1
         for column in encrypted_columns():
             fields += crypto.reencrypt_column(conn, column, ring)
+    db.session.expire_all()  # rows loaded before were changed underneath the ORM
     return keys, fields
 
 

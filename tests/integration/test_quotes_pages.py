@@ -1,0 +1,204 @@
+"""The customer's quote pages: list, detail, download, cancel, accept (order)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from test_quotes_support import (
+    cube_stl,
+    pdf_bytes,
+    post_quote,
+    stored_files,
+)
+
+from xometry_site.models import InvoiceProfile, Quote, ShippingAddress
+from xometry_site.models.base import utcnow
+
+
+@pytest.fixture
+def customer(make_user, login_as):
+    """A signed-in, verified customer who reads Chinese."""
+    user = make_user(preferred_language="zh_CN")
+    login_as(user)
+    return user
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user(is_staff=True)
+
+
+def upload(client, db, files, **fields) -> Quote:
+    assert post_quote(client, files, **fields).status_code == 303
+    db.session.expire_all()
+    return db.session.scalar(db.select(Quote).order_by(Quote.id.desc()))
+
+
+def add_order_details(db, user) -> tuple[ShippingAddress, InvoiceProfile]:
+    address = ShippingAddress(
+        user_id=user.id,
+        recipient="王工",
+        address="张江路 100 号",
+        phone="+8613800000001",
+        province="310000",
+        city="310100",
+        postal_code="201203",
+        is_default=True,
+    )
+    invoice = InvoiceProfile(
+        user_id=user.id, kind="corporate", company_name="上海测试机械有限公司",
+        tax_number="91310000MA1FL0000X",
+    )  # fmt: skip
+    db.session.add_all([address, invoice])
+    db.session.commit()
+    return address, invoice
+
+
+def test_list_shows_status_total_and_validity(client, db, customer):
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    html = client.get("/quotes/?lang=en").get_data(as_text=True)
+    assert quote.ref in html
+    assert "Quoted" in html
+    assert f"¥{quote.total:,.2f}" in html
+    assert quote.valid_until.strftime("%Y") in html
+
+
+def test_download_returns_the_original_bytes_as_a_safe_attachment(client, db, customer):
+    data = cube_stl(header=b"original bytes")
+    quote = upload(client, db, [("零件 图.stl", data)])
+    drawing = quote.drawings[0]
+    response = client.get(f"/quotes/{quote.ref}/files/{drawing.id}")
+    assert response.status_code == 200
+    assert response.data == data
+    assert response.mimetype == "application/octet-stream"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith("attachment;")
+    assert "filename*=UTF-8''%E9%9B%B6%E4%BB%B6%20%E5%9B%BE.stl" in disposition
+    assert 'filename="' in disposition and "零" not in disposition
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Length"] == str(len(data))
+
+
+@pytest.mark.parametrize("where", ["header", "middle", "end"])
+def test_a_flipped_ciphertext_byte_is_refused_with_a_friendly_page(
+    app, client, db, customer, where
+):
+    data = pdf_bytes() + b"%" * 1_800_000  # two 1 MiB segments; PDFs are not analysed
+    quote = upload(client, db, [("big.pdf", data)])
+    drawing = quote.drawings[0]
+    blob = next(p for p in stored_files(app) if p.name == drawing.blob_id)
+    raw = bytearray(blob.read_bytes())
+    offset = {"header": 5, "middle": len(raw) // 2, "end": len(raw) - 3}[where]
+    raw[offset] ^= 0x01
+    Path(blob).write_bytes(bytes(raw))
+    response = client.get(f"/quotes/{quote.ref}/files/{drawing.id}?lang=en")
+    assert response.status_code == 409
+    assert "could not be read back intact" in response.get_data(as_text=True)
+    assert response.mimetype == "text/html"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_cancel_an_open_quote(client, db, customer):
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    response = client.post(f"/quotes/{quote.ref}/cancel")
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert quote.status == "cancelled"
+    assert [e.status for e in quote.events][-1] == "cancelled"
+    client.post(f"/quotes/{quote.ref}/cancel")  # again: refused calmly
+    assert quote.status == "cancelled"
+
+
+def test_accept_offers_links_to_add_address_and_invoice_with_next(client, db, customer):
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    html = client.get(f"/quotes/{quote.ref}/accept").get_data(as_text=True)
+    assert f"/account/addresses/new?next=%2Fquotes%2F{quote.ref}%2Faccept" in html
+    assert f"/account/invoice?next=%2Fquotes%2F{quote.ref}%2Faccept" in html
+    response = client.post(f"/quotes/{quote.ref}/accept", data={"lead_choice": "standard"})
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert quote.status == "quoted"
+
+
+def test_accept_orders_and_mails_staff(app, client, db, customer, staff, mailbox):
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    address, invoice = add_order_details(db, customer)
+    html = client.get(f"/quotes/{quote.ref}/accept").get_data(as_text=True)
+    assert "王工" in html and "上海测试机械有限公司" in html
+    response = client.post(
+        f"/quotes/{quote.ref}/accept",
+        data={
+            "shipping_address_id": address.id,
+            "invoice_profile_id": invoice.id,
+            "lead_choice": "expedited",
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert quote.status == "ordered"
+    assert quote.ordered_at is not None
+    assert (quote.shipping_address_id, quote.invoice_profile_id) == (address.id, invoice.id)
+    assert quote.lead_choice == "expedited"
+    assert [m["X-Envelope-To"] for m in mailbox] == [staff.email]
+    assert quote.ref in mailbox[0]["Subject"]
+
+
+def test_staff_notice_goes_to_the_configured_address(app, client, db, customer, staff, mailbox):
+    app.config["STAFF_NOTIFY_EMAIL"] = "orders@xometry.asia"
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    address, invoice = add_order_details(db, customer)
+    client.post(
+        f"/quotes/{quote.ref}/accept",
+        data={"shipping_address_id": address.id, "invoice_profile_id": invoice.id,
+              "lead_choice": "standard"},
+    )  # fmt: skip
+    assert [m["X-Envelope-To"] for m in mailbox] == ["orders@xometry.asia"]
+
+
+def test_accept_refuses_another_users_address(client, db, customer, make_user):
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    other = make_user()
+    foreign_address, _ = add_order_details(db, other)
+    _, invoice = add_order_details_invoice_only(db, customer)
+    response = client.post(
+        f"/quotes/{quote.ref}/accept",
+        data={"shipping_address_id": foreign_address.id, "invoice_profile_id": invoice.id,
+              "lead_choice": "standard"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert quote.status == "quoted"
+
+
+def add_order_details_invoice_only(db, user):
+    invoice = InvoiceProfile(user_id=user.id, kind="personal", name="王工")
+    db.session.add(invoice)
+    db.session.commit()
+    return None, invoice
+
+
+def test_expired_quote_cannot_be_ordered(client, db, customer):
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    address, invoice = add_order_details(db, customer)
+    quote.valid_until = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    html = client.get("/quotes/?lang=en").get_data(as_text=True)
+    assert "Expired" in html
+    response = client.post(
+        f"/quotes/{quote.ref}/accept",
+        data={"shipping_address_id": address.id, "invoice_profile_id": invoice.id,
+              "lead_choice": "standard"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert quote.status == "expired"
+
+
+def test_in_review_quote_cannot_be_ordered(client, db, customer):
+    quote = upload(client, db, [("plan.pdf", pdf_bytes())])
+    assert quote.status == "in_review"
+    response = client.get(f"/quotes/{quote.ref}/accept")
+    assert response.status_code == 302
