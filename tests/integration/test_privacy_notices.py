@@ -126,12 +126,9 @@ def test_the_comparison_is_linked_and_readable_in_both_languages(app, client, us
     login_as(user)
     _publish_2024(app)
     link = "/policy/compare?a=2022-03-15&amp;b=2024-07-01"
-    for lang, heading, button in (
-        ("zh_CN", "我们的《数据保护政策》已更新", "比较两个版本"),
-        ("en", "Our Data Protection Policy has been updated", "Compare the two editions"),
-    ):
+    for lang, button in (("zh_CN", "比较两个版本"), ("en", "Compare the two editions")):
         page = client.get(f"/?lang={lang}").get_data(as_text=True)
-        assert heading in page and button in page and link in page, lang
+        assert 'id="policy-update-title"' in page and button in page and link in page, lang
         compare = client.get(f"{link.replace('&amp;', '&')}&lang={lang}")
         assert compare.status_code == 200
     assert "WeChat Mini Program" in compare.get_data(as_text=True)

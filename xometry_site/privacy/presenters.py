@@ -14,6 +14,19 @@ from ..services.validators import mask_secret
 from ..templating import LANGUAGE_NAMES
 
 INVOICE_KINDS = {"corporate": _l("Corporate invoice"), "personal": _l("Personal invoice")}
+SIGN_IN_METHODS = {
+    "password": _l("Password"),
+    "verify_link": _l("E-mail verification link"),
+    "wechat": _l("WeChat"),
+}
+CONSENT_SOURCES = {
+    "register": _l("Registration"),
+    "wechat": _l("Registration with WeChat"),
+    "policy_update": _l("Policy update notice"),
+    "account": _l("Account Details"),
+    "invoice": _l("Invoice information"),
+    "cookies": _l("Cookie settings"),
+}
 ACTION_LABELS = {
     "drawing.download": _l("A staff member downloaded your drawing"),
     "staff.viewed_user": _l("A staff member viewed your account details"),
@@ -58,7 +71,11 @@ def code_name(codes: str, value: str) -> str:
         from ..services.quoting import catalogue_name
 
         return catalogue_name("process", value)
-    names: dict = {"invoice_kind": INVOICE_KINDS}
+    names: dict = {
+        "invoice_kind": INVOICE_KINDS,
+        "sign_in_method": SIGN_IN_METHODS,
+        "consent_source": CONSENT_SOURCES,
+    }
     if codes == "customer_type":
         from ..auth.forms import CUSTOMER_TYPE_LABELS
 
@@ -71,6 +88,7 @@ def code_name(codes: str, value: str) -> str:
 
 
 def action_label(action: str) -> str:
+    """What an audit action means to the person whose data it touched."""
     return str(ACTION_LABELS.get(action, action))
 
 

@@ -41,6 +41,7 @@ def inject_privacy_helpers() -> dict:
     """Helpers for templates: value formatting, and the banner data (queried only when used)."""
     return {
         "pi_value": presenters.show_value,
+        "pi_code": presenters.code_name,
         "pi_when": presenters.when,
         "privacy_banner": _banner,
     }

@@ -421,21 +421,20 @@ def deregistration_terms() -> DeregistrationTerms:
     )
 
 
-def erased_fields_by_category() -> list[tuple[object, list[object]]]:
-    """For the deregister page: the labels of everything erasure deletes, by appendix category."""
+def erased_fields_by_category() -> list[tuple[object, list[tuple[object, list[object]]]]]:
+    """For the deregister page: what erasure deletes, by appendix category, then by kind of record
+    (so "When" reads as "Sign-in: when")."""
     from .pi_registry import CATEGORIES
 
-    groups: dict[str, list[object]] = {c.key: [] for c in CATEGORIES}
+    groups: dict[str, dict[object, list[object]]] = {c.key: {} for c in CATEGORIES}
     for entry, table in live_entries(db.metadata):
         if entry.on_erasure == "keep":
             continue
         for column in entry.columns(table):
-            if column.erasure != ERASE:
-                continue
-            labels = groups[column.category or entry.category]
-            if column.label not in labels:
+            if column.erasure == ERASE:
+                labels = groups[column.category or entry.category].setdefault(entry.title, [])
                 labels.append(column.label)
-    return [(c, groups[c.key]) for c in CATEGORIES if groups[c.key]]
+    return [(c, list(groups[c.key].items())) for c in CATEGORIES if groups[c.key]]
 
 
 def ordered_quotes(user: User) -> list[Quote]:

@@ -399,7 +399,7 @@ REGISTRY: tuple[Entry, ...] = (
             Column("given_at", _l("Given"), PSEUDONYMISE, TIME),
             Column("confirmed_at", _l("Confirmed"), PSEUDONYMISE, TIME),
             Column("withdrawn_at", _l("Withdrawn"), PSEUDONYMISE, TIME),
-            Column("source", _l("Where"), PSEUDONYMISE),
+            Column("source", _l("Where"), PSEUDONYMISE, codes="consent_source"),
             Column("ip_address", _l("IP address"), ERASE),
         ),
         technical={
@@ -417,7 +417,7 @@ REGISTRY: tuple[Entry, ...] = (
         layout="table",
         personal=(
             Column("created_at", _l("When"), ERASE, TIME),
-            Column("method", _l("How"), ERASE),
+            Column("method", _l("How"), ERASE, codes="sign_in_method"),
             Column("ip_address", _l("IP address"), ERASE),
             Column("user_agent", _l("Browser"), ERASE),
         ),
