@@ -10,7 +10,7 @@ STATUS = {
     "analysing": _l("Analysing"),
     "quoted": _l("Quoted"),
     "in_review": _l("In review"),
-    "ordered": _l("Ordered"),
+    "ordered": _l("Order placed"),
     "cancelled": _l("Cancelled"),
     "expired": _l("Expired"),
 }
@@ -19,7 +19,7 @@ TIMELINE = {
     "analysing": _l("Drawings received and being analysed"),
     "quoted": _l("Price ready"),
     "in_review": _l("Sent to an engineer for review"),
-    "ordered": _l("Ordered"),
+    "ordered": _l("Order placed"),
     "cancelled": _l("Cancelled"),
     "expired": _l("The price expired"),
 }

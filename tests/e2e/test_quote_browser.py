@@ -1,0 +1,190 @@
+"""A buyer on a phone in Chinese requests a quote in real Chromium: drag-and-drop list with
+per-file progress, an instant price and preview for the STL, "in review" for the PDF, a staff
+price for the PDF, then the order with an address and invoice details. Also without JavaScript."""
+
+from __future__ import annotations
+
+import re
+import struct
+
+import pytest
+from conftest import PASSWORD
+
+from xometry_site.extensions import db
+from xometry_site.models import InvoiceProfile, Quote, ShippingAddress
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def grid_cube_stl(size: float = 20.0, n: int = 40) -> bytes:
+    """A closed cube whose faces are n×n grids: many small triangles, like a real export."""
+    triangles = []
+    step = size / n
+    for axis in range(3):
+        for side in (0.0, size):
+            for i in range(n):
+                for j in range(n):
+                    quad = []
+                    for di, dj in ((0, 0), (1, 0), (1, 1), (0, 1)):
+                        p = [0.0, 0.0, 0.0]
+                        p[axis] = side
+                        p[(axis + 1) % 3] = (i + di) * step
+                        p[(axis + 2) % 3] = (j + dj) * step
+                        quad.append(p)
+                    a, b, c, d = quad
+                    if side == 0.0:
+                        triangles += [(a, c, b), (a, d, c)]
+                    else:
+                        triangles += [(a, b, c), (a, c, d)]
+    out = bytearray(b"grid cube".ljust(80)) + struct.pack("<I", len(triangles))
+    for tri in triangles:
+        out += struct.pack("<3f", 0, 0, 0)
+        for p in tri:
+            out += struct.pack("<3f", *p)
+        out += b"\0\0"
+    return bytes(out)
+
+
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+# Remember every progress value the page shows, across the navigation that follows the upload.
+RECORD_PROGRESS = """
+() => {
+  const list = document.getElementById('upload-list');
+  new MutationObserver(() => {
+    list.querySelectorAll('progress').forEach((bar) => {
+      const key = 'progress:' + bar.getAttribute('aria-label');
+      const best = Math.max(Number(sessionStorage.getItem(key) || 0), Number(bar.value));
+      sessionStorage.setItem(key, String(best));
+    });
+  }).observe(list, { subtree: true, attributes: true, childList: true });
+}
+"""
+
+
+def sign_in(page, user) -> None:
+    page.goto("/login")
+    banner = page.locator("#cookie-banner")
+    if banner.count():
+        banner.get_by_role("button", name="仅必要 Cookie").click()
+    page.fill("input[name=email]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("form").filter(has=page.locator("input[name=password]")).locator(
+        "button[type=submit], input[type=submit]"
+    ).first.click()
+    page.wait_for_load_state()
+
+
+def add_order_details(user) -> None:
+    db.session.add_all(
+        [
+            ShippingAddress(
+                user_id=user.id, recipient="王工", address="张江路 100 号",
+                phone="+8613800000001", province="310000", city="310100",
+                postal_code="201203", is_default=True,
+            ),
+            InvoiceProfile(
+                user_id=user.id, kind="corporate", company_name="上海测试机械有限公司",
+                tax_number="91310000MA1FL0000X",
+            ),
+        ]
+    )  # fmt: skip
+    db.session.commit()
+
+
+def test_phone_buyer_gets_a_quote_and_orders_it(
+    phone_page, browser, live_server, make_user, mailbox
+):
+    page = phone_page
+    customer = make_user(preferred_language="zh_CN")
+    staff = make_user(is_staff=True)
+    add_order_details(customer)
+    sign_in(page, customer)
+
+    page.goto("/quotes/new")
+    assert page.locator("h1").inner_text() == "申请报价"
+    page.select_option("select[name=process]", "cnc_machining")
+    # materials of other processes are not offered once JavaScript runs
+    assert page.locator("select[name=material] option[value=pla]").is_disabled()
+    page.select_option("select[name=material]", "al6061")
+    page.fill("input[name=quantity]", "2")
+    page.evaluate(RECORD_PROGRESS)
+    stl = grid_cube_stl()
+    page.set_input_files(
+        "#files",
+        [
+            {"name": "支架.stl", "mimeType": "model/stl", "buffer": stl},
+            {"name": "图纸.pdf", "mimeType": "application/pdf", "buffer": PDF},
+        ],
+    )
+    items = page.locator("#upload-list .upload-item")
+    assert items.count() == 2
+    assert page.locator("#upload-list progress").count() == 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    page.get_by_role("button", name="获取报价").click()
+    page.wait_for_url(re.compile(r".*/quotes/Q-[A-Z2-7]{10}$"), timeout=60000)
+
+    # every file's bar went all the way
+    progress = page.evaluate(
+        "() => Object.fromEntries(Object.keys(sessionStorage)"
+        ".filter(k => k.startsWith('progress:')).map(k => [k, sessionStorage.getItem(k)]))"
+    )
+    assert progress == {"progress:支架.stl": "100", "progress:图纸.pdf": "100"}
+
+    ref = page.url.rsplit("/", 1)[1]
+    stl_part = page.locator("article.part").filter(has_text="支架.stl")
+    pdf_part = page.locator("article.part").filter(has_text="图纸.pdf")
+    assert "即时报价" in stl_part.inner_text()
+    assert re.search(r"每件 ¥[\d,]+\.\d\d", stl_part.inner_text())
+    preview = stl_part.locator("img.part-preview")
+    preview.wait_for()
+    assert page.evaluate(
+        "img => img.complete && img.naturalWidth === 480", preview.element_handle()
+    )
+    assert "人工审核中" in pdf_part.inner_text()
+    assert "人工审核中" in page.locator("#quote-state").inner_text()
+
+    # an engineer prices the PDF in another browser
+    staff_context = browser.new_context(base_url=live_server.url, locale="zh-CN")
+    staff_page = staff_context.new_page()
+    sign_in(staff_page, staff)
+    staff_page.goto("/admin/quotes")
+    staff_page.get_by_role("link", name=ref).click()
+    quote = db.session.scalar(db.select(Quote).filter_by(ref=ref))
+    pdf_id = next(d.id for d in quote.drawings if d.extension == "pdf")
+    staff_page.fill(f"input[name=price_{pdf_id}]", "120.00")
+    staff_page.fill("textarea[name=note]", "按图纸加工。")
+    staff_page.locator("#send-price").click()
+    staff_page.wait_for_url("**/admin/quotes")
+    staff_context.close()
+    assert [m["X-Envelope-To"] for m in mailbox] == [customer.email]
+
+    # the buyer sees the reviewed price and orders it
+    page.reload()
+    assert "工程师审核" in page.locator("#price").inner_text()
+    page.locator("#accept-link").click()
+    page.wait_for_url(f"**/quotes/{ref}/accept")
+    assert page.locator("input[name=shipping_address_id]").first.is_checked()
+    page.locator("input[name=invoice_profile_id]").check()
+    page.locator("#place-order").click()
+    page.wait_for_url(f"**/quotes/{ref}")
+    assert "已下单" in page.locator("h1").inner_text()
+    db.session.expire_all()
+    assert db.session.scalar(db.select(Quote).filter_by(ref=ref)).status == "ordered"
+
+
+def test_the_upload_works_without_javascript(browser, live_server, make_user):
+    customer = make_user()
+    context = browser.new_context(
+        base_url=live_server.url, locale="zh-CN", java_script_enabled=False
+    )
+    page = context.new_page()
+    sign_in(page, customer)
+    page.goto("/quotes/new")
+    page.set_input_files(
+        "#files", {"name": "cube.stl", "mimeType": "model/stl", "buffer": grid_cube_stl(n=4)}
+    )
+    page.get_by_role("button", name="获取报价").click()
+    page.wait_for_url(re.compile(r".*/quotes/Q-[A-Z2-7]{10}$"))
+    assert "即时报价" in page.locator("#price").inner_text()
+    context.close()
