@@ -34,9 +34,6 @@ def privacy_requests_queue():
         "admin/requests.html",
         queue=privacy_requests.queue(include_closed=show_all),
         show_all=show_all,
-        is_overdue=privacy_requests.is_overdue,
-        kind_labels=privacy_requests.KIND_LABELS,
-        status_labels=privacy_requests.STATUS_LABELS,
     )
 
 
@@ -59,8 +56,6 @@ def privacy_request(request_id: int):
         form=form,
         account=db.session.get(User, req.user_id) if req.user_id else None,
         overdue=privacy_requests.is_overdue(req),
-        kind_labels=privacy_requests.KIND_LABELS,
-        status_labels=privacy_requests.STATUS_LABELS,
     )
 
 

@@ -15,10 +15,6 @@ from .forms import ActionForm, CodeForm, RequestForm
 from .presenters import when
 
 PENDING_KEY = "privacy_request"
-LABELS = {
-    "kind_labels": requests_service.KIND_LABELS,
-    "status_labels": requests_service.STATUS_LABELS,
-}
 
 
 def _is_signed_in() -> bool:
@@ -62,8 +58,6 @@ def requests():
         "privacy/requests.html",
         form=form,
         mine=requests_service.for_user(current_user) if signed_in else [],
-        is_overdue=requests_service.is_overdue,
-        **LABELS,
     )
 
 
@@ -85,7 +79,7 @@ def request_confirm():
         except requests_service.CodeWrong:
             form.code.errors.append(_("That is not the code we sent."))
     if req.status != "unverified":
-        return render_template("privacy/request_filed.html", req=req, **LABELS)
+        return render_template("privacy/request_filed.html", req=req)
     resend = ActionForm(prefix="resend")
     return render_template("privacy/request_confirm.html", form=form, resend=resend, req=req)
 

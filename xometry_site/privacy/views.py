@@ -38,10 +38,13 @@ WITHDRAWN = {
 
 @bp.app_context_processor
 def inject_privacy_helpers() -> dict:
-    """Helpers for templates: value formatting, and the banner data (queried only when used)."""
+    """Helpers for templates: value and code names, request labels, the banner (queried when used)."""
     return {
         "pi_value": presenters.show_value,
         "pi_code": presenters.code_name,
+        "request_kinds": privacy_requests.KIND_LABELS,
+        "request_statuses": privacy_requests.STATUS_LABELS,
+        "request_overdue": privacy_requests.is_overdue,
         "pi_when": presenters.when,
         "privacy_banner": _banner,
     }
@@ -90,9 +93,6 @@ def index():
         ordered_refs={quote.ref for quote in erasure.ordered_quotes(user)},
         action_form=ActionForm(),
         action_label=presenters.action_label,
-        status_labels=privacy_requests.STATUS_LABELS,
-        kind_labels=privacy_requests.KIND_LABELS,
-        is_overdue=privacy_requests.is_overdue,
     )
 
 
