@@ -58,3 +58,24 @@ def test_admin_pages_need_staff(app, client, make_user, login_as):
     for url in ("/admin/audit", "/admin/users", f"/admin/users/{target.id}", "/admin/notices"):
         assert client.get(url).status_code == 404, url
     assert db.session.scalar(db.select(AuditEvent).filter_by(action="staff.viewed_user")) is None
+
+
+def test_staff_posts_are_404_for_everyone_else(app, client, make_user, login_as, mailbox):
+    from xometry_site.models import Notice, PrivacyRequest
+    from xometry_site.services import privacy_requests
+
+    someone = make_user()
+    req = privacy_requests.file_for_user(someone, privacy_requests.Draft("question"), "en")
+    mailbox.clear()
+    for who in (None, make_user()):
+        if who is not None:
+            login_as(who)
+        assert client.get(f"/admin/requests/{req.id}").status_code == 404
+        answer = {"status": "answered", "answer": "forged"}
+        assert client.post(f"/admin/requests/{req.id}", data=answer).status_code == 404
+        notice = {"title_zh": "t", "title_en": "t", "body_zh": "b", "body_en": "b"}
+        assert client.post("/admin/notices", data={**notice, "audience": "all"}).status_code == 404
+    db.session.expire_all()
+    assert db.session.get(PrivacyRequest, req.id).status == "open"
+    assert db.session.scalar(db.select(Notice)) is None
+    assert mailbox == []

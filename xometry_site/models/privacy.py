@@ -90,6 +90,7 @@ class PrivacyRequest(db.Model):
 
     @property
     def is_closed(self) -> bool:
+        """Answered or declined: no longer in the staff queue, never overdue."""
         return self.status in ("answered", "declined")
 
     def __repr__(self) -> str:
@@ -115,9 +116,11 @@ class Notice(db.Model):
     )
 
     def title(self, lang: str) -> str:
+        """The title in the reader's language (Chinese unless they read English)."""
         return self.title_en if lang == "en" else self.title_zh
 
     def body(self, lang: str) -> str:
+        """The text in the reader's language (Chinese unless they read English)."""
         return self.body_en if lang == "en" else self.body_zh
 
 

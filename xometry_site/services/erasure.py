@@ -44,6 +44,7 @@ def pseudonym(user_id: int) -> str:
 
 
 def mail_language(user: User) -> str:
+    """The language the user reads our mail in (Chinese unless they chose English)."""
     return user.preferred_language if user.preferred_language in ("zh_CN", "en") else "zh_CN"
 
 
@@ -211,6 +212,7 @@ def _children_first(metadata: sa.MetaData) -> list[tuple[Entry, sa.Table]]:
 
 
 def _erase_rows(user_id: int, result: ErasureResult, now: datetime) -> None:
+    """Apply each registry entry's erasure rule to the user's rows, children before parents."""
     metadata = db.metadata
     subject = pseudonym(user_id)
     for entry, table in _children_first(metadata):
@@ -253,6 +255,7 @@ def _pseudonymise(entry, table, where, subject: str, now: datetime, result) -> N
 
 
 def _collect_blobs(entry: Entry, table: sa.Table, where, result: ErasureResult) -> None:
+    """Remember the files of rows about to go: they are deleted after the commit."""
     for blob in entry.blobs:
         column = table.c[blob.blob_id]
         ids = db.session.scalars(sa.select(column).where(where, column.is_not(None))).all()
@@ -381,6 +384,7 @@ def delete_quote_rows(quote_ids: list[int]) -> int:
 
 
 def _shift_years(moment: datetime, years: int) -> datetime:
+    """The same day `years` later (or earlier); 29 February becomes the 28th."""
     try:
         return moment.replace(year=moment.year + years)
     except ValueError:  # 29 February
@@ -411,6 +415,7 @@ class DeregistrationTerms:
 
 
 def deregistration_terms() -> DeregistrationTerms:
+    """The periods in force now (settings), so the page never promises other numbers."""
     config = current_app.config
     return DeregistrationTerms(
         cooling_off_days=config["DEREGISTRATION_COOLING_OFF_DAYS"],

@@ -175,6 +175,7 @@ def _add_drawing(archive: zipfile.ZipFile, item: dict[str, Any], now: datetime) 
 
 
 def _zip_time(moment: datetime) -> tuple[int, int, int, int, int, int]:
+    """ZIP timestamps cannot be earlier than 1980."""
     moment = max(moment, datetime(1980, 1, 1, tzinfo=moment.tzinfo))
     return (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
 
@@ -285,6 +286,7 @@ def safe_filename(name: str | None) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    """Values as JSON carries them: times in ISO 8601 UTC, money as text, no raw bytes."""
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):

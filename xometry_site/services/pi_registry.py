@@ -195,6 +195,7 @@ USERS = Entry(
 
 
 def _ordered_quote_ids(table: sa.Table) -> sa.Select:
+    """Quotes that became orders: rows hanging off them are kept by law."""
     quotes = table.metadata.tables["quotes"]
     return sa.select(quotes.c.id).where(quotes.c.status == "ordered")
 
@@ -603,6 +604,7 @@ class Record:
 
     @property
     def edit_path(self) -> str | None:
+        """Where this very row is corrected (a quote's page, an address's form)."""
         if not self.entry.edit_path:
             return None
         path = self.entry.edit_path

@@ -84,6 +84,7 @@ def acquire_lock(holder: str, now: datetime) -> bool:
 
 
 def release_lock(holder: str) -> None:
+    """Let the next purge run (only our own lock, never one taken over meanwhile)."""
     db.session.execute(
         sa.delete(PurgeLock).where(PurgeLock.name == LOCK_NAME, PurgeLock.holder == holder)
     )
@@ -206,6 +207,7 @@ def _delete_where(model, *conditions) -> int:
 
 
 def delete_old_sign_ins(now: datetime) -> int:
+    """Sign-in history is kept only as long as it helps secure the account."""
     cutoff = now - _days("RETENTION_SIGN_IN_EVENT_DAYS")
     return _delete_where(SignInEvent, SignInEvent.created_at < cutoff)
 
@@ -219,6 +221,7 @@ def delete_unverified_requests(now: datetime) -> int:
 
 
 def delete_phone_codes(now: datetime) -> int:
+    """Phone verification codes (with the number) once they are long expired."""
     table = db.metadata.tables.get("phone_verifications")
     if table is None:
         return 0
@@ -240,6 +243,7 @@ def delete_old_evidence(now: datetime) -> int:
 
 
 def delete_old_audit_events(now: datetime) -> int:
+    """The accountability log after its legal period (Cybersecurity Law art. 21)."""
     cutoff = now - _days("RETENTION_AUDIT_DAYS")
     return _delete_where(AuditEvent, AuditEvent.created_at < cutoff)
 
