@@ -112,6 +112,8 @@ def test_deregistering_signs_out_everywhere_and_blocks_sign_in(
 
 def test_the_cancel_link_keeps_the_account(app, client, user, login_as, mailbox):
     login_as(user)
+    client.get("/privacy")
+    old_cookie = client.get_cookie("session").value
     _deregister(client)
     link = next(u for u in links_in(messages_to(mailbox, user.email)[0]) if "/cancel/" in u)
     path = link.split("localhost", 1)[1]
@@ -122,6 +124,9 @@ def test_the_cancel_link_keeps_the_account(app, client, user, login_as, mailbox)
     visitor.post(path, data={})
     db.session.expire_all()
     assert db.session.get(User, user.id).deregistered_at is None
+    replay = app.test_client()
+    replay.set_cookie("session", old_cookie)
+    assert replay.get("/privacy").status_code == 302  # keeping the account revives no session
     visitor.post("/login", data={"email": user.email, "password": PASSWORD})
     assert visitor.get("/privacy").status_code == 200
     # the link is spent: a second deregistration needs a new one
