@@ -74,7 +74,7 @@ CATEGORIES: tuple[Category, ...] = (
         _l("To receive the drawings you upload and quote them, by AI or by our engineers."),
         _l("You uploaded it."),
         "/quotes",
-        _l("See or delete your quotes"),
+        _l("See your quotes"),
     ),
     Category(
         "account",
@@ -151,6 +151,7 @@ class Entry:
     on_erasure: str = "delete"  # "delete" rows, "update" (erase columns, pseudonymise the link)
     blobs: tuple[Blob, ...] = ()
     edit_path: str | None = None  # per-row: "{id}" is replaced
+    edit_label: Any = None  # the link's words when the page there cannot correct or delete
     layout: str = "record"  # "record" (one card per row) or "table" (one line per row)
     shown: bool = True  # on the "My data" category list (some have their own section)
     where: Callable[[sa.Table], Any] | None = None  # only these rows belong on the list
@@ -242,6 +243,7 @@ QUOTES = Entry(
         "quoted_at": "when we priced it",
     },
     edit_path="/quotes/{ref}",
+    edit_label=_l("Open this quote"),
     order_by="-created_at",
 )
 
