@@ -235,12 +235,21 @@ def _erase_rows(user_id: int, result: ErasureResult, now: datetime) -> None:
             _pseudonymise(entry, table, doomed, subject, now, result)
 
 
-def _empty_columns(entry: Entry, table: sa.Table, where, result: ErasureResult) -> None:
+def _empty_columns(
+    entry: Entry, table: sa.Table, where: sa.ColumnElement[bool], result: ErasureResult
+) -> None:
     values = {c.name: None for c in entry.columns(table) if c.erasure == ERASE}
     result.updated_rows += db.session.execute(sa.update(table).where(where).values(values)).rowcount
 
 
-def _pseudonymise(entry, table, where, subject: str, now: datetime, result) -> None:
+def _pseudonymise(
+    entry: Entry,
+    table: sa.Table,
+    where: sa.ColumnElement[bool],
+    subject: str,
+    now: datetime,
+    result: ErasureResult,
+) -> None:
     """Keep the evidence, drop what identifies: erase columns emptied, the link → pseudonym."""
     values = {c.name: None for c in entry.columns(table) if c.erasure == ERASE}
     if "subject_ref" in table.c:
@@ -254,7 +263,9 @@ def _pseudonymise(entry, table, where, subject: str, now: datetime, result) -> N
     result.updated_rows += db.session.execute(sa.update(table).where(where).values(values)).rowcount
 
 
-def _collect_blobs(entry: Entry, table: sa.Table, where, result: ErasureResult) -> None:
+def _collect_blobs(
+    entry: Entry, table: sa.Table, where: sa.ColumnElement[bool], result: ErasureResult
+) -> None:
     """Remember the files of rows about to go: they are deleted after the commit."""
     for blob in entry.blobs:
         column = table.c[blob.blob_id]

@@ -222,7 +222,7 @@ def build_document(user: User, lang: str, now: datetime) -> tuple[dict[str, Any]
                             "fields": fields,
                         }
                     )
-                files.extend(_drawing_files(entry, row, len(files)))
+                files.extend(_drawing_files(entry, row))
     listed = [{k: v for k, v in f.items() if not k.startswith("_")} for f in files]
     for item in listed:
         item["uploaded_at"] = _jsonable(item["uploaded_at"])
@@ -239,7 +239,9 @@ def build_document(user: User, lang: str, now: datetime) -> tuple[dict[str, Any]
     return document, files
 
 
-def _split_fields(entry: pi_registry.Entry, table: sa.Table, row) -> dict[str, dict[str, Any]]:
+def _split_fields(
+    entry: pi_registry.Entry, table: sa.Table, row: sa.RowMapping
+) -> dict[str, dict[str, Any]]:
     """{category: {column: {label, value}}} — the users row spans several categories."""
     out: dict[str, dict[str, Any]] = {}
     for column in entry.columns(table):
@@ -254,7 +256,7 @@ def _split_fields(entry: pi_registry.Entry, table: sa.Table, row) -> dict[str, d
     return out
 
 
-def _drawing_files(entry: pi_registry.Entry, row, index: int) -> list[dict[str, Any]]:
+def _drawing_files(entry: pi_registry.Entry, row: sa.RowMapping) -> list[dict[str, Any]]:
     """The readable original files a row points at (previews are derived: left out)."""
     found = []
     for blob in entry.blobs:
