@@ -243,7 +243,7 @@ def delete_old_evidence(now: datetime) -> int:
 
 
 def delete_old_audit_events(now: datetime) -> int:
-    """The accountability log after its legal period (Cybersecurity Law art. 21)."""
+    """The accountability log after its period (kept longer than the six months of Cybersecurity Law art. 21)."""
     cutoff = now - _days("RETENTION_AUDIT_DAYS")
     return _delete_where(AuditEvent, AuditEvent.created_at < cutoff)
 
