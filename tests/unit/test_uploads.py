@@ -203,7 +203,8 @@ def test_refusals_leave_no_blob_and_no_temp_file(storage, ring, files, error, co
     assert everything_in(storage) == []
 
 
-def test_spoofed_big_file_is_refused_after_its_first_bytes(storage, ring):
+@pytest.mark.parametrize("read_ahead", [True, False])
+def test_spoofed_big_file_is_refused_after_its_first_bytes(storage, ring, read_ahead):
     class Counting(io.BytesIO):
         read_total = 0
 
@@ -212,10 +213,12 @@ def test_spoofed_big_file_is_refused_after_its_first_bytes(storage, ring):
             Counting.read_total += len(chunk)
             return chunk
 
-    data, headers = body([], [("fake.step", b"MZ" + b"\0" * 60000)])
+    limits = UploadLimits(max_file_size=10**7, max_files=1)
+    data, headers = body([], [("fake.step", b"MZ" + b"\0" * 600_000)])
     with pytest.raises(UploadRefused):
-        receive_upload(Counting(data), headers, storage, ring, LIMITS, read_size=4096)
-    assert Counting.read_total < 20000
+        receive_upload(Counting(data), headers, storage, ring, limits, read_size=4096,
+                       read_ahead=read_ahead)  # fmt: skip
+    assert Counting.read_total < 64 * 1024  # the first 4 KB decide, not the whole 600 KB
     assert everything_in(storage) == []
 
 

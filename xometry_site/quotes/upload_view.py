@@ -136,6 +136,7 @@ def receive_quote():
             get_keyring(app),
             limits,
             before_first_file=_before_first_file,
+            read_ahead=bool(current_app.config.get("UPLOAD_READ_AHEAD", True)),
         )
     except UploadRefused as exc:
         drain(stream, int(current_app.config["MAX_CONTENT_LENGTH"] or 0))

@@ -12,7 +12,9 @@ they are durable (see vault.py); a crash between the two leaves orphans for `swe
 from __future__ import annotations
 
 import logging
+import queue
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from .vault import EncryptedBlobWriter, StoredBlob, destroy
 log = logging.getLogger(__name__)
 
 READ_SIZE = 256 * 1024  # bytes per read of the request body
+READ_AHEAD = 4  # chunks a helper thread may read ahead while we parse and encrypt (1 MB)
 HEAD_SIZE = 4096  # leading bytes kept per file for the signature check
 FILE_FIELD = "files"
 TEXT_FIELDS = ("csrf_token", "process", "material", "finish", "quantity", "notes")
@@ -360,6 +363,51 @@ class _FieldTarget(BaseTarget):
             self._receiver.result.fields[self._name] = self._value.decode("utf-8", "replace")
 
 
+class _ReadAhead:
+    """Reads the body in a helper thread while the caller parses, hashes and encrypts.
+
+    The network wait and the CPU work then overlap instead of adding up; memory stays bounded
+    by the queue (READ_AHEAD chunks). Errors of the stream reach the caller on its next read.
+    """
+
+    def __init__(self, stream: BinaryIO, read_size: int, depth: int = READ_AHEAD) -> None:
+        self._stream = stream
+        self._read_size = read_size
+        self._queue: queue.Queue[bytes | BaseException] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="upload-read-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                chunk = self._stream.read(self._read_size)
+                self._put(chunk)
+                if not chunk:
+                    return
+        except BaseException as exc:
+            self._put(exc)
+
+    def _put(self, item: bytes | BaseException) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def read(self, _size: int = -1) -> bytes:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        """Stop reading ahead; the stream is the caller's again once this returns."""
+        self._stop.set()
+        self._thread.join()
+
+
 def receive_upload(
     stream: BinaryIO,
     headers: Mapping[str, str],
@@ -368,13 +416,15 @@ def receive_upload(
     limits: UploadLimits,
     before_first_file: Callable[[dict[str, str]], None] | None = None,
     read_size: int = READ_SIZE,
+    read_ahead: bool = True,
 ) -> ReceivedUpload:
     """Parse a multipart/form-data body into text fields and encrypted drawings.
 
     `before_first_file(fields)` runs when the first file part begins, with the text fields
     received so far (CSRF token, choices): raising there refuses the request before one byte of
     a drawing is stored. Anything raised — UploadRefused, UploadTooLarge, UploadInterrupted, or
-    the callback's own exception — leaves no blob behind.
+    the callback's own exception — leaves no blob behind. When it returns or raises, nothing
+    reads `stream` any more (the caller may drain it).
     """
     receiver = _Receiver(storage, ring, limits, before_first_file)
     try:
@@ -386,16 +436,18 @@ def receive_upload(
         parser.register(name, _FieldTarget(receiver, name))
     parser.register("*", _FieldTarget(receiver, ""), matches=lambda _registered, _name: True)
     ender = b"\r\n--" + _boundary(headers) + b"--"
+    keep = len(ender) + 64
     tail = b""
+    source = _ReadAhead(stream, read_size) if read_ahead else None
     try:
         while True:
             try:
-                chunk = stream.read(read_size)
+                chunk = source.read() if source else stream.read(read_size)
             except (ClientDisconnected, OSError):
                 raise UploadInterrupted("interrupted") from None
             if not chunk:
                 break
-            tail = (tail + chunk[-(len(ender) + 64) :])[-(len(ender) + 64) :]
+            tail = (tail + chunk[-keep:])[-keep:]
             try:
                 parser.data_received(chunk)
             except ParseFailedException:
@@ -409,6 +461,9 @@ def receive_upload(
         if isinstance(exc, UploadRefused):
             exc.fields = dict(receiver.result.fields)
         raise
+    finally:
+        if source is not None:
+            source.close()
     return receiver.result
 
 
