@@ -11,7 +11,14 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "_n": (1, 2)}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "_n": (1, 2),
+}
 
 
 def load_catalogue():
@@ -63,7 +70,15 @@ def test_placeholders_survive_translation():
 
 def test_catalogue_compiles():
     result = subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "compile", "-d", "translations", "--statistics"],
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "compile",
+            "-d",
+            "translations",
+            "--statistics",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
