@@ -171,3 +171,35 @@ def test_analysis_is_idempotent(client, db, customer):
     analyse_quote(quote.id)  # a retried job
     db.session.expire_all()
     assert quote.total == total and len(quote.events) == events
+
+
+class TestOnRQ:
+    """With REDIS_URL set the analysis is queued and an RQ worker does it."""
+
+    REDIS = "redis://127.0.0.1:6379/7"  # production tests use 8-15
+
+    @pytest.fixture
+    def app_config(self):
+        from conftest import cannot_run
+        from redis import Redis
+
+        client = Redis.from_url(self.REDIS, socket_connect_timeout=2)
+        try:
+            client.flushdb()
+        except Exception as exc:
+            cannot_run(f"Redis is unreachable: {exc}")
+        yield {"REDIS_URL": self.REDIS}
+        client.flushdb()
+
+    def test_upload_returns_at_once_and_a_worker_prices_the_quote(self, app, client, db, customer):
+        from xometry_site.jobs_cli import make_worker
+
+        quote = upload(client, db, [("cube.stl", cube_stl(20))])
+        assert quote.status == "analysing"
+        assert '<meta http-equiv="refresh"' in client.get(f"/quotes/{quote.ref}").get_data(
+            as_text=True
+        )
+        make_worker(app, ("analysis",)).work(burst=True, with_scheduler=False)
+        db.session.expire_all()
+        assert quote.status == "quoted"
+        assert quote.drawings[0].has_preview
