@@ -202,3 +202,20 @@ def test_in_review_quote_cannot_be_ordered(client, db, customer):
     assert quote.status == "in_review"
     response = client.get(f"/quotes/{quote.ref}/accept")
     assert response.status_code == 302
+
+
+def test_shredding_a_drawing_destroys_its_keys_and_files(app, client, db, customer):
+    from xometry_site.services.quoting import shred_drawing
+
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    drawing = quote.drawings[0]
+    blob_ids = {drawing.blob_id, drawing.preview_blob_id}
+    assert blob_ids <= {p.name for p in stored_files(app)}
+    shred_drawing(drawing)
+    db.session.expire_all()
+    assert drawing.wrapped_key is None and drawing.preview_wrapped_key is None
+    assert drawing.deleted_at is not None
+    assert not blob_ids & {p.name for p in stored_files(app)}
+    assert client.get(f"/quotes/{quote.ref}/files/{drawing.id}").status_code == 404
+    assert client.get(f"/quotes/{quote.ref}/files/{drawing.id}/preview.png").status_code == 404
+    assert "cube.stl" not in client.get(f"/quotes/{quote.ref}").get_data(as_text=True)

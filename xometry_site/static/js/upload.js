@@ -172,7 +172,7 @@
         window.location.assign(answer.redirect);
         return;
       }
-      fail(answer.errors || [msg("failed")]);
+      fail(answer.errors || (answer.error ? [answer.error] : [msg("failed")]));
     });
     xhr.addEventListener("error", function () { fail([msg("failed")]); });
     sending = true;
