@@ -55,8 +55,16 @@ def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default", **kwar
         try:
             from rq import Retry
 
+            # Arguments can carry rendered mail with single-use links: a finished job is deleted at
+            # once (result_ttl=0) and a failed one kept a day for inspection, not a week.
             q.enqueue(
-                func, *args, **kwargs, job_timeout=3600, failure_ttl=7 * 86400, retry=Retry(max=3)
+                func,
+                *args,
+                **kwargs,
+                job_timeout=3600,
+                result_ttl=0,
+                failure_ttl=86400,
+                retry=Retry(max=3, interval=[10, 60, 300]),
             )
             return
         except Exception:  # Redis down: run it here rather than lose it
