@@ -38,7 +38,12 @@ class CatalogueDomain(Domain):
         if (name, self.domain[0]) not in cache:
             translations = support.Translations()
             for dirname in self.translation_directories:
-                translations.merge(support.Translations.load(dirname, [name], self.domain[0]))
+                loaded = support.Translations.load(dirname, [name], self.domain[0])
+                translations.merge(loaded)
+                # merge() copies messages, not the catalogue's plural rule: without this, zh_CN
+                # used English plurals and showed the msgid_plural ("3 parts") for n != 1
+                if isinstance(loaded, support.Translations):
+                    translations.plural = loaded.plural
             cache[(name, self.domain[0])] = translations
         return cache[(name, self.domain[0])]
 

@@ -41,3 +41,10 @@ def test_a_changed_locale_within_a_request_is_used_by_the_next_render(app):
         with force_locale("en"):
             english = render_template_string("{{ _('Request a quote') }}")
     assert chinese == "申请报价" and english == "Request a quote"
+
+
+def test_plural_forms_fill_in_the_number_and_escape_variables(app):
+    source = '{{ ngettext("%(num)s part", "%(num)s parts", n) }}|{{ ngettext(s, p, 2, x="<i>") }}'
+    english = render(app, source, lang="en", n=1, s="%(num)s %(x)s", p="%(num)s %(x)s!")
+    assert english == "1 part|2 &lt;i&gt;!"
+    assert render(app, '{{ ngettext("%(num)s part", "%(num)s parts", 3) }}') == "3 个零件"
