@@ -422,12 +422,6 @@ def test_erasure_job_twice_erases_once_and_mails_once(delivered_twice):
         db.session.remove()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="quoting.analyse_quote has no claim: two workers running the same job at once both "
-    "measure, store a preview (the first one is orphaned) and record 'quoted' twice "
-    "(pending fix by the quotes feature)",
-)
 def test_analysis_job_twice_records_each_step_once_and_orphans_nothing(delivered_twice):
     from xometry_site.extensions import db
     from xometry_site.models import QuoteEvent

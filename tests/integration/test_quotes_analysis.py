@@ -173,6 +173,85 @@ def test_analysis_is_idempotent(client, db, customer):
     assert quote.total == total and len(quote.events) == events
 
 
+def _pending_quote(app, db, user) -> int:
+    """A quote whose STL nobody has analysed yet (as a queued job finds it)."""
+    from xometry_site.models import Drawing
+    from xometry_site.services.keyring import get_keyring
+    from xometry_site.services.storage import get_storage
+    from xometry_site.services.vault import store_encrypted
+
+    quote = Quote(user_id=user.id, process="cnc_machining", material="al6061", quantity=2)
+    db.session.add(quote)
+    db.session.flush()
+    stored = store_encrypted(get_storage(app), get_keyring(app), [cube_stl(20)])
+    db.session.add(
+        Drawing(
+            quote_id=quote.id,
+            user_id=user.id,
+            filename="cube.stl",
+            extension="stl",
+            size=stored.size,
+            sha256=stored.sha256,
+            blob_id=stored.blob_id,
+            key_id=stored.kid,
+            wrapped_key=stored.wrapped_dek,
+        )
+    )
+    db.session.commit()
+    return quote.id
+
+
+def test_two_workers_on_the_same_analysis_record_it_once_and_orphan_no_preview(
+    app, db, customer, monkeypatch
+):
+    """The job delivered twice: worker A is still measuring when worker B runs the whole job."""
+    import threading
+
+    from xometry_site.models import QuoteEvent
+    from xometry_site.services import quoting
+    from xometry_site.services.storage import get_storage
+
+    quote_id = _pending_quote(app, db, customer)
+    measure = quoting._measure
+    a_measuring, b_done = threading.Event(), threading.Event()
+
+    def slow_first_measure(drawing, kind):
+        if not a_measuring.is_set():  # worker A: hold on mid-analysis until B has finished
+            a_measuring.set()
+            assert b_done.wait(20)
+        return measure(drawing, kind)
+
+    monkeypatch.setattr(quoting, "_measure", slow_first_measure)
+    failures: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            with app.app_context():
+                quoting.analyse_quote(quote_id)
+                db.session.remove()
+        except BaseException as exc:
+            failures.append(exc)
+
+    first = threading.Thread(target=worker)
+    first.start()
+    assert a_measuring.wait(20)
+    second = threading.Thread(target=worker)
+    second.start()
+    second.join(30)
+    b_done.set()
+    first.join(30)
+    assert not failures
+    db.session.expire_all()
+    quote = db.session.get(Quote, quote_id)
+    statuses = db.session.scalars(db.select(QuoteEvent.status).filter_by(quote_id=quote_id)).all()
+    assert quote.status == "quoted"
+    assert statuses.count("quoted") == 1, statuses
+    drawing = quote.drawings[0]
+    assert drawing.analysis_status == "analysed" and drawing.preview_blob_id
+    stored = {info.blob_id for info in get_storage(app).iter_blobs()}
+    assert stored - quoting.known_blob_ids() == set(), "a second preview left an orphan blob"
+
+
 class TestOnRQ:
     """With REDIS_URL set the analysis is queued and an RQ worker does it."""
 

@@ -27,8 +27,9 @@ from .base import UTCDateTime, utcnow
 QUOTE_STATUSES = ("analysing", "quoted", "in_review", "ordered", "cancelled", "expired")
 OPEN_STATUSES = ("analysing", "quoted", "in_review")  # the customer may still cancel
 PRICE_SOURCES = ("instant", "engineer")
-# pending → analysed (measured) | unmeasurable (a format we only read by eye) | failed (reason)
-ANALYSIS_STATUSES = ("pending", "analysed", "unmeasurable", "failed")
+# pending → measuring (claimed by one worker) → analysed (measured) | unmeasurable (a format we
+# only read by eye) | failed (reason)
+ANALYSIS_STATUSES = ("pending", "measuring", "analysed", "unmeasurable", "failed")
 Money = Numeric(12, 2)
 
 

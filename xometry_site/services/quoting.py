@@ -178,18 +178,81 @@ def create_quote(user: User, request: QuoteRequest, files: list[ReceivedFile]) -
 
 @task
 def analyse_quote(quote_id: int) -> None:
-    """Measure every pending drawing, then price the quote or send it to an engineer."""
+    """Measure every pending drawing, then price the quote or send it to an engineer.
+
+    Safe when the job is delivered twice or runs on two workers at once: each drawing is
+    claimed before it is measured and the quote before it is priced (see `_claim`), so a
+    second run measures nothing twice, stores no second preview and records each step once.
+    """
     quote = db.session.get(Quote, quote_id)
     if quote is None or quote.status != "analysing":
         return
     for drawing in quote.live_drawings:
-        if drawing.analysis_status == "pending":
+        if drawing.analysis_status == "pending" and _claim_drawing(drawing.id):
+            db.session.refresh(drawing)
             analyse_drawing(drawing)
+    if not _claim_quote(quote_id):
+        return
+    db.session.expire_all()  # another worker may have measured some drawings meanwhile
+    quote = db.session.get(Quote, quote_id)
+    if quote is None or any(d.analysis_status in CLAIMABLE for d in quote.live_drawings):
+        db.session.rollback()  # another worker is still measuring: it prices when it is done
+        return
     price_quote(quote)
 
 
+CLAIMABLE = ("pending", "measuring")
+
+
+def _claim(statement: Any) -> bool:
+    """One conditional UPDATE: true only for the worker whose WHERE still matched.
+
+    PostgreSQL makes a concurrent claimant wait on the row lock, then re-check the WHERE against
+    the committed row; SQLite serialises writers on the database lock. Either way one wins."""
+    return db.session.execute(statement).rowcount == 1
+
+
+def _claim_drawing(drawing_id: int) -> bool:
+    """pending → measuring, committed at once so other workers see the claim and skip it."""
+    claimed = _claim(
+        db.update(Drawing)
+        .where(Drawing.id == drawing_id, Drawing.analysis_status == "pending")
+        .values(analysis_status="measuring")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return claimed
+
+
+def _claim_quote(quote_id: int) -> bool:
+    """Lock the quote for pricing in this transaction (released by price_quote's commit)."""
+    claimed = _claim(
+        db.update(Quote)
+        .where(Quote.id == quote_id, Quote.status == "analysing")
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed:
+        db.session.rollback()
+    return claimed
+
+
+def _release_claim(drawing_id: int) -> None:
+    """measuring → pending after a crash in our own step, so a retried job can measure it."""
+    with contextlib.suppress(Exception):
+        db.session.execute(
+            db.update(Drawing)
+            .where(Drawing.id == drawing_id, Drawing.analysis_status == "measuring")
+            .values(analysis_status="pending")
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
 def analyse_drawing(drawing: Drawing) -> None:
-    """Geometry and an encrypted preview for STL/STEP/IGES; any failure → engineer review."""
+    """Geometry and an encrypted preview for STL/STEP/IGES; any failure → engineer review.
+
+    The caller holds the drawing's claim ("measuring"), so only this run stores a preview."""
     kind = ANALYSABLE.get(drawing.extension)
     if kind is None:
         drawing.analysis_status = "unmeasurable"
@@ -221,6 +284,7 @@ def analyse_drawing(drawing: Drawing) -> None:
         if preview_blob:
             with contextlib.suppress(Exception):
                 vault.destroy(_storage(), preview_blob)
+        _release_claim(drawing.id)
         raise
 
 
