@@ -24,13 +24,13 @@ def lang_url(lang: str) -> str:
         return url_for("pages.home", lang=lang)
 
 
-def page_gettext():
+def page_gettext(translations=None):
     """Templates' `_` bound to this render's catalogue, with the i18n extension's newstyle
     semantics (escape-safe in HTML, `%(name)s` filled in, plain in .txt): the extension's `_`
     looks the domain, locale and catalogue up again for each of a page's ~25 strings, which was
     a fifth of the home page's time. Resolved per render, so force_locale and refresh() still
     apply; macros imported without context keep using the extension's `_`."""
-    lookup = get_translations().ugettext
+    lookup = (translations or get_translations()).ugettext
 
     @pass_eval_context
     def gettext(eval_ctx, string: str, /, **variables) -> str:
@@ -43,10 +43,26 @@ def page_gettext():
     return gettext
 
 
+def page_ngettext(translations):
+    """Templates' `ngettext`, bound like `_` above (newstyle: `num` is filled in too)."""
+    lookup = translations.ungettext
+
+    @pass_eval_context
+    def ngettext(eval_ctx, singular: str, plural: str, num: int, /, **variables) -> str:
+        variables.setdefault("num", num)
+        text = lookup(singular, plural, num)
+        if eval_ctx.autoescape:
+            text = Markup(text)  # noqa: S704  # nosec B704 - our catalogue, as in Jinja's own
+        return text % variables
+
+    return ngettext
+
+
 def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def inject():
         locale = current_language()
+        translations = get_translations()
         return {
             "current_locale": locale,
             "html_lang": html_lang(locale),
@@ -54,5 +70,6 @@ def register_template_helpers(app: Flask) -> None:
             "lang_url": lang_url,
             "cookie_choice": cookies.current_choice(),
             "site_name": app.config["SITE_NAME"],
-            "_": page_gettext(),
+            "_": page_gettext(translations),
+            "ngettext": page_ngettext(translations),
         }
