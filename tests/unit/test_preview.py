@@ -10,6 +10,8 @@ from PIL import Image
 
 from xometry_site.services.preview import (
     BACKGROUND,
+    FILL_BUDGET,
+    RenderStats,
     TriangleSample,
     analyze_stl_with_preview,
     preview_png,
@@ -97,3 +99,29 @@ def test_reservoir_sample_without_a_count_is_uniform_and_bounded():
 def test_small_files_are_kept_whole():
     geometry = analyze_stl_with_preview([binary_stl(CUBE)])
     assert np.array_equal(np.sort(geometry.preview_triangles.ravel()), np.sort(CUBE.ravel()))
+
+
+def overlapping_slabs(count: int) -> np.ndarray:
+    """The denial-of-service mesh: `count` triangles each covering most of the image, stacked
+    (36,000 of them took 250 s to render before the fill budget)."""
+    rng = np.random.default_rng(7)
+    base = np.array([[0, 0, 0], [100, 0, 0], [0, 100, 100]], np.float64)
+    return base[None] + rng.normal(0, 1, (count, 3, 3))
+
+
+def test_any_mesh_renders_within_the_pixel_budget_and_still_shows_the_part():
+    tris = overlapping_slabs(200_000)
+    stats = RenderStats()
+    pixels = decode(render_preview(tris, stats=stats))
+    assert stats.pixel_tests <= FILL_BUDGET
+    assert stats.left_out > 190_000  # what an unbounded fill would have had to draw
+    few = decode(render_preview(tris[:200], represents=len(tris)))
+    assert (part_mask(pixels) != part_mask(few)).mean() < 0.03  # the slab is drawn whole
+
+
+def test_an_ordinary_part_is_drawn_whole_well_under_the_budget():
+    mesh = trimesh.creation.torus(40, 12, major_sections=300, minor_sections=150)
+    stats = RenderStats()
+    render_preview(mesh.triangles, stats=stats)
+    assert stats.left_out == 0 and stats.filled == len(mesh.triangles)
+    assert stats.pixel_tests < FILL_BUDGET / 4

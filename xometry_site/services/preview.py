@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -26,11 +27,25 @@ HOLE_FILL_ROUNDS = 2
 HOLE_NEIGHBOURS = 6  # of 8: a silhouette edge has at most 5 nearer neighbours
 HOLE_DEPTH_STEP = 0.02  # of the part's depth
 MAX_CANDIDATES = 2_000_000  # pixel tests per rasterisation batch: bounds memory (~100 MB)
+# Pixel tests per render, whatever the mesh: a part drawn true covers the image a few times over
+# (~1 M); 36,000 large overlapping triangles once took 250 s. Past it the largest triangles are
+# left out (their centres are still marked) and the render finishes with what is drawn.
+FILL_BUDGET = 8_000_000
+BOX_SIDE = 4  # triangles up to this many pixels across are tested box-wise, larger ones by spans
 _EYE = np.array([1.0, -1.2, 0.9])  # isometric-ish: front, right, above; z is up
 # towards the lights, in view space (right, up, forward): key from the upper left behind the
 # viewer, fill from the right
 _KEY_LIGHT = np.array([-0.35, 0.55, -0.76])
 _FILL_LIGHT = np.array([0.8, -0.1, -0.6])
+
+
+@dataclass
+class RenderStats:
+    """What one render cost: pixel tests against its FILL_BUDGET, triangles filled or left out."""
+
+    pixel_tests: int = 0
+    filled: int = 0
+    left_out: int = 0
 
 
 class TriangleSample:
@@ -104,11 +119,14 @@ def render_preview(
     size: tuple[int, int] = (480, 360),
     max_triangles: int = PREVIEW_TRIANGLES,
     represents: int | None = None,
+    budget: int = FILL_BUDGET,
+    stats: RenderStats | None = None,
 ) -> bytes:
     """PNG of the part seen from the front-right-top, flat Lambert shading, z-buffered.
 
     `represents` is how many triangles the whole part has when `triangles` is a sample: small
     kept triangles are then enlarged about their centres to cover the area of those left out.
+    At most `budget` pixel tests are made (counted in `stats`), so any mesh renders in bounded time.
     """
     width, height = size
     tris = np.asarray(triangles, dtype=np.float64).reshape(-1, 3, 3)
@@ -123,7 +141,7 @@ def render_preview(
         screen, shade = _project(tris, width, height)
         if grow > 2.0:
             _grow_small(screen, grow)
-        depth = _rasterise(screen, shade, image)
+        depth = _rasterise(screen, shade, image, budget, stats or RenderStats())
         for _ in range(HOLE_FILL_ROUNDS):
             _fill_holes(image, depth)
     buffer = io.BytesIO()
@@ -169,10 +187,13 @@ def _grow_small(screen: np.ndarray, grow: float) -> None:
     screen[small] = centre + (screen[small] - centre) * grow
 
 
-def _rasterise(screen: np.ndarray, shade: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """Z-buffer: each candidate pixel keeps min(depth << 32 | triangle) over all triangles.
+def _rasterise(
+    screen: np.ndarray, shade: np.ndarray, image: np.ndarray, budget: int, stats: RenderStats
+) -> np.ndarray:
+    """Z-buffer: each covered pixel keeps min(depth << 32 | triangle) over all triangles.
 
-    Returns the depth image (0 near .. 1 far, inf where the background shows)."""
+    Cheapest triangles first, until `budget` pixel tests are spent. Returns the depth image
+    (0 near .. 1 far, inf where the background shows)."""
     height, width = image.shape[:2]
     zbuffer = np.full(height * width, np.iinfo(np.uint64).max, np.uint64)
     x0 = np.floor(screen[..., 0].min(1)).astype(np.int64)
@@ -184,14 +205,28 @@ def _rasterise(screen: np.ndarray, shade: np.ndarray, image: np.ndarray) -> np.n
     # tiny triangles also mark the pixel under their centre, so a sparse sample leaves no holes
     centre = screen.mean(axis=1)
     _splat(zbuffer, centre, np.arange(len(screen)), width, height)
-    buckets = np.ceil(np.log2(np.maximum(extent, 1))).astype(np.int64)
-    for b in np.unique(buckets):
-        side = 1 << int(b)
-        members = np.flatnonzero(buckets == b)
-        per_batch = max(1, MAX_CANDIDATES // (side * side))
+    boxed = extent <= BOX_SIDE
+    side = 1 << np.ceil(np.log2(np.maximum(extent, 1))).astype(np.int64)
+    cost = np.where(boxed, side * side, _span_cost(screen, width, height))
+    order = np.argsort(cost, kind="stable")
+    within = np.cumsum(cost[order]) <= budget
+    chosen = order[within]
+    stats.left_out += len(order) - len(chosen)
+    stats.filled += len(chosen)
+    small = chosen[boxed[chosen]]
+    for b in np.unique(side[small]):
+        members = small[side[small] == b]
+        per_batch = max(1, MAX_CANDIDATES // int(b * b))
         for start in range(0, len(members), per_batch):
             idx = members[start : start + per_batch]
-            _cover(zbuffer, screen[idx], idx, x0[idx], y0[idx], side, width, height)
+            _cover(zbuffer, screen[idx], idx, x0[idx], y0[idx], int(b), width, height)
+            stats.pixel_tests += len(idx) * int(b * b)
+    large = chosen[~boxed[chosen]]
+    spent = budget - stats.pixel_tests
+    for start in range(0, len(large), 4096):
+        spent -= _spans(zbuffer, screen, large[start : start + 4096], width, height, spent, stats)
+        if spent <= 0:
+            break
     hit = zbuffer != np.iinfo(np.uint64).max
     triangle = (zbuffer[hit] & np.uint64(0xFFFFFFFF)).astype(np.int64)
     colour = np.clip(BASE_COLOUR * shade[triangle, None], 0, 255).astype(np.uint8)
@@ -199,6 +234,80 @@ def _rasterise(screen: np.ndarray, shade: np.ndarray, image: np.ndarray) -> np.n
     depth = np.full(height * width, np.inf)
     depth[hit] = (zbuffer[hit] >> np.uint64(32)).astype(np.float64) / 0xFFFFFFFE
     return depth.reshape(height, width)
+
+
+def _span_cost(screen: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Upper estimate of a triangle's pixel tests by spans: its rows in the image plus the
+    smaller of its area and its bounding box clipped to the image."""
+    x = np.clip(screen[..., 0], 0, width)
+    y = np.clip(screen[..., 1], 0, height)
+    rows = np.ceil(y.max(1)) - np.floor(y.min(1)) + 1
+    box = (np.ceil(x.max(1)) - np.floor(x.min(1)) + 1) * rows
+    a, b, c = screen[:, 0, :2], screen[:, 1, :2], screen[:, 2, :2]
+    ab, ac = b - a, c - a
+    area = np.abs(ab[:, 0] * ac[:, 1] - ab[:, 1] * ac[:, 0]) / 2
+    return (rows + np.minimum(area + rows, box)).astype(np.int64)
+
+
+def _spans(
+    zbuffer: np.ndarray,
+    screen: np.ndarray,
+    idx: np.ndarray,
+    width: int,
+    height: int,
+    allowance: int,
+    stats: RenderStats,
+) -> int:
+    """Fill large triangles row by row, only the pixels whose centres fall inside (clipped to
+    the image), at most `allowance` pixels; returns how many pixel tests were made."""
+    tri = screen[idx]
+    a, b, c = tri[:, 0], tri[:, 1], tri[:, 2]
+    normal = np.cross(b - a, c - a)  # depth plane: z = a.z - (nx (x - a.x) + ny (y - a.y)) / nz
+    flat = normal[:, 2] == 0
+    tri, idx, normal = tri[~flat], idx[~flat], normal[~flat]
+    if not len(idx):
+        return 0
+    top = np.clip(np.ceil(tri[..., 1].min(1) - 0.5), 0, height).astype(np.int64)
+    bottom = np.clip(np.floor(tri[..., 1].max(1) - 0.5) + 1, 0, height).astype(np.int64)
+    rows = np.maximum(bottom - top, 0)
+    owner = np.repeat(np.arange(len(idx)), rows)
+    row = top[owner] + np.arange(len(owner)) - np.repeat(np.cumsum(rows) - rows, rows)
+    yc = row + 0.5
+    left = np.full(len(owner), np.inf)
+    right = np.full(len(owner), -np.inf)
+    for i, j in ((0, 1), (1, 2), (2, 0)):
+        p, q = tri[owner, i], tri[owner, j]
+        dy = q[:, 1] - p[:, 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = (yc - p[:, 1]) / dy
+        crosses = (dy != 0) & (t >= 0) & (t <= 1)
+        x = p[:, 0] + t * (q[:, 0] - p[:, 0])
+        left = np.where(crosses, np.minimum(left, x), left)
+        right = np.where(crosses, np.maximum(right, x), right)
+    first = np.clip(np.ceil(left - 0.5), 0, width).astype(np.int64)
+    last = np.clip(np.floor(right - 0.5) + 1, 0, width).astype(np.int64)
+    count = np.maximum(last - first, 0)
+    tests = len(owner)  # one span per row
+    room = max(allowance - tests, 0)
+    total = np.cumsum(count)
+    if len(total) and total[-1] > room:  # the budget ends in this batch: stop where it does
+        cut = int(np.searchsorted(total, room, side="right"))
+        count[cut:] = 0
+    pixels = int(count.sum())
+    if pixels:
+        who = np.repeat(owner, count)
+        px = (
+            np.repeat(first, count) + np.arange(pixels) - np.repeat(np.cumsum(count) - count, count)
+        )
+        py = np.repeat(row, count)
+        n, corner = normal[who], tri[who, 0]
+        depth = (
+            corner[:, 2]
+            - (n[:, 0] * (px + 0.5 - corner[:, 0]) + n[:, 1] * (py + 0.5 - corner[:, 1])) / n[:, 2]
+        )
+        _resolve(zbuffer, py * width + px, depth, idx[who])
+    stats.pixel_tests += tests + pixels
+    return tests + pixels
 
 
 def _splat(
