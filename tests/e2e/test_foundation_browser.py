@@ -40,3 +40,19 @@ def test_phone_visitor_reads_the_policy(phone_page):
     # the anchor target scrolled into view
     box = appendix.bounding_box()
     assert box is not None and box["y"] < 812
+
+
+def test_policy_prints_without_site_chrome(browser, live_server):
+    """The print stylesheet: the policy text only, no header, footer, navigation or banner."""
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN")
+    page = context.new_page()
+    page.goto("/policy")
+    assert page.locator("header.site-header").is_visible()
+    page.emulate_media(media="print")
+    for selector in ("header.site-header", "footer.site-footer", "#cookie-banner"):
+        assert not page.locator(selector).is_visible(), selector
+    assert page.locator("#section-1").is_visible()
+    assert page.locator("#appendix table").is_visible()
+    colour = page.evaluate("getComputedStyle(document.body).color")
+    assert colour in ("rgb(0, 0, 0)", "rgb(17, 17, 17)", "rgb(34, 34, 34)"), colour
+    context.close()
