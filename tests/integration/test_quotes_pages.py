@@ -219,3 +219,61 @@ def test_shredding_a_drawing_destroys_its_keys_and_files(app, client, db, custom
     assert client.get(f"/quotes/{quote.ref}/files/{drawing.id}").status_code == 404
     assert client.get(f"/quotes/{quote.ref}/files/{drawing.id}/preview.png").status_code == 404
     assert "cube.stl" not in client.get(f"/quotes/{quote.ref}").get_data(as_text=True)
+
+
+def delete_form(html: str) -> dict[str, str]:
+    """The quote page's delete form: where it posts, its CSRF token and confirmation question."""
+    import re
+
+    form = re.search(r'<form[^>]*id="quote-delete".*?</form>', html, re.S)
+    assert form, "the quote page offers no delete"
+    found = {
+        "action": re.search(r'action="([^"]+)"', form.group(0)).group(1),
+        "confirm": re.search(r'data-confirm="([^"]+)"', form.group(0)).group(1),
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', form.group(0)).group(1),
+    }
+    assert re.search(r'method="post"', form.group(0))
+    return found
+
+
+class TestDeleteFromTheQuotePage:
+    """The quote page's "Delete this quote" posts to the privacy center's delete, CSRF-checked."""
+
+    @pytest.fixture
+    def app_config(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def upload(self, client, db):
+        from test_quotes_support import csrf_token_from_page
+
+        token = csrf_token_from_page(client)
+        return upload(client, db, [("cube.stl", cube_stl())], csrf=token)
+
+    def test_delete_removes_the_quote_and_its_files(self, app, client, db, customer):
+        quote = self.upload(client, db)
+        ref, blobs = quote.ref, {quote.drawings[0].blob_id, quote.drawings[0].preview_blob_id}
+        form = delete_form(client.get(f"/quotes/{ref}?lang=en").get_data(as_text=True))
+        assert form["action"] == f"/privacy/quotes/{ref}/delete"
+        assert "cannot be undone" in form["confirm"]
+        assert client.post(form["action"]).status_code == 400  # no CSRF token: refused
+        assert client.get(f"/quotes/{ref}").status_code == 200
+        response = client.post(form["action"], data={"csrf_token": form["csrf_token"]})
+        assert response.status_code == 302
+        db.session.expire_all()
+        assert db.session.scalar(db.select(Quote).filter_by(ref=ref)) is None
+        assert client.get(f"/quotes/{ref}").status_code == 404
+        assert not blobs & {p.name for p in stored_files(app)}
+
+    def test_an_ordered_quote_offers_no_delete_and_says_why(self, client, db, customer):
+        quote = self.upload(client, db)
+        quote.status, quote.ordered_at = "ordered", utcnow()
+        db.session.commit()
+        html = client.get(f"/quotes/{quote.ref}?lang=en").get_data(as_text=True)
+        assert 'id="quote-delete"' not in html
+        assert "kept as the law requires" in html
+
+    def test_staff_viewing_a_quote_get_no_delete(self, client, db, customer, staff, login_as):
+        quote = self.upload(client, db)
+        login_as(staff)
+        html = client.get(f"/quotes/{quote.ref}").get_data(as_text=True)
+        assert 'id="quote-delete"' not in html
