@@ -57,6 +57,7 @@ class Result:
     errors: int
     p50_ms: float
     p99_ms: float
+    cpu_ms: float = 0.0  # the server's CPU time per request (its share of a busy machine aside)
 
     @property
     def rate(self) -> float:
@@ -183,7 +184,8 @@ class Gunicorn:
     def __init__(self, env: dict[str, str], log: Path, app: str | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py"]
+        conf = os.environ.get("BENCH_GUNICORN_CONF", "gunicorn.conf.py")  # tuning/profiling aid
+        command = [str(Path(sys.executable).with_name("gunicorn")), "-c", conf]
         if app:
             command += ["--pythonpath", str(ROOT / "benchmarks"), app]
         self._log = open(log, "ab")  # noqa: SIM115 - closed in stop()
@@ -205,6 +207,25 @@ class Gunicorn:
             except OSError:
                 time.sleep(0.2)
         raise RuntimeError("gunicorn did not start")
+
+    def cpu_seconds(self) -> float:
+        """CPU used so far by the master and its workers, live and reaped (from /proc)."""
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def fields(pid: int) -> list[str]:
+            try:
+                return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                return []
+
+        master = fields(self.process.pid)
+        total = sum(int(v) for v in master[11:15]) if master else 0  # utime stime cutime cstime
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                f = fields(int(entry.name))
+                if f and int(f[1]) == self.process.pid:  # ppid: a live worker
+                    total += int(f[11]) + int(f[12])
+        return total / tick
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -317,10 +338,14 @@ def run_threads(name: str, url: str, headers: dict, seconds: int, connections: i
     return Result(name, len(latencies), elapsed, errors[0], pct(0.50), pct(0.99))
 
 
-def load(name: str, url: str, headers: dict, seconds: int, connections: int) -> Result:
+def load(name: str, server: Gunicorn, path: str, headers: dict, seconds: int, connections: int):
     runner = run_wrk if shutil.which("wrk") else run_threads
+    url = server.url + path
     runner(name, url, headers, min(2, seconds), connections)  # warm every worker and pool
-    return runner(name, url, headers, seconds, connections)
+    cpu = server.cpu_seconds()
+    result = runner(name, url, headers, seconds, connections)
+    result.cpu_ms = (server.cpu_seconds() - cpu) * 1000 / max(result.requests, 1)
+    return result
 
 
 def check_reachable() -> bool:
@@ -344,6 +369,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
+    parser.add_argument(
+        "--pages", default="", help="comma-separated subset while tuning, e.g. home,policy"
+    )
     args = parser.parse_args()
     if not check_reachable():
         return 1 if os.environ.get("CI", "").lower() == "true" else 0
@@ -364,12 +392,14 @@ def main() -> int:
         servers.append(site)
         cookie = sign_in(site.url, email)
         plan = [
-            ("hello world", hello.url + "/", {}),
-            ("home", site.url + "/", HEADERS),
-            ("policy", site.url + "/policy", HEADERS),
-            ("quote list (signed in)", site.url + "/quotes/", {**HEADERS, "Cookie": cookie}),
+            ("hello world", hello, "/", {}),
+            ("home", site, "/", HEADERS),
+            ("policy", site, "/policy", HEADERS),
+            ("quote list (signed in)", site, "/quotes/", {**HEADERS, "Cookie": cookie}),
         ]
-        results = [load(n, u, h, args.seconds, args.connections) for n, u, h in plan]
+        wanted = {p.strip() for p in args.pages.split(",") if p.strip()}
+        plan = [p for i, p in enumerate(plan) if not i or not wanted or p[0].split()[0] in wanted]
+        results = [load(n, s, p, h, args.seconds, args.connections) for n, s, p, h in plan]
     finally:
         for server in servers:
             server.stop()
@@ -384,13 +414,17 @@ def report(results: list[Result], args) -> int:
         f"{args.connections} connections, {args.seconds} s each, {tool}, "
         f"gunicorn.conf.py ({os.cpu_count()} CPUs)"
     )
-    print(f"{'page':26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'× hello':>8}")
+    print(
+        f"{'page':26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'× hello':>8}"
+        f" {'CPU ms/req':>10}"
+    )
     baseline = results[0].rate or 1.0
     missed = []
     for r in results:
         ratio = r.rate / baseline
         print(
             f"{r.name:26} {r.rate:8.0f} {r.p50_ms:8.1f} {r.p99_ms:8.1f} {r.errors:7d} {ratio:8.2f}"
+            f" {r.cpu_ms:10.2f}"
         )
         if r.errors:
             missed.append(f"{r.name}: {r.errors} errors")
