@@ -277,3 +277,50 @@ class TestDeleteFromTheQuotePage:
         login_as(staff)
         html = client.get(f"/quotes/{quote.ref}").get_data(as_text=True)
         assert 'id="quote-delete"' not in html
+
+
+def form_action(html: str, marker: str) -> str:
+    """The action of the first POST form whose tag contains `marker` (HTML entities undone)."""
+    import html as entities
+    import re
+
+    for tag in re.findall(r'<form method="post"[^>]*>', html):
+        if marker in tag:
+            return entities.unescape(re.search(r'action="([^"]*)"', tag).group(1))
+    raise AssertionError(f"no form with {marker!r}")
+
+
+def test_adding_an_address_from_the_accept_page_comes_back_to_it(client, db, customer):
+    from test_account_addresses import VALID
+
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    accept = f"/quotes/{quote.ref}/accept"
+    link = f"/account/addresses/new?next=%2Fquotes%2F{quote.ref}%2Faccept"
+    action = form_action(client.get(link).get_data(as_text=True), "data-cities-url")
+    response = client.post(action, data=VALID)
+    assert response.status_code == 302
+    assert response.headers["Location"] == accept
+    assert "王小明" in client.get(accept).get_data(as_text=True)
+
+
+def test_saving_invoice_details_from_the_accept_page_comes_back_to_it(client, db, customer):
+    from test_account_invoice import PERSONAL
+
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    accept = f"/quotes/{quote.ref}/accept"
+    link = f"/account/invoice?next=%2Fquotes%2F{quote.ref}%2Faccept"
+    action = form_action(client.get(link).get_data(as_text=True), "data-cities-url")
+    response = client.post(action, data=PERSONAL)
+    assert response.status_code == 302
+    assert response.headers["Location"] == accept
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil"])
+def test_the_personal_center_never_returns_to_another_site(client, db, customer, target):
+    from urllib.parse import quote as urlquote
+
+    from test_account_addresses import VALID
+
+    response = client.post(f"/account/addresses/new?next={urlquote(target)}", data=VALID)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/account/addresses"

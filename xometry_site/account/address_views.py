@@ -12,6 +12,7 @@ from ..security import no_store
 from ..services import divisions
 from . import addresses, bp
 from .address_forms import AddressForm
+from .return_to import back_or, next_target
 
 
 @bp.app_template_filter("phone")
@@ -57,7 +58,9 @@ def _submitted(form: AddressForm) -> bool:
 
 
 def _render_form(form: AddressForm, address=None):
-    return render_template("account/address_form.html", form=form, address=address)
+    return render_template(
+        "account/address_form.html", form=form, address=address, next_url=next_target()
+    )
 
 
 @bp.get("/addresses")
@@ -82,7 +85,7 @@ def address_new():
     if _submitted(form):
         addresses.create(current_user, _data(form))
         flash(_("The address has been saved."), "success")
-        return redirect(url_for("account.address_list"))
+        return back_or("account.address_list")
     return _render_form(form)
 
 
@@ -98,7 +101,7 @@ def address_edit(address_id: int):
     if _submitted(form):
         addresses.update(current_user, address, _data(form))
         flash(_("The address has been saved."), "success")
-        return redirect(url_for("account.address_list"))
+        return back_or("account.address_list")
     return _render_form(form, address)
 
 

@@ -16,6 +16,7 @@ from ..i18n import current_language
 from ..security import no_store, reauth_required
 from . import bp, invoicing
 from .invoice_forms import InvoiceForm
+from .return_to import back_or, next_target
 
 
 def _data(form: InvoiceForm) -> invoicing.InvoiceData:
@@ -64,12 +65,13 @@ def invoice():
             ]
         else:
             flash(_("Your invoice information has been saved."), "success")
-            return redirect(url_for("account.index"))
+            return back_or("account.index")
     return render_template(
         "account/invoice.html",
         form=form,
         profile=profile,
         has_sensitive_consent=invoicing.has_sensitive_consent(current_user),
+        next_url=next_target(),
     )
 
 
