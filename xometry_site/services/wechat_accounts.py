@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import User, WeChatIdentity
 from ..models.base import utcnow
-from . import consents, phone_codes
+from . import consents, phone_codes, registration
 from .wechat import WeChatIdentity as Identity
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,20 @@ def phone_owner(phone: str) -> User | None:
     return db.session.scalar(db.select(User).filter_by(phone=phone))
 
 
-def register(identity: Identity, phone: str, *, ip: str | None, language: str | None) -> User:
+def register(
+    identity: Identity,
+    phone: str,
+    *,
+    ip: str | None,
+    language: str | None,
+    newsletter_email: str | None = None,
+) -> User:
     """A new account from a WeChat identity and a verified phone, with policy and age consents.
+
+    With `newsletter_email` (normalised) the address becomes the account's unverified e-mail and
+    an unconfirmed subscription is mailed its double opt-in link, unless another account holds
+    the address: then the account opens without either and nobody is mailed, so the visitor
+    learns nothing about that address (the view answers the same).
 
     Raises WeChatAccountError("phone_taken") when the phone has an account, or
     ("identity_taken") when the same WeChat user registered a moment ago (double submit).
@@ -86,30 +98,50 @@ def register(identity: Identity, phone: str, *, ip: str | None, language: str | 
         raise WeChatAccountError("phone_taken")
     if find_user(identity) is not None:
         raise WeChatAccountError("identity_taken")
+    email = newsletter_email
+    if email and registration.find_user_by_email(email) is not None:
+        log.info("wechat.newsletter_address_taken")
+        email = None
     now = utcnow()
-    user = User(phone=phone, phone_verified_at=now, preferred_language=language)
+    user = User(phone=phone, phone_verified_at=now, preferred_language=language, email=email)
     db.session.add(user)
     db.session.add(
         WeChatIdentity(
             user=user, appid=identity.appid, openid=identity.openid, unionid=identity.unionid
         )
     )
+    subscription = None
     try:
         db.session.flush()
         for kind in ("policy", "adult"):
             consents.record(user, kind, ip=ip, source="wechat")
+        if email:
+            subscription = consents.record(
+                user, "subscription", ip=ip, source="wechat", confirmed=False
+            )
         db.session.commit()
     except IntegrityError:
-        # a concurrent request took the phone or the identity between our checks and the insert
+        # a concurrent request took the phone, the identity or the address between our checks
         db.session.rollback()
-        taken = "identity_taken" if find_user(identity) is not None else "phone_taken"
-        raise WeChatAccountError(taken) from None
+        if find_user(identity) is not None:
+            raise WeChatAccountError("identity_taken") from None
+        if email and phone_owner(phone) is None:  # the address went to someone else meanwhile
+            return register(identity, phone, ip=ip, language=language)
+        raise WeChatAccountError("phone_taken") from None
     log.info("wechat.registered user=%s", user.id)
+    if subscription is not None:
+        registration.send_subscription_confirmation(user, subscription)
     return user
 
 
 def sign_up(
-    identity: Identity, phone: str, code: str, *, ip: str | None, language: str | None
+    identity: Identity,
+    phone: str,
+    code: str,
+    *,
+    ip: str | None,
+    language: str | None,
+    newsletter_email: str | None = None,
 ) -> User:
     """A first WeChat sign-in: prove the phone with its SMS code, then open the account.
 
@@ -117,7 +149,7 @@ def sign_up(
     created), else as `register`.
     """
     phone_codes.verify(phone, code)
-    return register(identity, phone, ip=ip, language=language)
+    return register(identity, phone, ip=ip, language=language, newsletter_email=newsletter_email)
 
 
 def bind(user: User, identity: Identity) -> bool:
