@@ -72,7 +72,7 @@ def test_first_sign_in_registers_with_a_verified_phone_and_consents(app, client,
     assert db.session.scalar(db.select(db.func.count(User.id))) == 0  # nothing stored yet
     page = client.get("/auth/wechat/complete").get_data(as_text=True)
     assert 'name="phone"' in page and 'name="accept_policy"' in page
-    assert 'name="subscribe"' not in page
+    assert 'name="subscribe" type="checkbox" value="y">' in page  # offered, unticked
 
     from wechat_support import complete, last_code, send_code
 

@@ -181,7 +181,7 @@ def _pending_or_restart():
 @limiter.limit(_limit("WECHAT_COMPLETE_LIMIT"), methods=["POST"])
 @no_store
 def wechat_complete():
-    """Create the account of a first WeChat sign-in: phone + code + policy + age."""
+    """Create the account of a first WeChat sign-in: phone + code + policy + age (+ newsletter)."""
     waiting, restart = _pending_or_restart()
     if restart:
         return restart
@@ -201,6 +201,7 @@ def wechat_complete():
                 form.code.data,
                 ip=request.remote_addr,
                 language=current_language(),
+                newsletter_email=form.newsletter_address(),
             )
         except phone_codes.PhoneCodeError as error:
             form.code.errors.append(code_error(error))
@@ -212,6 +213,15 @@ def wechat_complete():
             return _sign_in_existing(wechat_accounts.find_user(identity), next_url)
         flow_state.sign_in(user)
         flash(_("Welcome! Your account has been created."), "success")
+        if form.newsletter_address():  # worded to read true whether or not the address was free
+            flash(
+                _(
+                    "If %(email)s can be used for your account, we have sent it a link to "
+                    "confirm your subscription. No newsletter is sent until you open it.",
+                    email=form.newsletter_address(),
+                ),
+                "info",
+            )
         return redirect(flow_state.destination(next_url, "login"))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/wechat_complete.html", form=form), status
