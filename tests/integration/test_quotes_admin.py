@@ -105,3 +105,22 @@ def test_a_missing_or_zero_part_price_is_refused(client, db, reviewed, mailbox):
     db.session.expire_all()
     assert quote.status == "in_review"
     assert mailbox == []
+
+
+def test_a_chinese_customer_is_mailed_in_chinese_whatever_the_staff_page_language(
+    client, db, make_user, login_as, mailbox
+):
+    owner = make_user(preferred_language="zh_CN")
+    login_as(owner)
+    assert post_quote(client, [("plan.pdf", pdf_bytes())]).status_code == 303
+    quote = db.session.scalar(db.select(Quote))
+    pdf = quote.drawings[0]
+    login_as(make_user(is_staff=True, preferred_language="en"))
+    response = client.post(
+        f"/admin/quotes/{quote.ref}?lang=en",
+        data={f"price_{pdf.id}": "120.00", "lead_days_standard": "8"},
+    )
+    assert response.status_code == 302
+    assert [m["Subject"] for m in mailbox] == [f"您的报价 {quote.ref} 已生成"]
+    body = mailbox[0].get_body(("plain",)).get_content()
+    assert "¥271.20" in body  # 2 pcs × ¥120.00 + 13 % VAT

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+import secrets
+import time
+from datetime import UTC, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from test_quotes_support import (
     broken_step,
     cube_stl,
+    files_containing,
     flat_stl,
     malformed_ascii_stl,
     pdf_bytes,
+    plaintext_roots,
     post_quote,
     step_box,
 )
@@ -66,6 +71,8 @@ def test_stl_is_measured_priced_at_once_and_shown_with_vat_and_lead_dates(client
     assert f"{quote.lead_days_standard} working days" in text
     assert standard.strftime("%B") in text and str(standard.day) in text
     assert "Volume 8.00 cm³" in text
+    valid = quote.valid_until.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"Valid until {valid:%B} {valid.day}, {valid.year}" in text
 
 
 def test_preview_is_stored_encrypted_and_served_only_as_png_no_store(app, client, db, customer):
@@ -131,14 +138,19 @@ def test_step_that_opencascade_rejects_goes_to_review(client, db, customer):
 
 
 @pytest.mark.slow
-def test_step_solid_is_measured_in_a_subprocess_and_priced(client, db, customer, tmp_path):
-    quote = upload(client, db, [("box.step", step_box(tmp_path, 30, 20, 10))])
+def test_step_solid_is_measured_in_a_subprocess_and_priced(app, client, db, customer, tmp_path):
+    marker = ("PLAINTEXT-MARKER-" + secrets.token_hex(12)).encode()
+    data = step_box(tmp_path, 30, 20, 10).replace(b"HEADER;", b"HEADER;\n/* " + marker + b" */", 1)
+    started = time.time()
+    quote = upload(client, db, [("box.step", data)])
     drawing = quote.drawings[0]
     assert drawing.analysis_status == "analysed", drawing.review_reason
     assert drawing.geometry["volume_mm3"] == pytest.approx(6000, rel=1e-6)
     assert drawing.geometry["faces"] == 6
     assert drawing.has_preview
     assert quote.status == "quoted"
+    # the OpenCascade child read the drawing from memory: no plaintext copy anywhere on disk
+    assert files_containing(marker, plaintext_roots(app), started) == []
 
 
 def test_notes_asking_for_tolerances_send_the_quote_to_an_engineer(client, db, customer):

@@ -28,9 +28,12 @@ def upload_some(client, db) -> list[Drawing]:
 
 
 def downloads_all(client, drawings) -> None:
+    """Every drawing comes back byte for byte (and its preview still decrypts)."""
+    originals = {"a.stl": cube_stl(), "b.pdf": pdf_bytes(), "c.stl": cube_stl(30)}
     for d in drawings:
         response = client.get(f"/quotes/{d.quote.ref}/files/{d.id}")
         assert response.status_code == 200, d.filename
+        assert response.data == originals[d.filename], d.filename
         if d.has_preview:
             assert client.get(f"/quotes/{d.quote.ref}/files/{d.id}/preview.png").status_code == 200
 
