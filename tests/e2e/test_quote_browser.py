@@ -172,6 +172,15 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     db.session.expire_all()
     assert db.session.scalar(db.select(Quote).filter_by(ref=ref)).status == "ordered"
 
+    # the list fits the phone: one card per quote, the status badge on one line
+    page.goto("/quotes/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    badge = page.locator(".quotes-table .status").first
+    assert badge.inner_text() == "已下单"
+    assert badge.bounding_box()["height"] < 2 * badge.evaluate(
+        "el => parseFloat(getComputedStyle(el).fontSize)"
+    )
+
 
 def test_the_upload_works_without_javascript(browser, live_server, make_user):
     customer = make_user()
