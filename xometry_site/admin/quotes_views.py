@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,6 +13,7 @@ from wtforms import DecimalField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from ..models import Quote
+from ..quotes.access import drawing_or_404, quote_or_404
 from ..quotes.downloads import drawing_response
 from ..quotes.labels import QUOTE_ERROR
 from ..security import no_store, staff_required
@@ -61,13 +62,6 @@ def price_form_for(quote: Quote) -> EngineerPriceForm:
     return form
 
 
-def _quote_or_404(ref: str) -> Quote:
-    quote = quoting.quote_for(current_user, ref)
-    if quote is None:
-        abort(404)
-    return quote
-
-
 @bp.get("/quotes")
 @staff_required
 @no_store
@@ -88,7 +82,7 @@ def quotes():
 @staff_required
 @no_store
 def quote_detail(ref: str):
-    quote = _quote_or_404(ref)
+    quote = quote_or_404(ref)
     form = price_form_for(quote)
     if form.validate_on_submit():
         price = quoting.EngineerPrice(
@@ -121,8 +115,5 @@ def quote_detail(ref: str):
 @bp.get("/quotes/<ref>/files/<int:drawing_id>")
 @staff_required
 def quote_file(ref: str, drawing_id: int):
-    quote = _quote_or_404(ref)
-    drawing = quoting.drawing_of(quote, drawing_id)
-    if drawing is None:
-        abort(404)
+    _quote, drawing = drawing_or_404(ref, drawing_id)
     return drawing_response(drawing, current_user)

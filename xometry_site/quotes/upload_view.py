@@ -8,7 +8,7 @@ bytes → the whole form again → the quote row. Every refusal leaves no row an
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template, request, url_for
+from flask import current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -164,8 +164,6 @@ def receive_quote():
     url = url_for("quotes.detail", ref=quote.ref)
     if wants_json():
         return jsonify(redirect=url), 201
-    from flask import redirect
-
     return redirect(url, code=303)
 
 

@@ -13,7 +13,7 @@ from ..extensions import csrf
 from ..security import no_store
 from ..services import quoting
 from . import bp, labels
-from .access import verified_required
+from .access import drawing_or_404, quote_or_404, verified_required
 from .downloads import drawing_response, preview_response
 from .forms import AcceptForm, CancelForm
 from .labels import QUOTE_ERROR
@@ -41,26 +41,11 @@ def new():
 csrf.exempt(new)
 
 
-def _quote_or_404(ref: str):
-    quote = quoting.quote_for(current_user, ref)
-    if quote is None:
-        abort(404)
-    return quote
-
-
-def _drawing_or_404(ref: str, drawing_id: int):
-    quote = _quote_or_404(ref)
-    drawing = quoting.drawing_of(quote, drawing_id)
-    if drawing is None:
-        abort(404)
-    return quote, drawing
-
-
 @bp.get("/<ref>")
 @login_required
 @no_store
 def detail(ref: str):
-    quote = _quote_or_404(ref)
+    quote = quote_or_404(ref)
     return render_template(
         "quotes/detail.html",
         quote=quote,
@@ -75,21 +60,21 @@ def detail(ref: str):
 @bp.get("/<ref>/files/<int:drawing_id>")
 @login_required
 def download(ref: str, drawing_id: int):
-    _quote, drawing = _drawing_or_404(ref, drawing_id)
+    _quote, drawing = drawing_or_404(ref, drawing_id)
     return drawing_response(drawing, current_user)
 
 
 @bp.get("/<ref>/files/<int:drawing_id>/preview.png")
 @login_required
 def preview(ref: str, drawing_id: int):
-    _quote, drawing = _drawing_or_404(ref, drawing_id)
+    _quote, drawing = drawing_or_404(ref, drawing_id)
     return preview_response(drawing)
 
 
 @bp.post("/<ref>/cancel")
 @login_required
 def cancel(ref: str):
-    quote = _quote_or_404(ref)
+    quote = quote_or_404(ref)
     form = CancelForm()
     if form.validate_on_submit():
         try:
@@ -104,7 +89,7 @@ def cancel(ref: str):
 @login_required
 @no_store
 def accept(ref: str):
-    quote = _quote_or_404(ref)
+    quote = quote_or_404(ref)
     if quote.user_id != current_user.id:  # staff see quotes, only the owner orders
         abort(404)
     if quote.status != "quoted":
