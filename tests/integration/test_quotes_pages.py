@@ -110,6 +110,11 @@ def test_cancel_an_open_quote(client, db, customer):
     assert [e.status for e in quote.events][-1] == "cancelled"
     client.post(f"/quotes/{quote.ref}/cancel")  # again: refused calmly
     assert quote.status == "cancelled"
+    # the status timeline shows every step, in order
+    page = client.get(f"/quotes/{quote.ref}?lang=en").get_data(as_text=True)
+    history = page[page.index("History") :]
+    steps = ["Drawings received and being analysed", "Price ready", "Cancelled"]
+    assert [history.index(step) for step in steps] == sorted(history.index(s) for s in steps)
 
 
 def test_accept_offers_links_to_add_address_and_invoice_with_next(client, db, customer):
