@@ -53,6 +53,16 @@ def keep_signed_in(user) -> None:
     mark_fresh_auth()
 
 
+def forget_remembered_devices(user) -> None:
+    """Consent to functional cookies withdrawn: no "remember me" cookie may keep working on any
+    device. The per-user token changes (other devices sign in again); this browser stays signed
+    in for its session only."""
+    user = user._get_current_object() if hasattr(user, "_get_current_object") else user
+    user.end_all_sessions()
+    db.session.commit()
+    login_user(user, remember=False, fresh=bool(session.get("_fresh")))
+
+
 def end_session(user) -> None:
     """Sign out here and everywhere: the per-user token changes, so every old cookie is useless."""
     user.end_all_sessions()

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
 
+from ..auth.sessions import forget_remembered_devices
 from ..extensions import db
 from ..security import safe_next
 from ..services import consents, cookies
@@ -70,4 +71,5 @@ def _record_cookie_consent(functional: bool) -> None:
         )
     elif not functional and had:
         consents.withdraw(current_user, "cookies_functional")
+        forget_remembered_devices(current_user)
     db.session.commit()

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
+from ..auth.sessions import forget_remembered_devices
 from ..extensions import db
 from ..i18n import current_language
 from ..policies import current_edition, load_document
@@ -28,7 +29,8 @@ from .forms import ActionForm, WithdrawForm
 WITHDRAWN = {
     "subscription": _l("You will receive no more newsletters from us."),
     "cookies_functional": _l(
-        "Functional cookies are off; the “remember me” cookie has been removed."
+        "Functional cookies are off: “remember me” no longer works on any device, so you "
+        "will sign in again on your other devices."
     ),
     "sensitive_tax_id": _l(
         "Your consent is withdrawn and the ID number stored as your tax number has been erased."
@@ -108,6 +110,7 @@ def consents_page():
         response = redirect(url_for("privacy.consents_page"))
         if kind == "cookies_functional":
             cookies.set_choice(response, set())
+            forget_remembered_devices(current_user)
         flash(str(WITHDRAWN[kind]), "success")
         return response
     if request.method == "POST":
