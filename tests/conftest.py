@@ -373,3 +373,22 @@ def sign_in(client, user, *, fresh: bool = True) -> None:
 def login_as(client):
     """`login_as(user)` signs the test client in without going through the form."""
     return lambda user, fresh=True: sign_in(client, user, fresh=fresh)
+
+
+def browser_sign_in(page, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the real form in Chromium, answering the cookie banner if it is shown."""
+    page.goto("/login")
+    banner = page.locator("#cookie-banner")
+    if banner.count():
+        banner.get_by_role("button", name="仅必要 Cookie").click()
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.locator("form").filter(has=page.locator("input[name=password]")).locator(
+        "button[type=submit], input[type=submit]"
+    ).first.click()
+    page.wait_for_load_state()
+
+
+def fits_the_phone(page) -> bool:
+    """Nothing on the page is wider than a 375 px phone screen."""
+    return page.evaluate("document.documentElement.scrollWidth") <= 375

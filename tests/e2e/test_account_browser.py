@@ -4,7 +4,7 @@ without JavaScript), a corporate invoice profile, and English as their language.
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD
+from conftest import browser_sign_in, fits_the_phone
 
 from xometry_site.extensions import db
 from xometry_site.models import InvoiceProfile, ShippingAddress
@@ -16,21 +16,8 @@ USCC = "91310000MA1FL3LK1" + uscc_check_character("91310000MA1FL3LK1")
 WRONG_USCC = USCC[:-1] + ("0" if USCC[-1] != "0" else "1")
 
 
-def fits_the_phone(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= 375
-
-
 def sign_in(page, user) -> None:
-    page.goto("/login")
-    banner = page.locator("#cookie-banner")
-    if banner.count():
-        banner.get_by_role("button", name="仅必要 Cookie").click()
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form").filter(has=page.locator("input[name=password]")).locator(
-        "button[type=submit], input[type=submit]"
-    ).first.click()
-    page.wait_for_load_state()
+    browser_sign_in(page, user.email)
     assert page.get_by_role("link", name="账户详情").first.is_visible()
 
 

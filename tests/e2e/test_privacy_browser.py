@@ -7,7 +7,7 @@ import json
 import zipfile
 
 import pytest
-from conftest import PASSWORD
+from conftest import browser_sign_in, fits_the_phone
 from integration.privacy_support import DRAWING, fill_everything
 
 from xometry_site.extensions import db
@@ -16,28 +16,11 @@ from xometry_site.models import User
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def fits_the_phone(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= 375
-
-
-def sign_in(page, email: str) -> None:
-    page.goto("/login")
-    banner = page.locator("#cookie-banner")
-    if banner.count():
-        banner.get_by_role("button", name="仅必要 Cookie").click()
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form").filter(has=page.locator("input[name=password]")).locator(
-        "button[type=submit], input[type=submit]"
-    ).first.click()
-    page.wait_for_load_state()
-
-
 def test_copy_my_data_then_close_my_account(phone_page, live_server, user, tmp_path):
     fill_everything(user)
     email = user.email
     page = phone_page
-    sign_in(page, email)
+    browser_sign_in(page, email)
 
     # My data: every appendix category, in Chinese, on a phone screen
     page.get_by_role("link", name="我的数据").first.click()
@@ -78,7 +61,7 @@ def test_copy_my_data_then_close_my_account(phone_page, live_server, user, tmp_p
     # the old session is over and signing in again is refused
     page.goto("/privacy")
     assert "/login" in page.url
-    sign_in(page, email)
+    browser_sign_in(page, email)
     assert "/login" in page.url
     assert page.get_by_role("link", name="我的数据").count() == 0
     db.session.expire_all()

@@ -8,7 +8,7 @@ import re
 import struct
 
 import pytest
-from conftest import PASSWORD
+from conftest import browser_sign_in
 
 from xometry_site.extensions import db
 from xometry_site.models import InvoiceProfile, Quote, ShippingAddress
@@ -62,19 +62,6 @@ RECORD_PROGRESS = """
 """
 
 
-def sign_in(page, user) -> None:
-    page.goto("/login")
-    banner = page.locator("#cookie-banner")
-    if banner.count():
-        banner.get_by_role("button", name="仅必要 Cookie").click()
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("form").filter(has=page.locator("input[name=password]")).locator(
-        "button[type=submit], input[type=submit]"
-    ).first.click()
-    page.wait_for_load_state()
-
-
 def add_order_details(user) -> None:
     db.session.add_all(
         [
@@ -99,7 +86,7 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     customer = make_user(preferred_language="zh_CN")
     staff = make_user(is_staff=True)
     add_order_details(customer)
-    sign_in(page, customer)
+    browser_sign_in(page, customer.email)
 
     page.goto("/quotes/new")
     assert page.locator("h1").inner_text() == "申请报价"
@@ -147,7 +134,7 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     # an engineer prices the PDF in another browser
     staff_context = browser.new_context(base_url=live_server.url, locale="zh-CN")
     staff_page = staff_context.new_page()
-    sign_in(staff_page, staff)
+    browser_sign_in(staff_page, staff.email)
     staff_page.goto("/admin/quotes")
     staff_page.get_by_role("link", name=ref).click()
     quote = db.session.scalar(db.select(Quote).filter_by(ref=ref))
@@ -188,7 +175,7 @@ def test_the_upload_works_without_javascript(browser, live_server, make_user):
         base_url=live_server.url, locale="zh-CN", java_script_enabled=False
     )
     page = context.new_page()
-    sign_in(page, customer)
+    browser_sign_in(page, customer.email)
     page.goto("/quotes/new")
     page.set_input_files(
         "#files", {"name": "cube.stl", "mimeType": "model/stl", "buffer": grid_cube_stl(n=4)}
