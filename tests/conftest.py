@@ -390,5 +390,6 @@ def browser_sign_in(page, email: str, password: str = PASSWORD) -> None:
 
 
 def fits_the_phone(page) -> bool:
-    """Nothing on the page is wider than a 375 px phone screen."""
-    return page.evaluate("document.documentElement.scrollWidth") <= 375
+    """Nothing on the page is wider than a 375 px phone screen (the locator waits for the page's
+    <html>, so a document still being replaced is not read as null)."""
+    return page.locator("html").evaluate("el => el.scrollWidth") <= 375

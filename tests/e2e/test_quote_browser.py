@@ -8,7 +8,7 @@ import re
 import struct
 
 import pytest
-from conftest import browser_sign_in
+from conftest import browser_sign_in, fits_the_phone
 
 from xometry_site.extensions import db
 from xometry_site.models import InvoiceProfile, Quote, ShippingAddress
@@ -107,7 +107,7 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     items = page.locator("#upload-list .upload-item")
     assert items.count() == 2
     assert page.locator("#upload-list progress").count() == 2
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert fits_the_phone(page)
     page.get_by_role("button", name="获取报价").click()
     page.wait_for_url(re.compile(r".*/quotes/Q-[A-Z2-7]{10}$"), timeout=60000)
 
@@ -161,7 +161,7 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
 
     # the list fits the phone: one card per quote, the status badge on one line
     page.goto("/quotes/")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert fits_the_phone(page)
     badge = page.locator(".quotes-table .status").first
     assert badge.inner_text() == "已下单"
     assert badge.bounding_box()["height"] < 2 * badge.evaluate(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import wait_for
+from conftest import fits_the_phone, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +18,7 @@ def test_register_verify_sign_out_and_in_on_a_phone(phone_page, live_server, mai
     page.goto("/register")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     page.get_by_role("button", name="仅必要 Cookie").click()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # fits the phone
+    assert fits_the_phone(page)
 
     page.fill('input[name="name"]', "李娜")
     page.fill('input[name="email"]', EMAIL)

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import fits_the_phone
 
 from xometry_site.devtools.wechat_simulator import DEFAULT_APPID, serve_in_thread
 
@@ -62,7 +63,7 @@ def test_sign_up_with_wechat_and_a_phone_then_sign_in_again(app, db, phone_page,
 
     page.wait_for_url("**/auth/wechat/complete")
     assert page.locator("h1").inner_text() == "完成微信注册"
-    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert fits_the_phone(page)
     page.get_by_label("手机号码").fill("139 1234 5678")
     page.get_by_role("button", name="发送验证码").click()
     page.wait_for_url("**/auth/wechat/complete")
