@@ -12,8 +12,9 @@ import pytest
 from conftest import sign_in
 from sqlalchemy import event
 
-# The base layout of a signed-in page loads the user, the policy consent and the notices.
-SIGNED_IN_LAYOUT = 3
+# The base layout of a signed-in page loads the user, and with it (one statement) the policy
+# edition they accepted and how many notices they have not dismissed: the banner needs no more.
+SIGNED_IN_LAYOUT = 1
 
 
 @contextmanager
@@ -81,7 +82,42 @@ def test_quote_list_costs_the_same_for_one_quote_and_for_ten(app, db, make_user)
     one = statements_for(db, few_client, "/quotes/")
     ten = statements_for(db, many_client, "/quotes/")
     assert len(ten) == len(one), "\n".join(ten)
-    assert len(one) <= SIGNED_IN_LAYOUT + 2  # the quotes, and their drawings in one go
+    assert len(one) == SIGNED_IN_LAYOUT + 1  # the quotes, each with its part count
+    assert "3 parts" in many_client.get("/quotes/?lang=en").get_data(as_text=True)
+
+
+def test_staff_quote_queue_costs_the_same_for_one_quote_and_for_ten(app, db, make_user):
+    from xometry_site.models import Quote
+
+    staff, few, many = make_user(is_staff=True), make_user(), make_user()
+    few_id, many_id = few.id, many.id
+    client = app.test_client()
+    sign_in(client, staff)
+    _quotes(db, few, 1, 2)
+    _quotes(db, many, 9, 3)
+
+    def queue(*user_ids: int) -> list[str]:
+        db.session.execute(
+            db.update(Quote).where(Quote.user_id.in_(user_ids)).values(status="in_review")
+        )
+        db.session.commit()
+        return statements_for(db, client, "/admin/quotes?status=in_review")
+
+    one, ten = queue(few_id), queue(few_id, many_id)
+    assert len(ten) == len(one), "\n".join(ten)
+    assert client.get("/admin/quotes?status=in_review&lang=en").get_data(True).count("3 parts") == 9
+
+
+def test_banner_counts_loaded_with_the_user_follow_a_new_notice(app, db, client, make_user):
+    from xometry_site.services import notices
+
+    staff, user = make_user(is_staff=True), make_user()
+    sign_in(client, user)
+    assert 'class="banner privacy-banner notice-banner"' not in client.get("/").get_data(True)
+    text = notices.NoticeText("事件", "Incident", "正文", "Body")
+    notices.publish(staff, text, "all")
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert 'class="banner privacy-banner notice-banner"' in page and "Incident" in page
 
 
 def _addresses(db, user, count: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import undefer_group
 
 from ..extensions import db, login_manager
 
@@ -15,7 +16,7 @@ def load_user(session_id: str):
     user_id, _, token = (session_id or "").partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id), options=[undefer_group("banner")])
     if user is None or not user.is_active or user.session_token != token:
         return None
     return user

@@ -57,7 +57,8 @@ def _banner() -> dict:
     if not current_user.is_authenticated or current_user.is_deregistered:
         return {}
     outdated = notices.outdated_policy_edition(current_user)
-    data: dict = {"notices": notices.visible_to(current_user)}
+    unread = current_user.unread_notice_count  # loaded with the user (models.User)
+    data: dict = {"notices": notices.visible_to(current_user) if unread else []}
     if outdated:
         edition = current_edition(current_app.config)
         data["policy"] = {

@@ -167,11 +167,11 @@ def outdated_policy_edition(user: User) -> str | None:
     """
     from ..policies import current_edition
 
-    consent = newest_policy_consent(user)
-    if consent is None:
+    accepted = user.accepted_policy_edition  # loaded with the user (models.User)
+    if accepted is None:
         return None
     current = current_edition(current_app.config).id
-    return consent.policy_edition if consent.policy_edition < current else None
+    return accepted if accepted < current else None
 
 
 def accept_current_policy(user: User, ip: str | None) -> None:

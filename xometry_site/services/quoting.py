@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import undefer
 
 from ..extensions import db
 from ..models import AuditEvent, Drawing, InvoiceProfile, Quote, QuoteEvent, ShippingAddress, User
@@ -105,7 +105,7 @@ def quotes_of(user: User) -> list[Quote]:
         db.session.scalars(
             db.select(Quote)
             .filter_by(user_id=user.id)
-            .options(selectinload(Quote.drawings))  # the list shows each quote's part count
+            .options(undefer(Quote.part_count))  # the list shows each quote's part count
             .order_by(Quote.created_at.desc())
         )
     )
@@ -796,7 +796,14 @@ def quotes_with_status(status: str) -> list[Quote]:
     order = (
         Quote.created_at.asc() if status in ("in_review", "analysing") else Quote.created_at.desc()
     )
-    return list(db.session.scalars(db.select(Quote).filter_by(status=status).order_by(order)))
+    return list(
+        db.session.scalars(
+            db.select(Quote)
+            .filter_by(status=status)
+            .options(undefer(Quote.part_count))
+            .order_by(order)
+        )
+    )
 
 
 def owner_of(quote: Quote) -> User | None:
