@@ -23,16 +23,19 @@ _by_cpu = 2 * multiprocessing.cpu_count() + 1
 workers = min(_by_cpu, _int("WEB_CONCURRENCY", _by_cpu))
 worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 4)  # size DB_POOL_SIZE to this
-preload_app = False  # each worker builds its own app, engine pool and Redis clients
+preload_app = False  # each worker builds its own app, engine pool and Redis clients (see above)
 
 # A 100 MB drawing is encrypted and sent to object storage while the request runs: allow 120 s.
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
 # Recycle workers to bound slow leaks, but rarely: a new worker imports and warms the whole site
-# (about 1 s of CPU), which over 2000 requests added ~0.5 ms to each (a quarter of a page).
-max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 1000)  # ... not all at once
+# (1-3 s of CPU, taken from the requests being served), so every 10,000 requests cost ~0.15 ms
+# each; at 50,000 it is 0.03 ms. No preloading either: forking a worker from a master that had
+# imported the app (psycopg, SQLAlchemy) crashed workers with SIGSEGV under load (seen with
+# gunicorn 27, psycopg-binary 3.3, Python 3.11), so each worker imports the app itself.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 50000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 5000)  # ... not all at once
 # Heartbeat files in memory, not on a disk that may stall; gunicorn makes them with mkstemp
 # (private files with random names), so S108/B108's predictable-name worry does not apply.
 _SHM = "/dev/shm"  # noqa: S108  # nosec B108
@@ -71,3 +74,10 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },
 }
+
+
+def post_worker_init(worker):
+    """A worker that dies of a fatal signal leaves its Python traceback in the error log."""
+    import faulthandler
+
+    faulthandler.enable()
