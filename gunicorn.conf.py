@@ -9,6 +9,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 
+from gunicorn.glogging import Logger
+
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
@@ -47,6 +49,18 @@ proxy_allow_ips = forwarded_allow_ips
 
 # The app writes one JSON access line per request itself (method, path, status, ms, user id).
 accesslog = None
+
+
+class _Logger(Logger):
+    """gunicorn's logger, with access lines only when `accesslog` is set: a logging config alone
+    (logconfig_dict below) made gunicorn gather every request's log fields, then drop them."""
+
+    def access(self, resp, req, environ, request_time):
+        if self.cfg.accesslog:
+            super().access(resp, req, environ, request_time)
+
+
+logger_class = _Logger
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 proc_name = "xometry-site"

@@ -54,15 +54,18 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions; the cookie guard first so it sees every cookie set after it."""
     from . import models  # noqa: F401 - tables must be known to Alembic
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, cache, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
     from .services import cookies
+    from .session_interface import CookieSessionInterface
 
+    app.session_interface = CookieSessionInterface()
     app.after_request(cookies.enforce)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    cache.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     from .auth.loading import configure_login

@@ -47,6 +47,12 @@ class Config:
     RETENTION_AUDIT_DAYS = _env_int("RETENTION_AUDIT_DAYS", 3 * 365)  # ≥ 6 months (CSL art. 21)
     RETENTION_ORDER_YEARS = _env_int("RETENTION_ORDER_YEARS", 3)  # E-Commerce Law art. 31
 
+    # Public pages as an anonymous visitor sees them (pages/cache.py), in each worker's memory:
+    # they change only with a deploy, so a few minutes' life and a bound on entries suffice.
+    CACHE_TYPE = "SimpleCache"
+    CACHE_DEFAULT_TIMEOUT = _env_int("PAGE_CACHE_SECONDS", 300)
+    CACHE_THRESHOLD = 500
+
     LANGUAGES = ("zh_CN", "en")
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -12,10 +12,12 @@ from ..extensions import db
 from ..security import safe_next
 from ..services import consents, cookies
 from . import bp
+from .cache import anonymous_page
 from .forms import CookieBannerForm, CookieSettingsForm
 
 
 @bp.get("/")
+@anonymous_page
 def home():
     return render_template("pages/home.html")
 

@@ -1,0 +1,76 @@
+"""Public pages served from memory to visitors who are not signed in (Flask-Caching).
+
+What an anonymous visitor gets from the home or policy page depends only on the address, the
+language and the cookie choice, except for the cookie banner's CSRF token, which belongs to the
+visitor's session: the page is cached with a placeholder there and each visitor's own token is
+put in on the way out. Never cached: signed-in visitors, pages carrying flashed messages, and
+anything but GET. Rendering was most of these pages' cost (see benchmarks/load.py).
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from flask import current_app, g, request, session
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from ..extensions import cache, limiter
+from ..i18n import current_language
+from ..services import cookies
+
+# What csrf_token() prints while a page is rendered for the cache; random per process, so that
+# no page text can contain it by accident or by design.
+CSRF_PLACEHOLDER = "csrf-placeholder-" + secrets.token_hex(16)
+_CSRF_FIELD = "csrf_token"  # Flask-WTF keeps the request's token in g under this name
+
+
+def _personal() -> bool:
+    """The page may show something of this visitor's own: render it for them alone."""
+    return (
+        request.method not in ("GET", "HEAD")
+        or "_flashes" in session
+        or current_user.is_authenticated
+    )
+
+
+def _key(*_args: Any, **_kwargs: Any) -> str:
+    choice = cookies.current_choice()
+    chosen = "-" if choice is None else ".".join(sorted(choice))
+    return "|".join(("page", request.host, request.full_path, current_language(), chosen))
+
+
+def _cacheable(rendered: Any) -> bool:
+    return isinstance(rendered, str)  # a rendered page; never a redirect or an error
+
+
+def anonymous_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Serve `view` from the cache to anonymous visitors (views that return rendered HTML)."""
+    cached = cache.cached(make_cache_key=_key, response_filter=_cacheable)(view)
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if _personal():
+            return view(*args, **kwargs)
+        setattr(g, _CSRF_FIELD, CSRF_PLACEHOLDER)
+        try:
+            page = cached(*args, **kwargs)
+        finally:
+            g.pop(_CSRF_FIELD, None)
+        if isinstance(page, str) and CSRF_PLACEHOLDER in page:
+            page = page.replace(CSRF_PLACEHOLDER, generate_csrf())
+        return page
+
+    wrapped.anonymous_page = True  # type: ignore[attr-defined]
+    return wrapped
+
+
+@limiter.request_filter
+def _unlimited_page() -> bool:
+    """These pages have no rate limit: spare them the limiter's per-request bookkeeping (5 % of
+    a cached page). nginx's per-address limit (deploy/nginx) still stands in front of them."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "anonymous_page", False)
