@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
+from ..auth.fields import choices
 from ..services.notices import NoticeText, parse_addresses
 
 
@@ -15,11 +16,13 @@ class AnswerForm(FlaskForm):
 
     status = SelectField(
         _l("Status"),
-        choices=[
-            ("in_progress", _l("Being handled (no mail)")),
-            ("answered", _l("Answered (mails the answer)")),
-            ("declined", _l("Declined (mails the reason)")),
-        ],
+        choices=choices(
+            [
+                ("in_progress", _l("Being handled (no mail)")),
+                ("answered", _l("Answered (mails the answer)")),
+                ("declined", _l("Declined (mails the reason)")),
+            ]
+        ),
     )
     answer = TextAreaField(_l("Answer to the requester"), validators=[Length(max=10000)])
 
@@ -38,7 +41,9 @@ class NoticeForm(FlaskForm):
     body_en = TextAreaField(_l("Text (English)"), validators=[DataRequired(), Length(max=20000)])
     audience = RadioField(
         _l("Send to"),
-        choices=[("all", _l("All users")), ("selected", _l("Only these e-mail addresses"))],
+        choices=choices(
+            [("all", _l("All users")), ("selected", _l("Only these e-mail addresses"))]
+        ),
         default="all",
     )
     emails = TextAreaField(_l("E-mail addresses (one per line)"))

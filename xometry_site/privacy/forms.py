@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
+from ..auth.fields import choices
 from ..services.privacy_requests import KIND_LABELS, Draft
 from ..services.withdrawal import WITHDRAWABLE
 
@@ -49,7 +50,7 @@ class RequestForm(FlaskForm):
 
     kind = RadioField(
         _l("What would you like?"),
-        choices=list(KIND_LABELS.items()),
+        choices=choices(KIND_LABELS.items()),
         validators=[DataRequired(_l("Choose what you would like."))],
     )
     processor = StringField(

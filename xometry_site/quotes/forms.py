@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from ..auth.fields import choices
+
 MAX_QUANTITY = 100_000
 
 
@@ -51,7 +53,7 @@ class AcceptForm(FlaskForm):
     )
     lead_choice = RadioField(
         _l("Lead time"),
-        choices=[("standard", _l("Standard")), ("expedited", _l("Expedited"))],
+        choices=choices([("standard", _l("Standard")), ("expedited", _l("Expedited"))]),
         default="standard",
         validators=[InputRequired()],
     )

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..auth.fields import choices
 from ..extensions import csrf
 from ..security import no_store
 from ..services import quoting
@@ -97,10 +98,12 @@ def accept(ref: str):
         return redirect(url_for("quotes.detail", ref=quote.ref))
     addresses, invoice = quoting.order_details_of(current_user)
     form = AcceptForm()
-    form.shipping_address_id.choices = [(a.id, a.recipient) for a in addresses]
-    form.invoice_profile_id.choices = [(invoice.id, invoice.holder or "")] if invoice else []
+    form.shipping_address_id.choices = choices((a.id, a.recipient) for a in addresses)
+    form.invoice_profile_id.choices = choices(
+        [(invoice.id, invoice.holder or "")] if invoice else []
+    )
     if quote.lead_days_expedited is None:
-        form.lead_choice.choices = [c for c in form.lead_choice.choices if c[0] == "standard"]
+        form.lead_choice.choices = [c for c in form.lead_choice.choices if c.value == "standard"]
     if request.method == "GET":
         default = next(
             (a.id for a in addresses if a.is_default), addresses[0].id if addresses else None

@@ -736,19 +736,23 @@ def catalogue_name(kind: str, key: str | None, process: str | None = None) -> st
     return _name(entry, key, lang) if entry else key
 
 
-def form_choices() -> dict[str, Any]:
+def form_choices() -> dict[str, list[Any]]:
     """Choices for the upload form: processes, then materials and finishes grouped by process."""
+    from wtforms import SelectChoice  # the (value, label) tuples are deprecated since WTForms 3.3
+
     lang = _lang()
     processes = _rules()["processes"]
-    choices: dict[str, Any] = {"process": [], "material": {}, "finish": {}}
+    choices: dict[str, list[Any]] = {"process": [], "material": [], "finish": []}
     for key, process in processes.items():
         label = _name(process, key, lang)
-        choices["process"].append((key, label))
-        choices["material"][label] = [
-            (m, _name(entry, m, lang)) for m, entry in process.get("materials", {}).items()
+        choices["process"].append(SelectChoice(key, label))
+        choices["material"] += [
+            SelectChoice(m, _name(entry, m, lang), optgroup=label)
+            for m, entry in process.get("materials", {}).items()
         ]
-        choices["finish"][label] = [
-            (f, _name(entry, f, lang)) for f, entry in process.get("finishes", {}).items()
+        choices["finish"] += [
+            SelectChoice(f, _name(entry, f, lang), optgroup=label)
+            for f, entry in process.get("finishes", {}).items()
         ]
     return choices
 
