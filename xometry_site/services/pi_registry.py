@@ -280,6 +280,8 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
             "preview_key_id": "which key wraps the preview's data key",
             "preview_wrapped_key": "the preview's data key, encrypted",
             "analysis_status": "state of our analysis",
+            "claimed_at": "when a worker began analysing it (a dead worker's claim is freed)",
+            "analysis_attempts": "how many analyses were started (engineer review after a few)",
             "review_reason": "why an engineer reviews it (a code)",
             "unit_price": "our price",
             "line_total": "our price",

@@ -213,11 +213,15 @@ def _claim(statement: Any) -> bool:
 
 
 def _claim_drawing(drawing_id: int) -> bool:
-    """pending → measuring, committed at once so other workers see the claim and skip it."""
+    """pending → measuring, committed at once so others skip it; its age betrays a dead worker."""
     claimed = _claim(
         db.update(Drawing)
         .where(Drawing.id == drawing_id, Drawing.analysis_status == "pending")
-        .values(analysis_status="measuring")
+        .values(
+            analysis_status="measuring",
+            claimed_at=utcnow(),
+            analysis_attempts=Drawing.analysis_attempts + 1,
+        )
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
@@ -243,7 +247,7 @@ def _release_claim(drawing_id: int) -> None:
         db.session.execute(
             db.update(Drawing)
             .where(Drawing.id == drawing_id, Drawing.analysis_status == "measuring")
-            .values(analysis_status="pending")
+            .values(analysis_status="pending", claimed_at=None)
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
