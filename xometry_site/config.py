@@ -92,6 +92,14 @@ class Config:
     MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 200)
     UPLOAD_READ_AHEAD = _env_bool("UPLOAD_READ_AHEAD", True)  # read the body in a helper thread
     STEP_TIMEOUT = float(_env("STEP_TIMEOUT") or 60)  # seconds for OpenCascade on one STEP/IGES
+    # Seconds a drawing may stay "measuring" before its worker counts as dead (SIGKILL, out of
+    # memory, host lost): `flask quotes recover` (every 10 min from the scheduler) queues it again,
+    # or after ANALYSIS_MAX_ATTEMPTS starts sends it to an engineer. A live worker holds one
+    # drawing's claim for STEP_TIMEOUT plus decryption and the preview (a minute or two at worst),
+    # so 15 min (10 × STEP_TIMEOUT if that is longer) never takes a live claim. The RQ job timeout
+    # (3600 s, services/jobs.py) bounds a whole quote of up to 20 drawings, not one claim.
+    ANALYSIS_CLAIM_TIMEOUT = _env_int("ANALYSIS_CLAIM_TIMEOUT", max(900, int(10 * STEP_TIMEOUT)))
+    ANALYSIS_MAX_ATTEMPTS = _env_int("ANALYSIS_MAX_ATTEMPTS", 3)
     STAFF_NOTIFY_EMAIL = _env("STAFF_NOTIFY_EMAIL")  # comma-separated; unset → every staff account
 
     REDIS_URL = _env("REDIS_URL")

@@ -1,4 +1,4 @@
-"""`flask quotes sweep` and `flask keys rotate|rewrap|retire`.
+"""`flask quotes sweep|recover` and `flask keys rotate|rewrap|retire`.
 
 Key rotation touches every wrapped data key and every encrypted column in the database. Tables
 are found by convention, so features added later are covered without editing this file:
@@ -42,6 +42,14 @@ def sweep(grace_hours: float) -> None:
     click.echo(
         f"removed {len(removed)} orphaned blob(s); {len(missing)} referenced blob(s) missing"
     )
+
+
+@quotes_cli.command("recover")
+def recover() -> None:
+    """Queue again drawings whose analysing worker died (to an engineer after a few tries)."""
+    from ..services.analysis_recovery import recover_stale_claims
+
+    click.echo(f"recovered {recover_stale_claims()} stalled drawing analysis(es)")
 
 
 # --- key ring --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Periodic work (retention purge, storage sweep), started by `flask scheduler` on one instance.
+"""Periodic work (retention purge, storage sweep, stalled analyses), started by `flask scheduler`.
 
 Every scheduler ticks; for each job, the first to `SET key NX EX <period>` in Redis enqueues it and
 the others see the key and skip, so several instances may run a scheduler safely. Jobs themselves
@@ -53,11 +53,24 @@ def blob_sweep_job() -> None:
     sweep_blobs()
 
 
+@task
+def analysis_recovery_job() -> None:
+    """Queue again (or send to an engineer) drawings whose analysing worker was killed."""
+    from .analysis_recovery import recover_stale_claims
+
+    recover_stale_claims()
+
+
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic(
         "retention-purge", "xometry_site.services.periodic:retention_purge_job", timedelta(hours=1)
     ),
     Periodic("blob-sweep", "xometry_site.services.periodic:blob_sweep_job", timedelta(hours=6)),
+    Periodic(
+        "analysis-recovery",
+        "xometry_site.services.periodic:analysis_recovery_job",
+        timedelta(minutes=10),
+    ),
 )
 
 
