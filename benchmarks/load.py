@@ -392,7 +392,7 @@ def main() -> int:
         servers.append(site)
         cookie = sign_in(site.url, email)
         plan = [
-            ("hello world", hello, "/", {}),
+            ("hello world", hello, "/", HEADERS),  # the same requests nginx would send
             ("home", site, "/", HEADERS),
             ("policy", site, "/policy", HEADERS),
             ("quote list (signed in)", site, "/quotes/", {**HEADERS, "Cookie": cookie}),
