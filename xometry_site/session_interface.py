@@ -1,7 +1,8 @@
-"""Flask's signed-cookie sessions, built once per key set and signed without compression."""
+"""Flask's signed-cookie sessions, with the serializer built once per key set."""
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from flask import Flask
@@ -9,14 +10,22 @@ from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import Serializer, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode
 
+# Below this many bytes of JSON a session is a few ids and tokens, which zlib cannot shrink.
+COMPRESS_FROM = 512
 
-class _UncompressedSerializer(URLSafeTimedSerializer):
-    """Our sessions hold a few short ids and tokens: zlib (which itsdangerous tries on every
-    cookie, allocating its 256 KB state each time) never shrank one, so it is skipped. Reading
-    still accepts compressed cookies, so sessions issued before keep working."""
+
+class _SessionSerializer(URLSafeTimedSerializer):
+    """itsdangerous tries zlib on every cookie, allocating its 256 KB state each time, and a
+    small session never gets shorter; a large one (flashed messages piling up) must, or the
+    cookie passes the browsers' 4 KB limit and is dropped. Same format either way."""
 
     def dump_payload(self, obj: Any) -> bytes:
-        return base64_encode(Serializer.dump_payload(self, obj))
+        json = Serializer.dump_payload(self, obj)
+        if len(json) >= COMPRESS_FROM:
+            compressed = zlib.compress(json)
+            if len(compressed) < len(json) - 1:
+                return b"." + base64_encode(compressed)
+        return base64_encode(json)
 
 
 class CookieSessionInterface(SecureCookieSessionInterface):
@@ -34,7 +43,7 @@ class CookieSessionInterface(SecureCookieSessionInterface):
         keys = (app.secret_key, fallbacks)
         serializer = self._serializers.get(keys)
         if serializer is None:
-            serializer = _UncompressedSerializer(
+            serializer = _SessionSerializer(
                 [*fallbacks, app.secret_key],  # itsdangerous signs with the last key
                 salt=self.salt,
                 serializer=self.serializer,

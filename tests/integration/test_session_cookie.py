@@ -17,6 +17,19 @@ def test_a_cookie_compressed_by_flasks_own_serializer_still_signs_the_user_in(ap
     assert page.status_code == 200 and user.email in page.get_data(as_text=True)
 
 
+def test_a_large_session_is_compressed_to_stay_under_the_browsers_limit(app, client, user):
+    from conftest import sign_in
+
+    sign_in(client, user)
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", f"消息 {n}：请稍后再试。" * 3) for n in range(60)]
+    name = app.config["SESSION_COOKIE_NAME"]
+    value = client.get_cookie(name).value
+    assert value.startswith(".") and len(value) < 4000  # itsdangerous's mark for zlib
+    page = client.get("/account").get_data(as_text=True)
+    assert "消息 59" in page  # read back and shown
+
+
 def test_a_tampered_cookie_is_an_empty_session(app, client, user):
     client.get("/")
     name = app.config["SESSION_COOKIE_NAME"]
