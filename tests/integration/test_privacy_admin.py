@@ -51,6 +51,31 @@ def test_staff_opening_an_account_is_logged_and_shown_to_its_owner(
     assert "客服小李" in page
 
 
+def test_a_staff_search_that_finds_an_account_is_on_its_owners_record(
+    app, client, make_user, login_as
+):
+    staff = make_user(is_staff=True, name="客服小王")
+    owner, other = make_user(), make_user()
+    login_as(staff)
+    page = client.get(f"/admin/users?q={owner.email}&lang=en").get_data(as_text=True)
+    assert owner.email in page and other.email not in page
+    found = db.session.scalars(db.select(AuditEvent).filter_by(action="staff.found_user")).all()
+    assert [(e.actor_id, e.subject_id) for e in found] == [(staff.id, owner.id)]
+    client.get("/admin/users?q=nobody@example.com")  # nothing found, nothing logged
+    assert (
+        db.session.scalar(
+            db.select(db.func.count(AuditEvent.id)).filter_by(action="staff.found_user")
+        )
+        == 1
+    )
+    login_as(owner)
+    page = client.get("/privacy?lang=zh_CN").get_data(as_text=True)
+    assert "一名员工在搜索中找到了您的账户" in page and "客服小王" in page
+    login_as(other)
+    page = client.get("/privacy?lang=en").get_data(as_text=True)
+    assert "found your account in a search" not in page
+
+
 def test_admin_pages_need_staff(app, client, make_user, login_as):
     target = make_user()
     assert client.get("/admin/audit").status_code == 404

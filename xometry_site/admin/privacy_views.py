@@ -107,7 +107,8 @@ def privacy_audit():
 def privacy_users():
     """Find an account by e-mail address, phone or id."""
     q = request.args.get("q", "").strip()
-    return render_template("admin/users.html", q=q, found=privacy_requests.find_accounts(q))
+    found = privacy_requests.look_up_accounts(current_user, q)
+    return render_template("admin/users.html", q=q, found=found)
 
 
 @bp.get("/users/<int:user_id>")

@@ -30,6 +30,7 @@ CONSENT_SOURCES = {
 ACTION_LABELS = {
     "drawing.download": _l("A staff member downloaded your drawing"),
     "staff.viewed_user": _l("A staff member viewed your account details"),
+    "staff.found_user": _l("A staff member found your account in a search"),
     "staff.viewed_request": _l("A staff member read your request"),
     "staff.request_in_progress": _l("A staff member started on your request"),
     "staff.request_answered": _l("A staff member answered your request"),
