@@ -23,6 +23,7 @@ from xometry_site.services.analysis_recovery import recover_stale_claims
 
 KILLED = -signal.SIGKILL
 LATER = timedelta(minutes=16)  # past the default 15-minute claim timeout
+WITHIN = timedelta(minutes=14)  # not yet
 
 
 @pytest.fixture
@@ -205,10 +206,10 @@ def test_recovery_run_twice_queues_the_analysis_once(app, db, customer, queued):
     later = utcnow() + LATER
     assert recover_stale_claims(now=later) == 1
     assert recover_stale_claims(now=later) == 0
-    assert recover_stale_claims(now=later + LATER) == 0  # pending now: the queued job's to take
+    assert recover_stale_claims(now=later + WITHIN) == 0  # pending now: the queued job's to take
     assert queued == [("analyse_quote", (quote_id,), "analysis")]
     drawing = drawing_of(db, quote_id)
-    assert (drawing.analysis_status, drawing.claimed_at) == ("pending", None)
+    assert (drawing.analysis_status, drawing.claimed_at) == ("pending", later)
 
 
 def test_two_schedulers_at_once_free_a_claim_once(app, db, customer, queued, monkeypatch):
@@ -284,6 +285,83 @@ def test_flask_quotes_recover_frees_a_claim_from_before_claims_were_timed(
     assert db.session.get(Quote, quote_id).status == "quoted"
     again = runner.invoke(args=["quotes", "recover"])
     assert "recovered 0 stalled drawing analysis" in again.output
+
+
+def test_a_drawing_whose_job_was_lost_is_analysed_and_the_quote_priced(app, client, db, customer):
+    quote_id = waiting_quote(app, db, customer)  # its job never ran: Redis was flushed
+    assert "Analysing…" in page_text(client, quote_id)
+
+    assert recover_stale_claims(now=utcnow() + LATER) == 1  # the analysis runs inline here
+
+    drawing = drawing_of(db, quote_id)
+    quote = db.session.get(Quote, quote_id)
+    assert (drawing.analysis_status, drawing.analysis_attempts) == ("analysed", 1)
+    assert drawing.has_preview
+    assert quote.status == "quoted" and quote.price_source == "instant"
+    text = page_text(client, quote_id)
+    assert "Instant price" in text
+    assert f"¥{quote.total:,.2f}" in text
+
+
+def test_a_drawing_released_after_our_own_error_is_analysed_again(app, db, customer):
+    quote_id = waiting_quote(app, db, customer)
+    drawing_id = drawing_of(db, quote_id).id
+    assert quoting._claim_drawing(drawing_id)
+    quoting._release_claim(drawing_id)  # a commit failed, and RQ's retries all failed too
+    drawing = drawing_of(db, quote_id)
+    assert (drawing.analysis_status, drawing.claimed_at) == ("pending", None)
+
+    assert recover_stale_claims(now=utcnow() + LATER) == 1
+
+    drawing = drawing_of(db, quote_id)
+    assert (drawing.analysis_status, drawing.analysis_attempts) == ("analysed", 2)
+    assert db.session.get(Quote, quote_id).status == "quoted"
+
+
+def test_a_fresh_pending_drawing_is_left_to_its_queued_job(app, db, customer, queued):
+    quote_id = waiting_quote(app, db, customer)
+
+    assert recover_stale_claims() == 0
+    assert recover_stale_claims(now=utcnow() + WITHIN) == 0
+
+    drawing = drawing_of(db, quote_id)
+    assert (drawing.analysis_status, drawing.analysis_attempts) == ("pending", 0)
+    assert drawing.claimed_at is None
+    assert queued == []
+
+
+def test_a_pending_drawing_at_the_attempt_limit_goes_to_an_engineer(app, client, db, customer):
+    quote_id = waiting_quote(app, db, customer)
+    drawing_id = drawing_of(db, quote_id).id
+    for _ in range(3):  # three starts, each ended by an error of ours that released the claim
+        assert quoting._claim_drawing(drawing_id)
+        quoting._release_claim(drawing_id)
+
+    assert recover_stale_claims(now=utcnow() + WITHIN) == 0
+    assert recover_stale_claims(now=utcnow() + LATER) == 1
+
+    drawing = drawing_of(db, quote_id)
+    quote = db.session.get(Quote, quote_id)
+    assert (drawing.analysis_status, drawing.review_reason) == ("failed", "analysis_failed")
+    assert drawing.analysis_attempts == 3  # not started a fourth time
+    assert quote.status == "in_review" and quote.review_reason == "analysis_failed"
+    assert "We could not measure this file automatically" in page_text(client, quote_id)
+    assert recover_stale_claims(now=utcnow() + 2 * LATER) == 0
+
+
+def test_recovery_of_a_lost_job_run_twice_queues_it_once(app, db, customer, queued):
+    quote_id = waiting_quote(app, db, customer)
+    later = utcnow() + LATER
+    assert recover_stale_claims(now=later) == 1
+    assert recover_stale_claims(now=later) == 0
+    assert recover_stale_claims(now=later + WITHIN) == 0  # its job may just wait in a long queue
+    assert queued == [("analyse_quote", (quote_id,), "analysis")]
+    drawing = drawing_of(db, quote_id)
+    assert (drawing.analysis_status, drawing.claimed_at) == ("pending", later)
+
+    assert recover_stale_claims(now=later + LATER) == 1  # a full timeout on: lost again
+    assert queued == [("analyse_quote", (quote_id,), "analysis")] * 2
+    assert drawing_of(db, quote_id).analysis_attempts == 0
 
 
 def _age_claim(db, quote_id, age: timedelta) -> None:
