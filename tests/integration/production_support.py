@@ -119,14 +119,24 @@ def redis_url() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server in a thread on loopback, with the bucket created."""
+    """moto's S3 server in a thread on loopback, with the bucket created and empty.
+
+    moto keeps its buckets in process-wide memory, so a module that ran earlier in the same
+    process (test_multi_instance before test_faults, as xdist may order them) would leave its
+    objects in "our" bucket: they are removed first."""
     from moto.server import ThreadedMotoServer
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
-    s3_client(endpoint).create_bucket(Bucket=BUCKET)
+    client = s3_client(endpoint)
+    client.create_bucket(Bucket=BUCKET)
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
+        for item in page.get("Contents", []):
+            client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    for upload in client.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=BUCKET, Key=upload["Key"], UploadId=upload["UploadId"])
     yield endpoint
     server.stop()
 
