@@ -93,7 +93,8 @@ class Config:
     UPLOAD_READ_AHEAD = _env_bool("UPLOAD_READ_AHEAD", True)  # read the body in a helper thread
     STEP_TIMEOUT = float(_env("STEP_TIMEOUT") or 60)  # seconds for OpenCascade on one STEP/IGES
     # Seconds a drawing may stay "measuring" before its worker counts as dead (SIGKILL, out of
-    # memory, host lost): `flask quotes recover` (every 10 min from the scheduler) queues it again,
+    # memory, host lost), or "pending" before its job counts as lost: `flask quotes recover`
+    # (every 10 min from the scheduler) queues it again,
     # or after ANALYSIS_MAX_ATTEMPTS starts sends it to an engineer. A live worker holds one
     # drawing's claim for STEP_TIMEOUT plus decryption and the preview (a minute or two at worst),
     # so 15 min (10 × STEP_TIMEOUT if that is longer) never takes a live claim. The RQ job timeout
