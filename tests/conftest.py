@@ -375,6 +375,14 @@ def login_as(client):
     return lambda user, fresh=True: sign_in(client, user, fresh=fresh)
 
 
+@pytest.fixture
+def customer(make_user, login_as):
+    """A signed-in, verified customer who reads Chinese."""
+    user = make_user(preferred_language="zh_CN")
+    login_as(user)
+    return user
+
+
 def browser_sign_in(page, email: str, password: str = PASSWORD) -> None:
     """Sign in through the real form in Chromium, answering the cookie banner if it is shown."""
     page.goto("/login")

@@ -40,7 +40,6 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
     from xometry_site.extensions import db
     from xometry_site.models import (
         DataExport,
-        Drawing,
         Notice,
         NoticeReceipt,
         PrivacyRequest,
@@ -48,22 +47,19 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
         ShippingAddress,
     )
     from xometry_site.models.base import utcnow
+    from xometry_site.services.quoting import stored_drawing
 
     quote = Quote(user_id=owner.id, process="cnc_machining", material="al6061", quantity=1)
     db.session.add(quote)
     db.session.flush()
     stored = _store(app, b"solid part\nendsolid part\n")
     preview = _store(app, PNG_1PX)
-    drawing = Drawing(
+    drawing = stored_drawing(
+        stored,
         quote_id=quote.id,
         user_id=owner.id,
         filename="part.stl",
         extension="stl",
-        size=stored.size,
-        sha256=stored.sha256,
-        blob_id=stored.blob_id,
-        key_id=stored.kid,
-        wrapped_key=stored.wrapped_dek,
         preview_blob_id=preview.blob_id,
         preview_key_id=preview.kid,
         preview_wrapped_key=preview.wrapped_dek,

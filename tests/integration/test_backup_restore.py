@@ -91,10 +91,11 @@ def _fill(database_url: str, endpoint: str, bucket: str, tmp_path: Path) -> dict
     """Accounts, consents, a quote with an encrypted drawing in S3: what a backup must keep."""
     from xometry_site import create_app
     from xometry_site.extensions import db
-    from xometry_site.models import Drawing, Quote, User
+    from xometry_site.models import Quote, User
     from xometry_site.models.base import utcnow
     from xometry_site.services import consents
     from xometry_site.services.keyring import KeyRing
+    from xometry_site.services.quoting import stored_drawing
     from xometry_site.services.vault import store_encrypted
 
     keyring = real_keyring()
@@ -129,16 +130,12 @@ def _fill(database_url: str, endpoint: str, bucket: str, tmp_path: Path) -> dict
         db.session.flush()
         stored = store_encrypted(storage, KeyRing.from_json(keyring), [drawing_bytes])
         db.session.add(
-            Drawing(
+            stored_drawing(
+                stored,
                 quote_id=quote.id,
                 user_id=users[0].id,
                 filename="支架.stl",
                 extension="stl",
-                size=stored.size,
-                sha256=stored.sha256,
-                blob_id=stored.blob_id,
-                key_id=stored.kid,
-                wrapped_key=stored.wrapped_dek,
             )
         )
         db.session.commit()

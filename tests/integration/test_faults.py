@@ -291,9 +291,10 @@ def _seed_jobs(app) -> dict:
     from test_multi_instance import cube_stl
 
     from xometry_site.extensions import db
-    from xometry_site.models import DataExport, Drawing, Quote, User
+    from xometry_site.models import DataExport, Quote, User
     from xometry_site.models.base import utcnow
     from xometry_site.services.keyring import get_keyring
+    from xometry_site.services.quoting import stored_drawing
     from xometry_site.services.storage import get_storage
     from xometry_site.services.vault import store_encrypted
 
@@ -320,16 +321,12 @@ def _seed_jobs(app) -> dict:
     stl = cube_stl(b"idempotent")
     stored = store_encrypted(get_storage(app), get_keyring(app), [stl])
     db.session.add(
-        Drawing(
+        stored_drawing(
+            stored,
             quote_id=quote.id,
             user_id=people["buyer"].id,
             filename="cube.stl",
             extension="stl",
-            size=stored.size,
-            sha256=stored.sha256,
-            blob_id=stored.blob_id,
-            key_id=stored.kid,
-            wrapped_key=stored.wrapped_dek,
         )
     )
     db.session.commit()

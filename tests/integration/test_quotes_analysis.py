@@ -20,18 +20,11 @@ from test_quotes_support import (
     plaintext_roots,
     post_quote,
     step_box,
+    waiting_quote,
 )
 
 from xometry_site.models import Quote
 from xometry_site.services.working_days import add_working_days
-
-
-@pytest.fixture
-def customer(make_user, login_as):
-    """A signed-in, verified customer who reads Chinese."""
-    user = make_user(preferred_language="zh_CN")
-    login_as(user)
-    return user
 
 
 def upload(client, db, files, **fields) -> Quote:
@@ -185,34 +178,6 @@ def test_analysis_is_idempotent(client, db, customer):
     assert quote.total == total and len(quote.events) == events
 
 
-def _pending_quote(app, db, user) -> int:
-    """A quote whose STL nobody has analysed yet (as a queued job finds it)."""
-    from xometry_site.models import Drawing
-    from xometry_site.services.keyring import get_keyring
-    from xometry_site.services.storage import get_storage
-    from xometry_site.services.vault import store_encrypted
-
-    quote = Quote(user_id=user.id, process="cnc_machining", material="al6061", quantity=2)
-    db.session.add(quote)
-    db.session.flush()
-    stored = store_encrypted(get_storage(app), get_keyring(app), [cube_stl(20)])
-    db.session.add(
-        Drawing(
-            quote_id=quote.id,
-            user_id=user.id,
-            filename="cube.stl",
-            extension="stl",
-            size=stored.size,
-            sha256=stored.sha256,
-            blob_id=stored.blob_id,
-            key_id=stored.kid,
-            wrapped_key=stored.wrapped_dek,
-        )
-    )
-    db.session.commit()
-    return quote.id
-
-
 def test_two_workers_on_the_same_analysis_record_it_once_and_orphan_no_preview(
     app, db, customer, monkeypatch
 ):
@@ -223,7 +188,7 @@ def test_two_workers_on_the_same_analysis_record_it_once_and_orphan_no_preview(
     from xometry_site.services import quoting
     from xometry_site.services.storage import get_storage
 
-    quote_id = _pending_quote(app, db, customer)
+    quote_id = waiting_quote(app, db, customer)
     measure = quoting._measure
     a_measuring, b_done = threading.Event(), threading.Event()
 

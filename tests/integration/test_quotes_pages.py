@@ -18,14 +18,6 @@ from xometry_site.models.base import utcnow
 
 
 @pytest.fixture
-def customer(make_user, login_as):
-    """A signed-in, verified customer who reads Chinese."""
-    user = make_user(preferred_language="zh_CN")
-    login_as(user)
-    return user
-
-
-@pytest.fixture
 def staff(make_user):
     return make_user(is_staff=True)
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import sign_in
-from test_quotes_support import cube_stl
+from test_quotes_support import waiting_quote
 
 from xometry_site.models import Drawing, Quote, QuoteEvent
 from xometry_site.models.base import utcnow
@@ -24,40 +24,6 @@ from xometry_site.services.analysis_recovery import recover_stale_claims
 KILLED = -signal.SIGKILL
 LATER = timedelta(minutes=16)  # past the default 15-minute claim timeout
 WITHIN = timedelta(minutes=14)  # not yet
-
-
-@pytest.fixture
-def customer(make_user, login_as):
-    user = make_user(preferred_language="zh_CN")
-    login_as(user)
-    return user
-
-
-def waiting_quote(app, db, user) -> int:
-    """A quote whose STL is waiting for the analysis job, as the upload leaves it."""
-    from xometry_site.services.keyring import get_keyring
-    from xometry_site.services.storage import get_storage
-    from xometry_site.services.vault import store_encrypted
-
-    quote = Quote(user_id=user.id, process="cnc_machining", material="al6061", quantity=2)
-    db.session.add(quote)
-    db.session.flush()
-    stored = store_encrypted(get_storage(app), get_keyring(app), [cube_stl(20)])
-    db.session.add(
-        Drawing(
-            quote_id=quote.id,
-            user_id=user.id,
-            filename="cube.stl",
-            extension="stl",
-            size=stored.size,
-            sha256=stored.sha256,
-            blob_id=stored.blob_id,
-            key_id=stored.kid,
-            wrapped_key=stored.wrapped_dek,
-        )
-    )
-    db.session.commit()
-    return quote.id
 
 
 def in_doomed_worker(func, *args) -> int:
@@ -216,13 +182,13 @@ def test_two_schedulers_at_once_free_a_claim_once(app, db, customer, queued, mon
     quote_id = waiting_quote(app, db, customer)
     assert in_doomed_worker(quoting.analyse_quote, quote_id) == KILLED
     both_read = threading.Barrier(2, timeout=20)
-    claim = analysis_recovery._claim
+    claim = analysis_recovery.claim
 
     def claim_when_both_have_read(statement):
         both_read.wait()  # both saw the stale claim before either UPDATE
         return claim(statement)
 
-    monkeypatch.setattr(analysis_recovery, "_claim", claim_when_both_have_read)
+    monkeypatch.setattr(analysis_recovery, "claim", claim_when_both_have_read)
     later = utcnow() + LATER
     counts: list[int] = []
     failures: list[BaseException] = []

@@ -158,3 +158,24 @@ def plaintext_roots(app) -> list[Path]:
 
 def as_file(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
+
+
+def waiting_quote(app, db, user) -> int:
+    """A quote whose STL is stored but not analysed yet, as the upload leaves it for its job."""
+    from xometry_site.models import Quote
+    from xometry_site.services.keyring import get_keyring
+    from xometry_site.services.quoting import stored_drawing
+    from xometry_site.services.storage import get_storage
+    from xometry_site.services.vault import store_encrypted
+
+    quote = Quote(user_id=user.id, process="cnc_machining", material="al6061", quantity=2)
+    db.session.add(quote)
+    db.session.flush()
+    stored = store_encrypted(get_storage(app), get_keyring(app), [cube_stl(20)])
+    db.session.add(
+        stored_drawing(
+            stored, quote_id=quote.id, user_id=user.id, filename="cube.stl", extension="stl"
+        )
+    )
+    db.session.commit()
+    return quote.id

@@ -23,14 +23,6 @@ from xometry_site.models import Drawing, Quote
 
 
 @pytest.fixture
-def customer(make_user, login_as):
-    """A signed-in, verified customer who reads Chinese."""
-    user = make_user(preferred_language="zh_CN")
-    login_as(user)
-    return user
-
-
-@pytest.fixture
 def marker() -> bytes:
     """Bytes that exist only inside the uploaded drawing: found on disk = plaintext leaked."""
     return ("PLAINTEXT-MARKER-" + secrets.token_hex(12)).encode()

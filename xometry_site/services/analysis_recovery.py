@@ -26,7 +26,7 @@ from ..extensions import db
 from ..models import Drawing, Quote
 from ..models.base import utcnow
 from .jobs import enqueue
-from .quoting import DEFAULT_STEP_TIMEOUT, _claim, analyse_quote
+from .quoting import DEFAULT_STEP_TIMEOUT, analyse_quote, claim
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def recover_stale_claims(now: datetime | None = None) -> int:
             values = {"analysis_status": "failed", "review_reason": GIVE_UP_REASON}
         else:  # the stamp makes the next run wait a full timeout for the job queued here
             values = {"analysis_status": "pending", "claimed_at": now}
-        won = _claim(
+        won = claim(
             db.update(Drawing)
             .where(
                 Drawing.id == drawing_id,

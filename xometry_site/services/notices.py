@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..extensions import db
-from ..models import Consent, Notice, NoticeReceipt, User
+from ..models import Notice, NoticeReceipt, User
 from ..models.base import utcnow
 from . import audit_trail
 from .jobs import enqueue, task
@@ -148,16 +148,6 @@ def dismiss(user: User, notice_id: int) -> bool:
 
 
 # --- policy updates ------------------------------------------------------------------------------
-
-
-def newest_policy_consent(user: User) -> Consent | None:
-    """The user's most recent agreement to the policy still in force (any edition)."""
-    return db.session.scalar(
-        sa.select(Consent)
-        .filter_by(user_id=user.id, kind="policy", withdrawn_at=None)
-        .order_by(Consent.given_at.desc(), Consent.id.desc())
-        .limit(1)
-    )
 
 
 def outdated_policy_edition(user: User) -> str | None:

@@ -128,6 +128,18 @@ def expire_if_due(quote: Quote, now: datetime | None = None) -> bool:
 # --- creating --------------------------------------------------------------------------------
 
 
+def stored_drawing(stored: vault.StoredBlob, **fields: Any) -> Drawing:
+    """A drawing row for an encrypted blob: the blob's size, digest, id and wrapped data key."""
+    return Drawing(
+        size=stored.size,
+        sha256=stored.sha256,
+        blob_id=stored.blob_id,
+        key_id=stored.kid,
+        wrapped_key=stored.wrapped_dek,
+        **fields,
+    )
+
+
 def create_quote(user: User, request: QuoteRequest, files: list[ReceivedFile]) -> Quote:
     """Write the quote and its drawings (blobs are already durable), then start the analysis.
 
@@ -145,17 +157,12 @@ def create_quote(user: User, request: QuoteRequest, files: list[ReceivedFile]) -
         status="analysing",
     )
     for received in files:
-        stored = received.stored
         quote.drawings.append(
-            Drawing(
+            stored_drawing(
+                received.stored,
                 user_id=user.id,
                 filename=received.filename,
                 extension=received.extension,
-                size=stored.size,
-                sha256=stored.sha256,
-                blob_id=stored.blob_id,
-                key_id=stored.kid,
-                wrapped_key=stored.wrapped_dek,
             )
         )
     _event(quote, "analysing")
@@ -181,7 +188,7 @@ def analyse_quote(quote_id: int) -> None:
     """Measure every pending drawing, then price the quote or send it to an engineer.
 
     Safe when the job is delivered twice or runs on two workers at once: each drawing is
-    claimed before it is measured and the quote before it is priced (see `_claim`), so a
+    claimed before it is measured and the quote before it is priced (see `claim`), so a
     second run measures nothing twice, stores no second preview and records each step once.
     """
     quote = db.session.get(Quote, quote_id)
@@ -204,7 +211,7 @@ def analyse_quote(quote_id: int) -> None:
 CLAIMABLE = ("pending", "measuring")
 
 
-def _claim(statement: Any) -> bool:
+def claim(statement: Any) -> bool:
     """One conditional UPDATE: true only for the worker whose WHERE still matched.
 
     PostgreSQL makes a concurrent claimant wait on the row lock, then re-check the WHERE against
@@ -214,7 +221,7 @@ def _claim(statement: Any) -> bool:
 
 def _claim_drawing(drawing_id: int) -> bool:
     """pending → measuring, committed at once so others skip it; its age betrays a dead worker."""
-    claimed = _claim(
+    claimed = claim(
         db.update(Drawing)
         .where(Drawing.id == drawing_id, Drawing.analysis_status == "pending")
         .values(
@@ -230,7 +237,7 @@ def _claim_drawing(drawing_id: int) -> bool:
 
 def _claim_quote(quote_id: int) -> bool:
     """Lock the quote for pricing in this transaction (released by price_quote's commit)."""
-    claimed = _claim(
+    claimed = claim(
         db.update(Quote)
         .where(Quote.id == quote_id, Quote.status == "analysing")
         .values(updated_at=utcnow())
