@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from functools import lru_cache
+
+from babel import dates
 from flask import Flask, request, url_for
-from flask_babel import get_translations
+from flask_babel import get_locale, get_timezone, get_translations, to_user_timezone
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
@@ -58,7 +62,25 @@ def page_ngettext(translations):
     return ngettext
 
 
+def dateformat(value: date | datetime | None = None, format: str | None = None) -> str:
+    """Flask-Babel's `dateformat` filter (a datetime is first moved to the visitor's time zone),
+    remembered per day: Babel works a pattern out afresh on every call, which was a sixth of a
+    ten-row quote list."""
+    if value is None:
+        value = datetime.now(get_timezone())
+    if isinstance(value, datetime):
+        value = to_user_timezone(value).date()
+    return _format_day(value, format or "medium", str(get_locale()))
+
+
+@lru_cache(maxsize=4096)
+def _format_day(day: date, format: str, locale: str) -> str:
+    return dates.format_date(day, format, locale=locale)
+
+
 def register_template_helpers(app: Flask) -> None:
+    app.add_template_filter(dateformat)
+
     @app.context_processor
     def inject():
         locale = current_language()

@@ -48,3 +48,14 @@ def test_plural_forms_fill_in_the_number_and_escape_variables(app):
     english = render(app, source, lang="en", n=1, s="%(num)s %(x)s", p="%(num)s %(x)s!")
     assert english == "1 part|2 &lt;i&gt;!"
     assert render(app, '{{ ngettext("%(num)s part", "%(num)s parts", 3) }}') == "3 个零件"
+
+
+def test_dates_are_the_visitors_day_in_shanghai_in_each_language(app):
+    from datetime import UTC, datetime
+
+    late_utc = datetime(2024, 1, 22, 17, 30, tzinfo=UTC)  # already 23 January in Shanghai
+    source = "{{ when|dateformat }} / {{ when|dateformat('long') }}"
+    assert render(app, source, when=late_utc) == "2024年1月23日 / 2024年1月23日"
+    assert render(app, source, lang="en", when=late_utc) == "Jan 23, 2024 / January 23, 2024"
+    # the same UTC day eight hours earlier is still 22 January there
+    assert render(app, source, when=late_utc.replace(hour=10)) == "2024年1月22日 / 2024年1月22日"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from datetime import date
 from decimal import Decimal
 
@@ -239,7 +240,7 @@ def _edited_rules(tmp_path, edit):
     return path
 
 
-def test_the_operator_edits_the_rules_file_and_prices_follow(tmp_path):
+def test_the_operator_edits_the_rules_file_and_prices_follow(tmp_path, monkeypatch):
     path = _edited_rules(tmp_path, lambda rules: None)
     before = price_part(*CNC, BRACKET, 1, rules=load_rules(path))
     rules = json.loads(path.read_text(encoding="utf-8"))
@@ -247,6 +248,9 @@ def test_the_operator_edits_the_rules_file_and_prices_follow(tmp_path):
     path.write_text(json.dumps(rules), encoding="utf-8")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a later edit
+    assert load_rules(path) is load_rules(path)  # not looked at again within RECHECK_SECONDS
+    clock = time.monotonic() + pricing.RECHECK_SECONDS
+    monkeypatch.setattr(pricing.time, "monotonic", lambda: clock)  # ... but once they are past
     after = price_part(*CNC, BRACKET, 1, rules=load_rules(path))
     assert after.unit_price > before.unit_price
 

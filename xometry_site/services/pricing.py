@@ -12,6 +12,7 @@ import json
 import math
 import re
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal, InvalidOperation
@@ -141,22 +142,30 @@ class PartPrice:
 # --------------------------------------------------------------------------- rules
 
 
-_cache: dict[Path, tuple[int, dict[str, Any]]] = {}
+# A quote list names each row's process from the rules: a stat() per row cost a tenth of the page
+# under load (each releases the GIL to the other threads), so a file is looked at again only after
+# RECHECK_SECONDS; an edit still needs no restart.
+RECHECK_SECONDS = 2.0
+_cache: dict[Path, tuple[int, float, dict[str, Any]]] = {}
 
 
 def load_rules(path: str | Path | None = None) -> dict[str, Any]:
     """The validated rules; re-read when the file changes, so edits need no restart."""
     path = Path(path) if path else RULES_PATH
-    stamp = path.stat().st_mtime_ns
     cached = _cache.get(path)
+    now = time.monotonic()
+    if cached and now - cached[1] < RECHECK_SECONDS:
+        return cached[2]
+    stamp = path.stat().st_mtime_ns
     if cached and cached[0] == stamp:
-        return cached[1]
+        _cache[path] = (stamp, now, cached[2])
+        return cached[2]
     with path.open(encoding="utf-8") as f:
         rules = json.load(f)
     problems = validate_rules(rules)
     if problems:
         raise RulesError(f"{path}: " + "; ".join(problems))
-    _cache[path] = (stamp, rules)
+    _cache[path] = (stamp, now, rules)
     return rules
 
 
