@@ -109,3 +109,23 @@ def test_signed_in_visitors_never_see_the_anonymous_copy_nor_leave_theirs(app, m
     assert "退出登录" in page and ">登录</a>" not in page
     anonymous = app.test_client().get("/").get_data(as_text=True)
     assert "退出登录" not in anonymous and ">登录</a>" in anonymous
+
+
+def test_the_rate_limiter_skips_cached_pages_and_still_guards_the_rest(client, monkeypatch):
+    from flask_limiter import Limiter
+
+    checked: list[str] = []
+    original = Limiter._check_request_limit
+
+    def counting(self, *args, **kwargs):
+        from flask import request
+
+        checked.append(request.path)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Limiter, "_check_request_limit", counting)
+    for path in ("/", "/policy", "/policy/compare"):
+        assert client.get(path).status_code == 200
+    assert checked == []
+    assert client.get("/login").status_code == 200
+    assert checked == ["/login"]

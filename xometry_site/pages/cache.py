@@ -14,11 +14,11 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, request, session
+from flask import g, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
-from ..extensions import cache, limiter
+from ..extensions import cache
 from ..i18n import current_language
 from ..services import cookies
 
@@ -64,13 +64,6 @@ def anonymous_page(view: Callable[..., Any]) -> Callable[..., Any]:
             page = page.replace(CSRF_PLACEHOLDER, generate_csrf())
         return page
 
-    wrapped.anonymous_page = True  # type: ignore[attr-defined]
+    # These pages have no rate limit of their own: Flask-Limiter skips them (extensions.py).
+    wrapped.rate_limit_free = True  # type: ignore[attr-defined]
     return wrapped
-
-
-@limiter.request_filter
-def _unlimited_page() -> bool:
-    """These pages have no rate limit: spare them the limiter's per-request bookkeeping (5 % of
-    a cached page). nginx's per-address limit (deploy/nginx) still stands in front of them."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    return getattr(view, "anonymous_page", False)
