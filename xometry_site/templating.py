@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from babel import dates
 from flask import Flask, request, url_for
-from flask_babel import get_locale, get_timezone, get_translations, to_user_timezone
+from flask_babel import get_locale, get_timezone, get_translations
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
@@ -67,10 +68,18 @@ def dateformat(value: date | datetime | None = None, format: str | None = None) 
     remembered per day: Babel works a pattern out afresh on every call, which was a sixth of a
     ten-row quote list."""
     if value is None:
-        value = datetime.now(get_timezone())
+        value = datetime.now(UTC)
     if isinstance(value, datetime):
-        value = to_user_timezone(value).date()
+        if value.tzinfo is None:  # as Flask-Babel: a naive time is UTC
+            value = value.replace(tzinfo=UTC)
+        # zoneinfo, not Flask-Babel's pytz, whose normalize() cost as much as Babel's formatting
+        value = value.astimezone(_zone(str(get_timezone()))).date()
     return _format_day(value, format or "medium", str(get_locale()))
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 @lru_cache(maxsize=4096)

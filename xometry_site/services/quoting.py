@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask import current_app
-from sqlalchemy.orm import undefer
+from sqlalchemy.orm import load_only, undefer
 
 from ..extensions import db
 from ..models import AuditEvent, Drawing, InvoiceProfile, Quote, QuoteEvent, ShippingAddress, User
@@ -100,12 +100,26 @@ def drawing_of(quote: Quote, drawing_id: int) -> Drawing | None:
     return None
 
 
+# What the customer's quote list shows (and expire_if_due reads): a quote has thirty columns, and
+# loading all of them for every row was a fifth of the page.
+_LISTED = (
+    Quote.id,
+    Quote.ref,
+    Quote.user_id,
+    Quote.process,
+    Quote.status,
+    Quote.total,
+    Quote.valid_until,
+    Quote.created_at,
+)
+
+
 def quotes_of(user: User) -> list[Quote]:
     quotes = list(
         db.session.scalars(
             db.select(Quote)
             .filter_by(user_id=user.id)
-            .options(undefer(Quote.part_count))  # the list shows each quote's part count
+            .options(load_only(*_LISTED), undefer(Quote.part_count))
             .order_by(Quote.created_at.desc())
         )
     )
