@@ -9,6 +9,7 @@ import os
 import secrets
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -260,6 +261,8 @@ def test_logs_are_json_lines_with_request_id_and_no_query_or_token(production_ap
     assert first["method"] == "GET" and first["path"] == "/policy"
     assert first["status"] == "200" and first["user"] == "-"
     assert isinstance(first["duration_ms"], float)
+    logged_at = datetime.strptime(first["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    assert abs(datetime.now(UTC) - logged_at) < timedelta(minutes=1)  # UTC, whatever TZ says
     assert access[1]["path"] == "/verify-email/[redacted]"
     assert access[2]["status"] == "500"
     crash = [e for e in events if e["name"] == "xometry_site.errors"]
