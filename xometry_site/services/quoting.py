@@ -14,9 +14,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import bindparam
 from sqlalchemy.orm import load_only, undefer
 
 from ..extensions import db
@@ -114,15 +116,20 @@ _LISTED = (
 )
 
 
-def quotes_of(user: User) -> list[Quote]:
-    quotes = list(
-        db.session.scalars(
-            db.select(Quote)
-            .filter_by(user_id=user.id)
-            .options(load_only(*_LISTED), undefer(Quote.part_count))
-            .order_by(Quote.created_at.desc())
-        )
+@lru_cache(maxsize=1)
+def _quotes_of_user():
+    """Built once, as the user loader's: SQLAlchemy would otherwise work out the cache key of
+    this statement (with its subquery and options) again on every visit to the list."""
+    return (
+        db.select(Quote)
+        .where(Quote.user_id == bindparam("user_id"))
+        .options(load_only(*_LISTED), undefer(Quote.part_count))
+        .order_by(Quote.created_at.desc())
     )
+
+
+def quotes_of(user: User) -> list[Quote]:
+    quotes = list(db.session.scalars(_quotes_of_user(), {"user_id": user.id}))
     for quote in quotes:
         expire_if_due(quote)
     return quotes
