@@ -73,13 +73,8 @@ def dateformat(value: date | datetime | None = None, format: str | None = None) 
         if value.tzinfo is None:  # as Flask-Babel: a naive time is UTC
             value = value.replace(tzinfo=UTC)
         # zoneinfo, not Flask-Babel's pytz, whose normalize() cost as much as Babel's formatting
-        value = value.astimezone(_zone(str(get_timezone()))).date()
+        value = value.astimezone(ZoneInfo(str(get_timezone()))).date()  # ZoneInfo caches zones
     return _format_day(value, format or "medium", str(get_locale()))
-
-
-@lru_cache(maxsize=8)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 @lru_cache(maxsize=4096)

@@ -345,16 +345,9 @@ class TestOnRQ:
 
     @pytest.fixture
     def app_config(self):
-        from conftest import cannot_run
-        from redis import Redis
+        from conftest import redis_app_config
 
-        client = Redis.from_url(self.REDIS, socket_connect_timeout=2)
-        try:
-            client.flushdb()
-        except Exception as exc:
-            cannot_run(f"Redis is unreachable: {exc}")
-        yield {"REDIS_URL": self.REDIS}
-        client.flushdb()
+        yield from redis_app_config(self.REDIS)
 
     def test_recovery_queues_once_and_a_worker_prices_the_quote(self, app, db, customer):
         from xometry_site.jobs_cli import make_worker

@@ -242,13 +242,14 @@ def _edited_rules(tmp_path, edit):
 
 def test_the_operator_edits_the_rules_file_and_prices_follow(tmp_path, monkeypatch):
     path = _edited_rules(tmp_path, lambda rules: None)
-    before = price_part(*CNC, BRACKET, 1, rules=load_rules(path))
+    loaded = load_rules(path)
+    before = price_part(*CNC, BRACKET, 1, rules=loaded)
     rules = json.loads(path.read_text(encoding="utf-8"))
     rules["processes"]["cnc_machining"]["machine_rate_cny_per_hour"] = "300"
     path.write_text(json.dumps(rules), encoding="utf-8")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a later edit
-    assert load_rules(path) is load_rules(path)  # not looked at again within RECHECK_SECONDS
+    assert load_rules(path) is loaded  # the file is not looked at again within RECHECK_SECONDS
     clock = time.monotonic() + pricing.RECHECK_SECONDS
     monkeypatch.setattr(pricing.time, "monotonic", lambda: clock)  # ... but once they are past
     after = price_part(*CNC, BRACKET, 1, rules=load_rules(path))
