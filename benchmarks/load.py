@@ -44,7 +44,13 @@ PG_ADMIN = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/7")
 GOAL_RATIO, GOAL_P99_MS = 0.40, 100.0
 PASSWORD = "benchmark password 2024"  # noqa: S105 - a throw-away account in a throw-away database
-HEADERS = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "www.xometry.test"}
+# One browser: the same User-Agent on every request (Flask-Login's session protection compares it
+# with the one the session began with, and a change marks the session not fresh, a cookie write).
+HEADERS = {
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "www.xometry.test",
+    "User-Agent": "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Chrome/126 Mobile Safari",
+}
 
 # The baseline: what gunicorn + Flask cost with no work at all (imported by gunicorn).
 hello_app = Flask("hello")
@@ -244,7 +250,9 @@ class Gunicorn:
 
 
 def sign_in(base: str, email: str) -> str:
-    """The Cookie header of a signed-in session (production cookies are __Host-, Secure)."""
+    """The Cookie header a signed-in browser sends from its second page on (production cookies
+    are __Host-, Secure). Signing in starts a new session without a CSRF token; the first page
+    after it adds one (a cookie write a browser sees once), so that page is visited here."""
     import requests
 
     session = requests.Session()
@@ -261,6 +269,9 @@ def sign_in(base: str, email: str) -> str:
     if answer.status_code != 302:
         raise RuntimeError(f"sign-in failed: {answer.status_code}")
     jar = {c.name: c.value for c in session.cookies}
+    header = "; ".join(f"{k}={v}" for k, v in jar.items())
+    first = requests.get(base + "/quotes/", headers={**HEADERS, "Cookie": header}, timeout=30)
+    jar.update({c.name: c.value for c in first.cookies})
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
