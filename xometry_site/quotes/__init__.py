@@ -4,4 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("quotes", __name__)
 
+
+@bp.record_once
+def _setup(state) -> None:
+    from .table import register
+
+    register(state.app)
+
+
 from . import views  # noqa: E402,F401

@@ -18,6 +18,7 @@ from .access import drawing_or_404, quote_or_404, verified_required
 from .downloads import drawing_response, preview_response
 from .forms import AcceptForm, CancelForm
 from .labels import QUOTE_ERROR
+from .table import quote_table
 from .upload_view import receive_quote, upload_page
 
 
@@ -25,7 +26,8 @@ from .upload_view import receive_quote, upload_page
 @login_required
 @no_store
 def index():
-    return render_template("quotes/index.html", quotes=quoting.quotes_of(current_user))
+    quotes = quoting.quotes_of(current_user)
+    return render_template("quotes/index.html", table=quote_table(quotes) if quotes else None)
 
 
 @bp.route("/new", methods=["GET", "POST"])
