@@ -89,6 +89,7 @@ def configure_logging(app: Flask) -> None:
     root.propagate = app.testing  # let pytest's caplog see the lines in tests
     if app.config.get("APP_ENV") == "production":
         _quiet_libraries(handler)
+        _lean_records()
     app.wsgi_app = AccessLogMiddleware(app.wsgi_app)  # type: ignore[method-assign]
 
     @app.before_request
@@ -130,6 +131,17 @@ def _quiet_libraries(handler: logging.Handler) -> None:
     top.addHandler(handler)
     if top.level == logging.NOTSET or top.level < logging.WARNING:
         top.setLevel(logging.WARNING)
+
+
+def _lean_records() -> None:
+    """Production lines hold time, level, logger, request id and message, so logging need not
+    work out for every record the caller's file and line (a walk up the stack), the thread and
+    the process: the switches of the logging HOWTO's "Optimization" section. A twentieth of a
+    page served from the cache went there."""
+    logging._srcfile = None  # type: ignore[attr-defined]  # the documented switch
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
 
 
 def new_request_id(environ: dict[str, Any]) -> str:

@@ -51,11 +51,16 @@ def good_settings(tmp_path: Path) -> dict:
 
 @pytest.fixture
 def restore_logging():
-    """A production app adds its JSON handler to the root logger: take it away again."""
+    """A production app adds its JSON handler to the root logger and turns logging's per-record
+    caller, thread and process lookups off: undo both."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     levels = {name: logging.getLogger(name).level for name in ("urllib3", "requests", "botocore")}
+    switches = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing")
+    saved = {name: getattr(logging, name) for name in switches}
     yield
+    for name, value in saved.items():
+        setattr(logging, name, value)
     root.handlers[:] = handlers
     root.setLevel(level)
     for name, value in levels.items():
