@@ -9,13 +9,14 @@ from typing import Any
 from flask import Flask
 
 from .config import CONFIGS
+from .flask_app import SiteFlask
 
 
 def create_app(config: dict[str, Any] | None = None, env: str | None = None) -> Flask:
     """Build the app for `env` (APP_ENV, default development); a dict means tests."""
     env = env or ("testing" if config is not None else os.environ.get("APP_ENV", "development"))
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
-    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = SiteFlask(__name__, instance_path=instance_path, instance_relative_config=True)
     configure(app, env, config)
     register_logging(app)
     register_extensions(app)
@@ -99,10 +100,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     """Security headers and template helpers on every response."""
-    from .security import set_security_headers
+    from .security import SecurityHeaders
     from .templating import register_template_helpers
 
-    app.after_request(set_security_headers)
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, app.config.get("HSTS_SECONDS") or 0)  # type: ignore[method-assign]
     register_template_helpers(app)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, redirect, request, session, url_for
@@ -27,18 +29,29 @@ SECURITY_HEADERS = (
 )
 
 
-def set_security_headers(response):
-    """Headers every response carries (CSP without inline script, no framing, no sniffing);
-    a view that set one of them itself keeps its own. One pass over the headers, not one each."""
-    headers = response.headers
-    present = {name.lower() for name, _value in headers.items()}
-    for name, value in SECURITY_HEADERS:
-        if name.lower() not in present:
-            headers.add(name, value)
-    hsts = current_app.config.get("HSTS_SECONDS")
-    if hsts and "strict-transport-security" not in present:
-        headers.add("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
-    return response
+class SecurityHeaders:
+    """WSGI middleware: SECURITY_HEADERS (and HSTS when configured) on every response, the error
+    pages and static files included; a view that set one of them itself keeps its own. The pairs
+    are constants appended to the WSGI header list as they are: added one by one through
+    Werkzeug's Headers, each was checked for line breaks again on every response (5 % of a page
+    served from the cache)."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]], hsts_seconds: int = 0) -> None:
+        self.wsgi_app = wsgi_app
+        pairs = list(SECURITY_HEADERS)
+        if hsts_seconds:
+            pairs.append(
+                ("Strict-Transport-Security", f"max-age={hsts_seconds}; includeSubDomains")
+            )
+        self.pairs = tuple((name.lower(), (name, value)) for name, value in pairs)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]):
+        def with_headers(status: str, headers: list, exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _value in headers}
+            headers.extend(pair for name, pair in self.pairs if name not in present)
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, with_headers)
 
 
 def no_store(view):

@@ -147,3 +147,20 @@ def test_cookies_set_by_signing_in_have_production_flags(app, client, user):
     assert cookie_problems(response) == []
     consent = client.get(f"{BASE}/cookies")
     assert cookie_problems(consent) == []
+
+
+def test_a_response_that_sets_a_security_header_itself_keeps_its_own():
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response
+
+    from xometry_site.security import SecurityHeaders
+
+    def embeddable(environ, start_response):
+        response = Response("ok", headers={"X-Frame-Options": "SAMEORIGIN"})
+        return response(environ, start_response)
+
+    headers = Client(SecurityHeaders(embeddable, hsts_seconds=600)).get("/").headers
+    assert headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Strict-Transport-Security"] == "max-age=600; includeSubDomains"
+    assert "Strict-Transport-Security" not in Client(SecurityHeaders(embeddable)).get("/").headers
