@@ -129,3 +129,23 @@ def test_the_rate_limiter_skips_cached_pages_and_still_guards_the_rest(client, m
     assert checked == []
     assert client.get("/login").status_code == 200
     assert checked == ["/login"]
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True}])
+def test_the_rate_limiters_after_request_work_skips_cached_pages_too(client, monkeypatch):
+    from flask import request
+    from flask_limiter import Limiter
+
+    looked: list[str] = []
+    context = Limiter.context.fget
+
+    def watched(self):
+        looked.append(request.path)
+        return context(self)
+
+    monkeypatch.setattr(Limiter, "context", property(watched))
+    for path in ("/", "/policy"):
+        assert client.get(path).status_code == 200
+    assert looked == []
+    assert client.get("/login").status_code == 200
+    assert "/login" in looked
