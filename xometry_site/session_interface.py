@@ -14,7 +14,7 @@ from itsdangerous.encoding import base64_encode
 COMPRESS_FROM = 512
 
 
-class _SessionSerializer(URLSafeTimedSerializer):
+class CompactSerializer(URLSafeTimedSerializer):
     """itsdangerous tries zlib on every cookie, allocating its 256 KB state each time, and a
     small session never gets shorter; a large one (flashed messages piling up) must, or the
     cookie passes the browsers' 4 KB limit and is dropped. Same format either way."""
@@ -43,7 +43,7 @@ class CookieSessionInterface(SecureCookieSessionInterface):
         keys = (app.secret_key, fallbacks)
         serializer = self._serializers.get(keys)
         if serializer is None:
-            serializer = _SessionSerializer(
+            serializer = CompactSerializer(
                 [*fallbacks, app.secret_key],  # itsdangerous signs with the last key
                 salt=self.salt,
                 serializer=self.serializer,

@@ -12,6 +12,7 @@ from flask_babel import get_locale, get_timezone, get_translations
 from jinja2 import pass_eval_context
 from markupsafe import Markup
 
+from .csrf_token import generate_csrf
 from .i18n import current_language, html_lang
 from .services import cookies
 
@@ -84,6 +85,9 @@ def _format_day(day: date, format: str, locale: str) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(dateformat)
+    # Flask-WTF's csrf_token(), made without its zlib attempt (csrf_token.py); Flask-WTF puts its
+    # own both in the globals and in every context, so both are replaced.
+    app.jinja_env.globals["csrf_token"] = generate_csrf
 
     @app.context_processor
     def inject():
@@ -98,4 +102,5 @@ def register_template_helpers(app: Flask) -> None:
             "site_name": app.config["SITE_NAME"],
             "_": page_gettext(translations),
             "ngettext": page_ngettext(translations),
+            "csrf_token": generate_csrf,
         }

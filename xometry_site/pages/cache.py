@@ -16,8 +16,8 @@ from typing import Any
 
 from flask import g, request, session
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 
+from ..csrf_token import generate_csrf
 from ..extensions import cache
 from ..i18n import current_language
 from ..services import cookies
