@@ -303,3 +303,16 @@ def test_registering_a_known_address_costs_what_a_new_one_does(client, make_user
     argon2_calls.clear()
     register(client, email="taken@example.com", phone="13700002222")
     assert argon2_calls == new == ["hash"]
+
+
+def test_a_session_carried_to_another_browser_is_no_longer_fresh(client, user):
+    """Flask-Login's session protection ("basic"): the session remembers the browser and address
+    it began in, and another one using it only gets a session that is not fresh."""
+    browser = {"User-Agent": LONG_UA}
+    client.post("/login", data={"email": user.email, "password": PASSWORD}, headers=browser)
+    client.get("/", headers=browser)
+    with client.session_transaction() as session:
+        assert session["_fresh"] is True
+    client.get("/", headers={"User-Agent": "Another browser/1.0"})
+    with client.session_transaction() as session:
+        assert session["_fresh"] is False
