@@ -94,3 +94,21 @@ def test_a_renamed_process_shows_under_its_new_name(client, quotes, monkeypatch)
     monkeypatch.setattr(quoting, "_rules", lambda: renamed)
     assert "Five-axis milling" not in before
     assert "Five-axis milling" in page(client)
+
+
+def test_a_long_list_is_shown_whole_without_filling_the_memo(
+    app, client, db, customer, monkeypatch
+):
+    from xometry_site.quotes import table
+
+    monkeypatch.setattr(table, "MEMO_ROWS", 2)
+    for n in range(3):
+        db.session.add(
+            Quote(user_id=customer.id, process="cnc_machining", material="al6061", quantity=n + 1)
+        )
+    db.session.commit()
+    memo = app.extensions[EXTENSION]
+    size = memo.cache_info().currsize
+    html = page(client)
+    assert html.count('class="quote-ref"') == 3
+    assert memo.cache_info().currsize == size

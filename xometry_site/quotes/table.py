@@ -19,7 +19,8 @@ from ..i18n import current_language
 from ..services.quoting import ListedQuote, catalogue_name
 
 TEMPLATE = "quotes/_my_quotes.html"
-MEMO_SIZE = 512  # tables of ~5 KB: a few MB per worker at most
+MEMO_SIZE = 512
+MEMO_ROWS = 50  # longer tables are rendered each time: the memo stays a few MB per worker
 EXTENSION = "quote_table"
 
 
@@ -34,6 +35,8 @@ def _render(rows: tuple[ListedQuote, ...], *_key: object) -> Markup:
 
 def quote_table(rows: Sequence[ListedQuote]) -> Markup:
     """The table of `rows` in the current language, from the memo when shown before."""
+    if len(rows) > MEMO_ROWS:
+        return _render(tuple(rows))
     names = tuple(sorted({(row.process, catalogue_name("process", row.process)) for row in rows}))
     key = (current_language(), str(get_timezone()), request.script_root, names)
     return current_app.extensions[EXTENSION](tuple(rows), *key)
