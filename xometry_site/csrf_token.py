@@ -19,9 +19,14 @@ from .session_interface import CompactSerializer
 SALT = "wtf-csrf-token"  # Flask-WTF's
 
 
+def token_field() -> str:
+    """Where Flask-WTF keeps the token: the raw one in the session, the signed one in `g`."""
+    return current_app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+
+
 def generate_csrf() -> str:
     config = current_app.config
-    field = config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+    field = token_field()
     token = g.get(field)
     if token is None:
         if not isinstance(session.get(field), str):

@@ -17,7 +17,7 @@ from typing import Any
 from flask import g, request, session
 from flask_login import current_user
 
-from ..csrf_token import generate_csrf
+from ..csrf_token import generate_csrf, token_field
 from ..extensions import cache
 from ..i18n import current_language
 from ..services import cookies
@@ -26,7 +26,6 @@ from ..services import cookies
 # no page text can contain it by accident or by design.
 CSRF_PLACEHOLDER = "csrf-placeholder-" + secrets.token_hex(16)
 _PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
-_CSRF_FIELD = "csrf_token"  # Flask-WTF keeps the request's token in g under this name
 
 
 def _personal() -> bool:
@@ -68,11 +67,11 @@ def anonymous_page(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if _personal():
             return view(*args, **kwargs)
-        setattr(g, _CSRF_FIELD, CSRF_PLACEHOLDER)
+        setattr(g, token_field(), CSRF_PLACEHOLDER)
         try:
             page = cached(*args, **kwargs)
         finally:
-            g.pop(_CSRF_FIELD, None)
+            g.pop(token_field(), None)
         if isinstance(page, bytes) and _PLACEHOLDER_BYTES in page:
             page = page.replace(_PLACEHOLDER_BYTES, generate_csrf().encode())
         return page
