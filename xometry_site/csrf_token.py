@@ -10,6 +10,8 @@ token for the cookie banner. The token is the same as Flask-WTF's (secret, salt,
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 from flask import current_app, g, session
@@ -17,6 +19,10 @@ from flask import current_app, g, session
 from .session_interface import CompactSerializer
 
 SALT = "wtf-csrf-token"  # Flask-WTF's
+
+# What csrf_token() prints while HTML is rendered to be kept for other sessions (page cache,
+# layout fragments); random per process, so no page text can contain it by accident or design.
+PLACEHOLDER = "csrf-placeholder-" + secrets.token_hex(16)
 
 
 def token_field() -> str:
@@ -41,3 +47,23 @@ def generate_csrf() -> str:
 @lru_cache(maxsize=4)
 def _serializer(secret_key: str | bytes) -> CompactSerializer:
     return CompactSerializer(secret_key, salt=SALT)
+
+
+@contextmanager
+def placeholder_token() -> Iterator[None]:
+    """Inside, csrf_token() prints PLACEHOLDER; the request's own token is back afterwards."""
+    field = token_field()
+    previous = g.get(field)
+    setattr(g, field, PLACEHOLDER)
+    try:
+        yield
+    finally:
+        if previous is None:
+            g.pop(field, None)
+        else:
+            setattr(g, field, previous)
+
+
+def fill_token(html: str) -> str:
+    """`html` kept with PLACEHOLDER, with this session's token put in (Markup stays Markup)."""
+    return html.replace(PLACEHOLDER, generate_csrf()) if PLACEHOLDER in html else html

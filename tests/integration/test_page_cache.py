@@ -13,7 +13,7 @@ import pytest
 from conftest import sign_in
 from flask import template_rendered
 
-from xometry_site.pages.cache import CSRF_PLACEHOLDER
+from xometry_site.csrf_token import PLACEHOLDER as CSRF_PLACEHOLDER
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 

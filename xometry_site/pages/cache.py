@@ -10,22 +10,18 @@ anything but GET. Rendering was most of these pages' cost (see benchmarks/load.p
 from __future__ import annotations
 
 import functools
-import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import g, request, session
+from flask import request, session
 from flask_login import current_user
 
-from ..csrf_token import generate_csrf, token_field
+from ..csrf_token import PLACEHOLDER, generate_csrf, placeholder_token
 from ..extensions import cache
 from ..i18n import current_language
 from ..services import cookies
 
-# What csrf_token() prints while a page is rendered for the cache; random per process, so that
-# no page text can contain it by accident or by design.
-CSRF_PLACEHOLDER = "csrf-placeholder-" + secrets.token_hex(16)
-_PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
+_PLACEHOLDER_BYTES = PLACEHOLDER.encode()
 
 
 def _personal() -> bool:
@@ -67,11 +63,8 @@ def anonymous_page(view: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if _personal():
             return view(*args, **kwargs)
-        setattr(g, token_field(), CSRF_PLACEHOLDER)
-        try:
+        with placeholder_token():
             page = cached(*args, **kwargs)
-        finally:
-            g.pop(token_field(), None)
         if isinstance(page, bytes) and _PLACEHOLDER_BYTES in page:
             page = page.replace(_PLACEHOLDER_BYTES, generate_csrf().encode())
         return page
