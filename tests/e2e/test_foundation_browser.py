@@ -57,3 +57,12 @@ def test_policy_prints_without_site_chrome(browser, live_server):
     colour = page.evaluate("getComputedStyle(document.body).color")
     assert colour in ("rgb(0, 0, 0)", "rgb(17, 17, 17)", "rgb(34, 34, 34)"), colour
     context.close()
+
+
+def test_cookie_choice_keeps_the_visitor_on_the_page_they_were_reading(phone_page):
+    page = phone_page
+    page.goto("/policy?lang=en")
+    page.locator("#cookie-banner").get_by_role("button", name="Necessary only").click()
+    page.wait_for_load_state()
+    assert page.locator("#cookie-banner").count() == 0
+    assert page.url.endswith("/policy?lang=en"), page.url

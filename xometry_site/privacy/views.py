@@ -53,12 +53,15 @@ def inject_privacy_helpers() -> dict:
 
 
 def _banner() -> dict:
-    """What `privacy/_notices.html` shows a signed-in user: a policy update and unread notices."""
+    """What `privacy/_notices.html` shows a signed-in user: a policy update and unread notices
+    (empty when there is neither, and base.html then skips the include)."""
     if not current_user.is_authenticated or current_user.is_deregistered:
         return {}
     outdated = notices.outdated_policy_edition(current_user)
     unread = current_user.unread_notice_count  # loaded with the user (models.User)
-    data: dict = {"notices": notices.visible_to(current_user) if unread else []}
+    data: dict = {}
+    if unread:
+        data["notices"] = notices.visible_to(current_user)
     if outdated:
         edition = current_edition(current_app.config)
         data["policy"] = {
