@@ -37,6 +37,6 @@ def quote_table(rows: Sequence[ListedQuote]) -> Markup:
     """The table of `rows` in the current language, from the memo when shown before."""
     if len(rows) > MEMO_ROWS:
         return _render(tuple(rows))
-    names = tuple(sorted({(row.process, catalogue_name("process", row.process)) for row in rows}))
+    names = tuple((p, catalogue_name("process", p)) for p in sorted({row.process for row in rows}))
     key = (current_language(), str(get_timezone()), request.script_root, names)
     return current_app.extensions[EXTENSION](tuple(rows), *key)
