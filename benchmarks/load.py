@@ -9,7 +9,8 @@ cookies, so each request starts a session for the cookie banner's CSRF token), t
 visitor's later pages (with that session) and a signed-in quote list (ten quotes), each for --seconds with --connections keep-alive connections, with `wrk` when installed
 (apt-get install wrk) or a thread pool of http.client connections. Prints requests/s, p50, p99,
 errors and the ratio to hello world. Goals: home and policy ≥ 40 % of hello world, p99 < 100 ms,
-no errors. Only ever talks to 127.0.0.1, and only for as long as asked.
+no errors. Only ever talks to 127.0.0.1, and only for as long as asked. The load generator runs
+at raised priority where allowed (see CLIENT_NICE).
 
 Shared machines have slow spells lasting seconds to minutes, which made one 30 s run per page
 compare a page against a hello world measured at another speed. So each page's --seconds are
@@ -302,12 +303,42 @@ end
 """
 
 
-def run_wrk(name: str, url: str, headers: dict, seconds: int, connections: int) -> Result:
+# The load generator shares the machine's two cores with gunicorn and PostgreSQL. At normal
+# priority it waited its turn behind them before reading answers that had already arrived, and
+# that wait was counted as the server's latency: the quote list's p99 was 145–258 ms with wrk at
+# normal priority against 76–104 ms with wrk at nice -10, the same server in the same minutes.
+# A real client has a machine of its own, so the generator is raised where that is allowed
+# (root; --client-nice 0 measures the old way) and the report says at which priority it ran.
+CLIENT_NICE = -10
+
+
+def raise_client(nice: int) -> bool:
+    """Give this process (the thread-pool generator) priority `nice`, if allowed."""
+    if not nice:
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+    except PermissionError:
+        return False
+    return True
+
+
+def client_priority(nice: int) -> str:
+    if nice and os.geteuid() == 0:
+        return f"load generator at nice {nice}"
+    return "load generator at normal priority"
+
+
+def run_wrk(
+    name: str, url: str, headers: dict, seconds: int, connections: int, nice: int = 0
+) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT)
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
     command += [arg for k, v in headers.items() for arg in ("-H", f"{k}: {v}")]
     command += ["-s", script.name, url]
+    if nice and shutil.which("nice"):
+        command = ["nice", "-n", str(nice), *command]  # runs it anyway when it may not raise it
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
     os.unlink(script.name)
     data = json.loads(out.split("WRKJSON", 1)[1].strip().splitlines()[0])
@@ -321,7 +352,9 @@ def run_wrk(name: str, url: str, headers: dict, seconds: int, connections: int) 
     )
 
 
-def run_threads(name: str, url: str, headers: dict, seconds: int, connections: int) -> Result:
+def run_threads(
+    name: str, url: str, headers: dict, seconds: int, connections: int, nice: int = 0
+) -> Result:
     """Fallback without wrk: one keep-alive http.client connection per thread."""
     from urllib.parse import urlsplit
 
@@ -352,6 +385,8 @@ def run_threads(name: str, url: str, headers: dict, seconds: int, connections: i
         with lock:
             latencies.extend(mine)
 
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    raised = raise_client(nice)
     started = time.monotonic()
     threads = [threading.Thread(target=worker) for _ in range(connections)]
     for t in threads:
@@ -359,6 +394,8 @@ def run_threads(name: str, url: str, headers: dict, seconds: int, connections: i
     for t in threads:
         t.join()
     elapsed = time.monotonic() - started
+    if raised:
+        os.setpriority(os.PRIO_PROCESS, 0, before)
     latencies.sort()
 
     def pct(p: float) -> float:
@@ -369,12 +406,20 @@ def run_threads(name: str, url: str, headers: dict, seconds: int, connections: i
     return Result(name, len(latencies), elapsed, errors[0], pct(0.50), pct(0.99))
 
 
-def load(name: str, server: Gunicorn, path: str, headers: dict, seconds: int, connections: int):
+def load(
+    name: str,
+    server: Gunicorn,
+    path: str,
+    headers: dict,
+    seconds: int,
+    connections: int,
+    nice: int = CLIENT_NICE,
+):
     runner = run_wrk if shutil.which("wrk") else run_threads
     url = server.url + path
-    runner(name, url, headers, 1, connections)  # warm every worker, pool and cache
+    runner(name, url, headers, 1, connections, nice)  # warm every worker, pool and cache
     cpu = server.cpu_seconds()
-    result = runner(name, url, headers, seconds, connections)
+    result = runner(name, url, headers, seconds, connections, nice)
     result.cpu_ms = (server.cpu_seconds() - cpu) * 1000 / max(result.requests, 1)
     return result
 
@@ -403,6 +448,12 @@ def main() -> int:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
     parser.add_argument(
         "--pages", default="", help="comma-separated subset while tuning, e.g. home,policy"
+    )
+    parser.add_argument(
+        "--client-nice",
+        type=int,
+        default=CLIENT_NICE,
+        help="the load generator's priority (needs root below 0; 0: as the server's)",
     )
     args = parser.parse_args()
     if not check_reachable():
@@ -437,7 +488,8 @@ def main() -> int:
         results: list[list[Result]] = [[] for _ in plan]
         for _ in range(rounds):  # hello world and every page in each round, in turns
             for i, (n, s, p, h) in enumerate(plan):
-                results[i].append(load(n, s, p, h, slice_seconds, args.connections))
+                load_slice = load(n, s, p, h, slice_seconds, args.connections, args.client_nice)
+                results[i].append(load_slice)
     finally:
         for server in servers:
             server.stop()
@@ -459,7 +511,7 @@ def report(results: list[list[Result]], args) -> int:
     rounds = len(results[0])
     print(
         f"{args.connections} connections, {args.seconds} s each in {rounds} rounds, {tool}, "
-        f"gunicorn.conf.py ({os.cpu_count()} CPUs)"
+        f"{client_priority(args.client_nice)}, gunicorn.conf.py ({os.cpu_count()} CPUs)"
     )
     print(
         f"{'page':26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'× hello':>8}"
