@@ -43,3 +43,33 @@ def test_a_token_of_another_session_is_refused(app):
         session["csrf_token"] = "0" * 40
         with pytest.raises(ValidationError):
             validate_csrf(token)
+
+
+def test_without_a_time_limit_a_session_keeps_one_signed_token(app, monkeypatch):
+    import time
+
+    app.config["WTF_CSRF_TIME_LIMIT"] = None  # as configured (config.py)
+    with app.test_request_context():
+        first = generate_csrf()
+        raw = session["csrf_token"]
+    monkeypatch.setattr(time, "time", lambda: 4_000_000_000)  # a later visit
+    with app.test_request_context():
+        session["csrf_token"] = raw
+        assert generate_csrf() == first
+        validate_csrf(first)
+
+
+def test_with_a_time_limit_each_page_gets_a_freshly_signed_token(app, monkeypatch):
+    import time
+
+    app.config["WTF_CSRF_TIME_LIMIT"] = 3600
+    with app.test_request_context():
+        first = generate_csrf()
+        raw = session["csrf_token"]
+    later = time.time() + 1800
+    monkeypatch.setattr(time, "time", lambda: later)
+    with app.test_request_context():
+        session["csrf_token"] = raw
+        fresh = generate_csrf()
+        assert fresh != first
+        validate_csrf(fresh)
