@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import AnyStr
 
 from flask import current_app, g, session
 
@@ -74,6 +75,14 @@ def placeholder_token() -> Iterator[None]:
             setattr(g, field, previous)
 
 
-def fill_token(html: str) -> str:
-    """`html` kept with PLACEHOLDER, with this session's token put in (Markup stays Markup)."""
+_PLACEHOLDER_BYTES = PLACEHOLDER.encode()
+
+
+def fill_token(html: AnyStr) -> AnyStr:
+    """`html` kept with PLACEHOLDER, with this session's token put in: text (Markup stays Markup)
+    or the page cache's UTF-8 bytes."""
+    if isinstance(html, bytes):
+        if _PLACEHOLDER_BYTES in html:
+            return html.replace(_PLACEHOLDER_BYTES, generate_csrf().encode())
+        return html
     return html.replace(PLACEHOLDER, generate_csrf()) if PLACEHOLDER in html else html

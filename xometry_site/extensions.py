@@ -103,7 +103,7 @@ class SiteLimiter(Limiter):
         if getattr(view, "rate_limit_free", False):
             return True
         manager = self.limit_manager
-        # Flask-Limiter keeps these lists private; tests/unit/test_limit_free.py checks every
+        # Flask-Limiter keeps these lists private; tests/integration/test_limit_free.py checks every
         # endpoint against its own resolution, so an upgrade that moves them fails there.
         return not (
             manager._default_limits

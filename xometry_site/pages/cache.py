@@ -16,12 +16,10 @@ from typing import Any
 from flask import request, session
 from flask_login import current_user
 
-from ..csrf_token import PLACEHOLDER, generate_csrf, placeholder_token
+from ..csrf_token import fill_token, placeholder_token
 from ..extensions import cache
 from ..i18n import current_language
 from ..services import cookies
-
-_PLACEHOLDER_BYTES = PLACEHOLDER.encode()
 
 
 def _personal() -> bool:
@@ -65,9 +63,7 @@ def anonymous_page(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         with placeholder_token():
             page = cached(*args, **kwargs)
-        if isinstance(page, bytes) and _PLACEHOLDER_BYTES in page:
-            page = page.replace(_PLACEHOLDER_BYTES, generate_csrf().encode())
-        return page
+        return fill_token(page) if isinstance(page, bytes | str) else page
 
     # These pages have no rate limit of their own: Flask-Limiter skips them (extensions.py).
     wrapped.rate_limit_free = True  # type: ignore[attr-defined]
