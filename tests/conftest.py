@@ -158,11 +158,21 @@ def app(tmp_path, database_url, smtp_server, _schema, app_config):
     config = test_config(tmp_path, database_url, controller.port)
     config.update(app_config)
     application = create_app(config)
-    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
+    as_in_production(application)
     with application.app_context():
         yield application
         _db.session.remove()
         _truncate()
+
+
+def as_in_production(application) -> None:
+    """Requests made while a test holds an app context share its `g` and database session, which
+    in production are new for every request: each request starts with an empty `g`, and ends with
+    the session back in transaction mode (a page marked @reads_only runs without one)."""
+    from xometry_site.read_only import writable
+
+    application.before_request_funcs.setdefault(None, []).insert(0, _fresh_g)
+    application.teardown_request(lambda _error: writable())
 
 
 def _fresh_g() -> None:

@@ -57,12 +57,14 @@ def register_extensions(app: Flask) -> None:
     from . import models  # noqa: F401 - tables must be known to Alembic
     from .extensions import babel, cache, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
+    from .read_only import init_app as read_only_views
     from .services import cookies
     from .session_interface import CookieSessionInterface
 
     app.session_interface = CookieSessionInterface()
     app.after_request(cookies.enforce)
     db.init_app(app)
+    read_only_views(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

@@ -10,6 +10,7 @@ from ..auth.forms import password_message
 from ..auth.sessions import keep_signed_in
 from ..extensions import limiter
 from ..i18n import current_language, remember_language
+from ..read_only import reads_only
 from ..security import no_store, reauth_required
 from ..services import divisions
 from ..services.passwords import PasswordRejected
@@ -19,6 +20,7 @@ from .forms import CUSTOMER_TYPE_LABELS, LANGUAGE_LABELS, EmailChangeForm, Passw
 
 
 @bp.get("")
+@reads_only
 @no_store
 @login_required
 def index():

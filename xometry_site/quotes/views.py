@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 
 from ..auth.fields import choices
 from ..extensions import csrf
+from ..read_only import reads_only
 from ..security import no_store
 from ..services import quoting
 from . import bp, labels
@@ -23,6 +24,7 @@ from .upload_view import receive_quote, upload_page
 
 
 @bp.get("/")
+@reads_only
 @login_required
 @no_store
 def index():
@@ -45,6 +47,7 @@ csrf.exempt(new)
 
 
 @bp.get("/<ref>")
+@reads_only
 @login_required
 @no_store
 def detail(ref: str):

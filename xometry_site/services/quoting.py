@@ -24,6 +24,7 @@ from sqlalchemy.orm import undefer
 from ..extensions import db
 from ..models import AuditEvent, Drawing, InvoiceProfile, Quote, QuoteEvent, ShippingAddress, User
 from ..models.base import utcnow
+from ..read_only import writable
 from . import vault
 from .crypto import CorruptBlob, CryptoError
 from .jobs import enqueue, task
@@ -153,6 +154,7 @@ def expire_if_due(quote: Quote, now: datetime | None = None) -> bool:
     """A quoted price lapses after its validity: the quote becomes "expired" (committed)."""
     moment = now or utcnow()
     if quote.status == "quoted" and _lapsed(quote.valid_until, moment):
+        writable()
         quote.status = "expired"
         _event(quote, "expired")
         db.session.commit()
