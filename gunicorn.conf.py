@@ -36,14 +36,13 @@ preload_app = False  # each worker builds its own app, engine pool and Redis cli
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
-# Recycle workers to bound slow leaks, but rarely: a new worker imports and warms the whole site
-# (1-3 s of CPU, taken from the requests being served), so every 10,000 requests cost ~0.15 ms
-# each; at 50,000 it is 0.03 ms. No preloading either: forking a worker from a master that had
-# imported the app (psycopg, SQLAlchemy) crashed workers with SIGSEGV under load (seen with
-# gunicorn 27, psycopg-binary 3.3, Python 3.11), so each worker imports the app itself.
-# With one worker per core, a worker restarting takes a core's worth of capacity for 1-3 s, and
-# two restarting together left none: the load test's home page showed p99 889 ms when both of its
-# workers hit 50,000 ± 5,000 within 0.4 s of each other. Rarer, and spread over a wide window.
+# Recycle workers to bound slow leaks, but rarely and not together: a new worker imports and
+# warms the whole site (1-3 s of CPU), and with one worker per core a restart takes a core's worth
+# of capacity meanwhile. Two restarting together left none: the load test's home page showed p99
+# 889 ms when both of its workers hit 50,000 ± 5,000 within 0.4 s of each other. No preloading
+# either: forking a worker from a master that had imported the app (psycopg, SQLAlchemy) crashed
+# workers with SIGSEGV under load (gunicorn 27, psycopg-binary 3.3, Python 3.11), so each worker
+# imports the app itself.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 200000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100000)  # ... not all at once
 # Heartbeat files in memory, not on a disk that may stall; gunicorn makes them with mkstemp

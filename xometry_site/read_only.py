@@ -47,14 +47,14 @@ def init_app(app: Flask) -> None:
         event.listen(Session, "do_orm_execute", _refuse_statement)
 
 
-def start_reading() -> bool:
-    """Begin the request's session in autocommit mode, unless it is already in a transaction."""
+def start_reading() -> None:
+    """Begin the request's session in autocommit mode, unless it is already in a transaction
+    (never in production, where each request has a new session; tests share theirs)."""
     session = db.session()
-    if session.in_transaction():  # tests share the session with the requests they make
-        return False
+    if session.in_transaction():
+        return
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     session.info[MARK] = True
-    return True
 
 
 def writable() -> None:
