@@ -77,12 +77,15 @@ def register(app: Flask) -> None:
         and that must not turn the page already rendered into the server's bare 500."""
         from .extensions import db
 
+        registry = db.session.registry
+        if not registry.has():  # this request never used the database (pages from the cache)
+            return
         try:
             db.session.remove()
         except Exception:
             log.warning("db.session_close_failed", exc_info=True)
         finally:
-            db.session.registry.clear()
+            registry.clear()
 
 
 def render_server_error():

@@ -124,6 +124,26 @@ class SiteLoginManager(LoginManager):
         return bool(session) and super()._session_protection_failed()
 
 
+class SiteCSRFProtect(CSRFProtect):
+    """Flask-WTF, looking up a request's view among the exempt ones only when its method needs a
+    token: its before-request hook did so for every GET, then found that GET needs none."""
+
+    def init_app(self, app: Flask) -> None:
+        before = app.before_request_funcs.setdefault(None, [])
+        known = list(before)
+        super().init_app(app)
+        before[:] = [f if f in known else _when_token_needed(f) for f in before]
+
+
+def _when_token_needed(hook: Callable[[], Any]) -> Callable[[], Any]:
+    def csrf_protect() -> Any:
+        if request.method in current_app.config["WTF_CSRF_METHODS"]:
+            return hook()
+        return None
+
+    return csrf_protect
+
+
 def _free_view() -> bool:
     return limiter.limit_free(request.endpoint)
 
@@ -154,7 +174,7 @@ def _teardown_unless_free(hook: Callable[..., None]) -> Callable[..., None]:
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = SiteLoginManager()
-csrf = CSRFProtect()
+csrf = SiteCSRFProtect()
 babel = SiteBabel()
 cache = Cache()
 limiter = SiteLimiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

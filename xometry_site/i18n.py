@@ -8,6 +8,8 @@ from functools import lru_cache
 from babel import Locale
 from flask import current_app, has_request_context, request, session
 from flask_login import current_user
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 LANG_SESSION_KEY = "lang"
 
@@ -45,16 +47,26 @@ def _parsed(code: str) -> Locale:
 def _select_code() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = _supported(request.args.get("lang"))
-    if chosen:
-        remember_language(chosen)
+    page = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    chosen = None
+    if page.query_string:  # most pages have none: no parsing, no lookup
+        chosen = _supported(page.args.get("lang"))
+        if chosen:
+            remember_language(chosen)
     chosen = chosen or _supported(session.get(LANG_SESSION_KEY))
-    if not chosen and current_user and current_user.is_authenticated:
-        chosen = _supported(current_user.preferred_language)
     if not chosen:
-        chosen = request.accept_languages.best_match(["zh_CN", "zh", "en"])
-        chosen = _supported(chosen)
+        user = current_user._get_current_object()
+        if user.is_authenticated:
+            chosen = _supported(user.preferred_language)
+    if not chosen:
+        chosen = _supported(_accepted(page.headers.get("Accept-Language", "")))
     return chosen or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@lru_cache(maxsize=256)
+def _accepted(header: str) -> str | None:
+    """Accept-Language's choice, parsed once per header value: browsers send a handful."""
+    return parse_accept_header(header, LanguageAccept).best_match(["zh_CN", "zh", "en"])
 
 
 def html_lang(locale: str) -> str:

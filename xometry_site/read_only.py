@@ -65,9 +65,11 @@ def writable() -> None:
 
 
 def _start() -> None:
-    view = current_app.view_functions.get(request.endpoint or "")
-    if request.method in ("GET", "HEAD") and getattr(view, MARK, False):
-        start_reading()
+    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    if current.method in ("GET", "HEAD"):
+        view = current_app.view_functions.get(current.endpoint or "")
+        if getattr(view, MARK, False):
+            start_reading()
 
 
 def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from flask import request, session
 from flask_login import current_user
 
-from ..csrf_token import fill_token, placeholder_token
+from ..csrf_token import fill_pieces, placeholder_token, token_pieces
 from ..extensions import cache
 from ..i18n import current_language
 from ..services import cookies
@@ -34,28 +34,30 @@ def _personal() -> bool:
 def _key(*_args: Any, **_kwargs: Any) -> str:
     choice = cookies.current_choice()
     chosen = "-" if choice is None else ".".join(sorted(choice))
-    return "|".join(("page", request.host, request.full_path, current_language(), chosen))
+    page = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
+    return "|".join(("page", page.host, page.full_path, current_language(), chosen))
 
 
 def _cacheable(rendered: Any) -> bool:
-    return isinstance(rendered, bytes)  # a rendered page; never a redirect or an error
+    return isinstance(rendered, tuple)  # a rendered page; never a redirect or an error
 
 
-def _encoded(view: Callable[..., Any]) -> Callable[..., Any]:
-    """The page as UTF-8 bytes: the cache pickles what it keeps, and unpickling the Chinese policy
-    as text (decoding 31 KB of UTF-8) cost more than the rest of taking it from the cache."""
+def _in_pieces(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The page as UTF-8 bytes cut where each visitor's CSRF token goes: the cache pickles what
+    it keeps, and unpickling the Chinese policy as text (decoding 31 KB of UTF-8) cost more than
+    the rest of taking it from the cache."""
 
     @functools.wraps(view)
-    def encoded(*args: Any, **kwargs: Any) -> Any:
+    def in_pieces(*args: Any, **kwargs: Any) -> Any:
         page = view(*args, **kwargs)
-        return page.encode() if isinstance(page, str) else page
+        return token_pieces(page) if isinstance(page, str) else page
 
-    return encoded
+    return in_pieces
 
 
 def anonymous_page(view: Callable[..., Any]) -> Callable[..., Any]:
     """Serve `view` from the cache to anonymous visitors (views that return rendered HTML)."""
-    cached = cache.cached(make_cache_key=_key, response_filter=_cacheable)(_encoded(view))
+    cached = cache.cached(make_cache_key=_key, response_filter=_cacheable)(_in_pieces(view))
 
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -63,7 +65,7 @@ def anonymous_page(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(*args, **kwargs)
         with placeholder_token():
             page = cached(*args, **kwargs)
-        return fill_token(page) if isinstance(page, bytes | str) else page
+        return fill_pieces(page) if isinstance(page, tuple) else page
 
     # These pages have no rate limit of their own: Flask-Limiter skips them (extensions.py).
     wrapped.rate_limit_free = True  # type: ignore[attr-defined]
