@@ -9,7 +9,8 @@ from typing import Any
 
 from flask import Flask
 from flask.json.tag import TaggedJSONSerializer
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.wrappers import Response
 from itsdangerous import Serializer, Signer, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_encode, want_bytes
 
@@ -117,3 +118,27 @@ class CookieSessionInterface(SecureCookieSessionInterface):
             )
             self._serializers = {keys: serializer}  # a key change replaces, never accumulates
         return serializer
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Flask's, with a cookie to write done without its repeats: it parsed and rewrote the
+        Vary header twice (before and after the cookie) and looked up each cookie setting even
+        when nothing was written. Deleting and leaving alone stay Flask's own."""
+        if not session or not self.should_set_cookie(app, session):
+            super().save_session(app, session, response)
+            return
+        vary = response.headers.get("Vary")
+        if vary is None:
+            response.headers["Vary"] = "Cookie"
+        else:
+            response.vary.add("Cookie")  # Werkzeug merges it into what the view set
+        response.set_cookie(
+            self.get_cookie_name(app),
+            self.get_signing_serializer(app).dumps(dict(session)),  # type: ignore[union-attr]
+            expires=self.get_expiration_time(app, session),
+            httponly=self.get_cookie_httponly(app),
+            domain=self.get_cookie_domain(app),
+            path=self.get_cookie_path(app),
+            secure=self.get_cookie_secure(app),
+            partitioned=self.get_cookie_partitioned(app),
+            samesite=self.get_cookie_samesite(app),
+        )

@@ -64,3 +64,37 @@ def test_a_cookie_signed_by_flask_is_read_here_and_a_forged_one_is_not(app):
         )
         with pytest.raises(BadSignature):
             ours.loads(forged)
+
+
+@pytest.mark.parametrize("vary", [None, "Accept-Language"])
+@pytest.mark.parametrize("permanent", [False, True])
+def test_the_cookie_and_vary_header_written_are_flasks(app, vary, permanent):
+    from flask.sessions import SecureCookieSession
+
+    def written(interface):
+        response = app.response_class("page")
+        if vary:
+            response.headers["Vary"] = vary
+        session = SecureCookieSession({"csrf_token": "c" * 40})
+        session.permanent = permanent
+        interface.save_session(app, session, response)
+        attributes = response.headers["Set-Cookie"].split("; ")[1:]
+        expires = [a for a in attributes if a.startswith("Expires=")]
+        assert len(expires) == (1 if permanent else 0)
+        return [a for a in attributes if a not in expires], response.headers["Vary"]  # same second
+
+    with app.test_request_context():
+        ours = written(CookieSessionInterface())
+        assert ours == written(SecureCookieSessionInterface())
+        assert ours[1] == ("Accept-Language, Cookie" if vary else "Cookie")
+
+
+def test_an_emptied_session_is_deleted_as_flask_deletes_it(app):
+    from flask.sessions import SecureCookieSession
+
+    with app.test_request_context():
+        response = app.response_class("page")
+        session = SecureCookieSession({"csrf_token": "c" * 40})
+        session.clear()
+        CookieSessionInterface().save_session(app, session, response)
+        assert "Max-Age=0" in response.headers["Set-Cookie"]
