@@ -1,0 +1,136 @@
+"""Instructions per request for the public pages, counted by valgrind's callgrind: a measure that
+does not move with the machine's speed, for telling whether a change to the request path helped.
+
+The app runs in production mode in this process (no gunicorn, no network), on a fresh PostgreSQL
+database; each page is requested as a first-time visitor (the quote list signed in), warmed up,
+then counted over --requests requests. The baseline is load.py's hello world, counted the same
+way. The load benchmark (load.py) stays the judge of the goals: gunicorn, the kernel and the
+machine add their own cost on top of what is counted here.
+
+    .venv/bin/python benchmarks/instructions.py [--pages home,policy,quotes] [--requests 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import functools
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import load  # the same database, seed, environment and headers as the load test
+
+PAGES = {"hello": "/", "home": "/", "policy": "/policy", "quotes": "/quotes/"}
+
+
+def child(page: str, requests: int, warm: int) -> None:
+    """Runs under callgrind: only what happens inside functools.reduce is counted."""
+    from xometry_site import create_app
+
+    app = load.hello_app if page == "hello" else create_app()
+    headers = dict(load.HEADERS)
+    if page == "quotes":
+        headers["Cookie"] = _signed_in_cookie(app, headers)
+    environ = _environ(PAGES[page], headers)
+
+    def one(*_args: object) -> None:
+        body = app(dict(environ), lambda status, headers, exc_info=None: None)
+        b"".join(body)
+        if hasattr(body, "close"):
+            body.close()
+
+    for _ in range(warm):
+        one()
+    functools.reduce(one, range(requests), None)
+
+
+def _environ(path: str, headers: dict[str, str]) -> dict:
+    from werkzeug.test import EnvironBuilder
+
+    builder = EnvironBuilder(path=path, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    return builder.get_environ()
+
+
+def _signed_in_cookie(app, headers: dict[str, str]) -> str:
+    client = app.test_client()
+    where = {"headers": headers, "base_url": "https://www.xometry.test"}
+    page = client.get("/login", **where).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "email": "bench@example.com", "password": load.PASSWORD}
+    referer = {**headers, "Referer": "https://www.xometry.test/login"}
+    answer = client.post("/login", data=form, headers=referer, base_url=where["base_url"])
+    if answer.status_code != 302:
+        raise RuntimeError(f"sign-in failed: {answer.status_code}")
+    client.get("/quotes/", **where)  # the first page after signing in adds the CSRF token
+    return "; ".join(f"{c.key}={c.value}" for c in client._cookies.values())
+
+
+def count(page: str, requests: int, warm: int, env: dict[str, str]) -> int:
+    with tempfile.TemporaryDirectory(prefix="xcount-") as tmp:
+        out = Path(tmp) / "callgrind.out"
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--collect-atstart=no",
+            "--toggle-collect=functools_reduce",
+            f"--callgrind-out-file={out}",
+            sys.executable,
+            __file__,
+            "--child",
+            page,
+            "--requests",
+            str(requests),
+            "--warm",
+            str(warm),
+        ]
+        subprocess.run(command, env=env, check=True, capture_output=True)
+        totals = re.search(r"^(?:summary|totals): (\d+)", out.read_text(), re.MULTILINE)
+        return int(totals.group(1)) // requests
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pages", default="home,policy,quotes")
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--warm", type=int, default=100)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.requests, args.warm)
+        return 0
+    if not shutil.which("valgrind"):
+        print("valgrind is not installed (apt-get install valgrind): nothing counted")
+        return 0
+    if not load.check_reachable():
+        return 1 if os.environ.get("CI", "").lower() == "true" else 0
+    keyring = json.dumps(
+        {"primary": "k1", "keys": {"k1": base64.b64encode(secrets.token_bytes(32)).decode()}}
+    )
+    instance = Path(tempfile.mkdtemp(prefix="xcount-"))
+    database = load.create_database()
+    try:
+        env = {**load.production_env(database, keyring, instance), "LOG_LEVEL": "INFO"}
+        load.seed(database, keyring, instance)
+        env["PYTHONPATH"] = str(load.ROOT)
+        hello = count("hello", args.requests, args.warm, env)
+        print(f"{'page':10} {'instructions/request':>21} {'× hello':>8}")
+        print(f"{'hello':10} {hello:21,d} {1:8.2f}")
+        for page in [p.strip() for p in args.pages.split(",") if p.strip()]:
+            n = count(page, args.requests, args.warm, env)
+            print(f"{page:10} {n:21,d} {n / hello:8.2f}")
+    finally:
+        load.drop_database(database)
+        shutil.rmtree(instance, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
