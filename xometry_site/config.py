@@ -49,7 +49,7 @@ class Config:
 
     # Public pages as an anonymous visitor sees them (pages/cache.py), in each worker's memory:
     # they change only with a deploy, so a few minutes' life and a bound on entries suffice.
-    CACHE_TYPE = "SimpleCache"
+    CACHE_TYPE = "xometry_site.pages.cache.PageMemory"  # Flask-Caching's SimpleCache, unpickled
     CACHE_DEFAULT_TIMEOUT = _env_int("PAGE_CACHE_SECONDS", 300)
     CACHE_THRESHOLD = 500
 

@@ -149,3 +149,17 @@ def test_the_rate_limiters_after_request_work_skips_cached_pages_too(client, mon
     assert looked == []
     assert client.get("/login").status_code == 200
     assert "/login" in looked
+
+
+def test_the_page_is_kept_as_it_is_and_nothing_else_is_kept(app, client):
+    from xometry_site.extensions import cache
+    from xometry_site.pages.cache import PageMemory, _cacheable
+
+    first = client.get("/policy").get_data()
+    backend = cache.cache
+    assert isinstance(backend, PageMemory)
+    kept = [backend.get(key) for key in list(backend._cache)]
+    assert kept and all(isinstance(p, tuple) and all(isinstance(b, bytes) for b in p) for p in kept)
+    assert backend.get(next(iter(backend._cache))) is kept[0]  # not a copy (nothing to unpickle)
+    assert client.get("/policy").get_data() == first  # same page from memory, same session
+    assert not _cacheable(["a", "list"]) and not _cacheable(("text", "pieces"))
