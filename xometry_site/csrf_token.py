@@ -10,9 +10,10 @@ token for the cookie banner. The token is the same as Flask-WTF's (secret, salt,
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import Any
 
 from flask import current_app, g, session
 
@@ -25,9 +26,9 @@ SALT = "wtf-csrf-token"  # Flask-WTF's
 PLACEHOLDER = "csrf-placeholder-" + secrets.token_hex(16)
 
 
-def token_field() -> str:
+def token_field(config: Mapping[str, Any] | None = None) -> str:
     """Where Flask-WTF keeps the token: the raw one in the session, the signed one in `g`."""
-    return current_app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+    return (config or current_app.config).get("WTF_CSRF_FIELD_NAME") or "csrf_token"
 
 
 def generate_csrf() -> str:
@@ -35,7 +36,7 @@ def generate_csrf() -> str:
     # Python calls, and this runs on every page with a form).
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     request_globals = g._get_current_object()  # type: ignore[attr-defined]
-    field = app.config.get("WTF_CSRF_FIELD_NAME") or "csrf_token"
+    field = token_field(app.config)
     token = request_globals.get(field)
     if token is None:
         visitor = session._get_current_object()  # type: ignore[attr-defined]
