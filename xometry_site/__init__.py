@@ -17,6 +17,7 @@ def create_app(config: dict[str, Any] | None = None, env: str | None = None) -> 
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     configure(app, env, config)
+    register_http_cache(app)
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)
@@ -44,6 +45,16 @@ def configure(app: Flask, env: str, overrides: dict[str, Any] | None) -> None:
     config_class.validate(app.config)
 
 
+def register_http_cache(app: Flask) -> None:
+    """Public answers kept in each worker, right around Flask: logged and given headers as any."""
+    entries = app.config["HTTP_CACHE_ENTRIES"]
+    if entries:
+        from .http_cache import HttpCache
+
+        bypass = (app.config["SESSION_COOKIE_NAME"], app.config["REMEMBER_COOKIE_NAME"])
+        app.wsgi_app = HttpCache(app.wsgi_app, bypass_cookies=bypass, entries=entries)  # type: ignore[method-assign]
+
+
 def register_logging(app: Flask) -> None:
     """One line per event, newlines escaped, with the request id; JSON in production."""
     from .log_setup import configure_logging
@@ -54,7 +65,7 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions; the cookie guard first so it sees every cookie set after it."""
     from . import models  # noqa: F401 - tables must be known to Alembic
-    from .extensions import babel, cache, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
     from .read_only import init_app as read_only_views
     from .services import cookies
@@ -65,7 +76,6 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    cache.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     from .auth.loading import configure_login

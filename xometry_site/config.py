@@ -47,12 +47,10 @@ class Config:
     RETENTION_AUDIT_DAYS = _env_int("RETENTION_AUDIT_DAYS", 3 * 365)  # ≥ 6 months (CSL art. 21)
     RETENTION_ORDER_YEARS = _env_int("RETENTION_ORDER_YEARS", 3)  # E-Commerce Law art. 31
 
-    # Public pages as an anonymous visitor sees them (pages/cache.py), in each worker's memory:
-    # they change only with a deploy, so a few minutes' life and a bound on entries suffice.
-    # Browsers and the proxy may keep them as long (Cache-Control: public, max-age).
-    CACHE_TYPE = "SimpleCache"
-    CACHE_DEFAULT_TIMEOUT = _env_int("PAGE_CACHE_SECONDS", 300)
-    CACHE_THRESHOLD = 500
+    # Public pages (pages/cache.py) change only with a deploy: browsers, nginx and each worker's
+    # HTTP cache (http_cache.py, at most HTTP_CACHE_ENTRIES answers; 0 turns it off) keep them.
+    PUBLIC_PAGE_SECONDS = _env_int("PUBLIC_PAGE_SECONDS", 300)
+    HTTP_CACHE_ENTRIES = _env_int("HTTP_CACHE_ENTRIES", 512)
 
     LANGUAGES = ("zh_CN", "en")
     BABEL_DEFAULT_LOCALE = "zh_CN"

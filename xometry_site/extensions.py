@@ -4,7 +4,6 @@ from functools import cached_property
 
 from babel import support
 from flask_babel import Babel, Domain, get_locale
-from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -64,5 +63,4 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = SiteBabel()
-cache = Cache()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

@@ -15,6 +15,7 @@ from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from .security import may_be_signed_in
 from .services.cookies import LANGUAGE_COOKIE as LANG_COOKIE
 
 
@@ -72,7 +73,7 @@ def _select_code() -> str:
     if chosen:
         remember_language(chosen)
     chosen = chosen or _supported(request.cookies.get(LANG_COOKIE))
-    if not chosen and current_user.is_authenticated:
+    if not chosen and may_be_signed_in() and current_user.is_authenticated:
         chosen = _supported(current_user.preferred_language)
     if not chosen:
         chosen = _supported(_accepted(request.headers.get("Accept-Language", "")))

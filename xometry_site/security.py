@@ -69,6 +69,16 @@ def no_store(view):
     return wrapped
 
 
+def may_be_signed_in() -> bool:
+    """Without a session or "remember me" cookie nobody is signed in, and nothing waits in a
+    session: the page is the anonymous one without asking Flask-Login or opening the session."""
+    config = current_app.config
+    cookies_sent = request.cookies
+    return config["SESSION_COOKIE_NAME"] in cookies_sent or (
+        config["REMEMBER_COOKIE_NAME"] in cookies_sent
+    )
+
+
 def from_this_site() -> bool:
     """A state-changing request that carries no session (so no CSRF token) came from our own
     pages: the browser's Fetch Metadata (`Sec-Fetch-Site`) says so, or else its `Origin`, or else
