@@ -178,10 +178,12 @@ def test_the_cache_answers_each_language_in_its_own(site):
             pages[language] = Browser().get(url, "/", headers={"Accept-Language": language})
     for language, page in pages.items():
         assert cache_status(page) == "HIT", language
-    assert '<html lang="en"' in pages["en"].text
-    assert '<html lang="en"' in pages["en-US,en;q=0.8"].text
-    assert '<html lang="zh' in pages["zh-CN,zh;q=0.9"].text
-    assert "数据" in pages["zh-CN,zh;q=0.9"].text  # Chinese text, not only the attribute
+    english, chinese = "Data Protection Policy", "个人信息保护政策"  # the footer's policy link
+    for language in ("en", "en-US,en;q=0.8"):
+        assert '<html lang="en"' in pages[language].text and english in pages[language].text
+        assert chinese not in pages[language].text
+    assert '<html lang="zh-CN"' in pages["zh-CN,zh;q=0.9"].text
+    assert chinese in pages["zh-CN,zh;q=0.9"].text
 
     chosen = Browser()
     assert chosen.get(url, "/?lang=zh_CN", headers={"Accept-Language": "en"}).status_code in (
@@ -190,7 +192,7 @@ def test_the_cache_answers_each_language_in_its_own(site):
     )
     for _ in range(2):  # the chosen language beats Accept-Language, from the cache too
         home = chosen.get(url, "/", headers={"Accept-Language": "en"})
-        assert '<html lang="zh' in home.text
+        assert '<html lang="zh-CN"' in home.text and chinese in home.text
     assert cache_status(home) == "HIT"
 
 
