@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time
 
 import pytest
 from conftest import PASSWORD, cannot_run
@@ -75,13 +76,25 @@ def site(tmp_path_factory, fresh_database, redis_url, s3_endpoint, smtp_server):
 
 
 def app_requests(site, method: str, path: str) -> int:
-    """How many `method path` requests reached the app (its JSON access log)."""
-    count = 0
-    for line in site["app"].log().splitlines():
-        if line.startswith("{") and '"xometry_site.access"' in line:
-            entry = json.loads(line)
-            count += entry.get("method") == method and entry.get("path") == path
-    return count
+    """How many `method path` requests reached the app (its JSON access log). The app writes the
+    line once the answer is sent, so the count is read until it stops changing."""
+
+    def count() -> int:
+        found = 0
+        for line in site["app"].log().splitlines():
+            if line.startswith("{") and '"xometry_site.access"' in line:
+                entry = json.loads(line)
+                found += entry.get("method") == method and entry.get("path") == path
+        return found
+
+    last = count()
+    for _ in range(50):
+        time.sleep(0.3)
+        now = count()
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def cache_status(response) -> str | None:
