@@ -77,7 +77,7 @@ format: $(DEVVENV)  ## fix what ruff can fix
 
 babel: $(DEVVENV)  ## extract messages, update zh_CN, compile
 	.venv/bin/pybabel extract -F babel.cfg -k _l --project xometry-site --version 0.1.0 --msgid-bugs-address info@xometry.asia --no-location --sort-output -o translations/messages.pot .
-	.venv/bin/pybabel update -i translations/messages.pot -d translations -l zh_CN --no-fuzzy-matching --ignore-obsolete
+	.venv/bin/pybabel update -i translations/messages.pot -d translations -l zh_CN --no-fuzzy-matching --ignore-obsolete -w 100
 	.venv/bin/pybabel compile -d translations
 
 migrate: $(VENV)  ## apply migrations to the configured database

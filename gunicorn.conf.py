@@ -26,9 +26,8 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")
 # workers (gunicorn's 2 × CPUs + 1, meant for single-threaded workers) gave the signed-in quote
 # list a p99 of 98–110 ms against 59–66 ms with 2, at the same rate.
 workers = _int("WEB_CONCURRENCY", multiprocessing.cpu_count())
-# gthread, except that a worker with every thread busy leaves new connections to idle workers
-# (xometry_site/gunicorn_worker.py): keep-alive connections otherwise piled up on one worker.
-worker_class = "xometry_site.gunicorn_worker.BalancedThreadWorker"
+# gunicorn's threaded worker as it ships: threads overlap the waits on the database and storage.
+worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 4)  # size DB_POOL_SIZE to this
 preload_app = False  # each worker builds its own app, engine pool and Redis clients (see above)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from xometry_site import create_app
@@ -158,11 +159,22 @@ def app(tmp_path, database_url, smtp_server, _schema, app_config):
     config = test_config(tmp_path, database_url, controller.port)
     config.update(app_config)
     application = create_app(config)
+    application.test_client_class = BrowserClient
     as_in_production(application)
     with application.app_context():
         yield application
         _db.session.remove()
         _truncate()
+
+
+class BrowserClient(FlaskClient):
+    """Flask's test client, sending what every current browser sends with a request made from
+    one of our own pages (`Sec-Fetch-Site: same-origin`); a test of a cross-site request says
+    otherwise in its own headers."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.environ_base.setdefault("HTTP_SEC_FETCH_SITE", "same-origin")
 
 
 def as_in_production(application) -> None:

@@ -9,14 +9,13 @@ from typing import Any
 from flask import Flask
 
 from .config import CONFIGS
-from .flask_app import SiteFlask
 
 
 def create_app(config: dict[str, Any] | None = None, env: str | None = None) -> Flask:
     """Build the app for `env` (APP_ENV, default development); a dict means tests."""
     env = env or ("testing" if config is not None else os.environ.get("APP_ENV", "development"))
     instance_path = (config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
-    app = SiteFlask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     configure(app, env, config)
     register_logging(app)
     register_extensions(app)
@@ -59,9 +58,7 @@ def register_extensions(app: Flask) -> None:
     from .i18n import select_locale
     from .read_only import init_app as read_only_views
     from .services import cookies
-    from .session_interface import CookieSessionInterface
 
-    app.session_interface = CookieSessionInterface()
     app.after_request(cookies.enforce)
     db.init_app(app)
     read_only_views(app)
@@ -102,13 +99,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     """Security headers and template helpers on every response."""
-    from . import fragments
     from .security import SecurityHeaders
     from .templating import register_template_helpers
 
     app.wsgi_app = SecurityHeaders(app.wsgi_app, app.config.get("HSTS_SECONDS") or 0)  # type: ignore[method-assign]
     register_template_helpers(app)
-    fragments.register(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -49,7 +49,8 @@ class Config:
 
     # Public pages as an anonymous visitor sees them (pages/cache.py), in each worker's memory:
     # they change only with a deploy, so a few minutes' life and a bound on entries suffice.
-    CACHE_TYPE = "xometry_site.pages.cache.PageMemory"  # Flask-Caching's SimpleCache, unpickled
+    # Browsers and the proxy may keep them as long (Cache-Control: public, max-age).
+    CACHE_TYPE = "SimpleCache"
     CACHE_DEFAULT_TIMEOUT = _env_int("PAGE_CACHE_SECONDS", 300)
     CACHE_THRESHOLD = 500
 
@@ -69,6 +70,7 @@ class Config:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 14
     COOKIE_CONSENT_MAX_AGE = 60 * 60 * 24 * 365
+    LANGUAGE_COOKIE_MAX_AGE = 60 * 60 * 24 * 365
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session that holds it
     REAUTH_MAX_AGE = _env_int("REAUTH_MAX_AGE", 300)
     # accounts: mail link lifetimes (seconds) and throttles ("N per period; …"), per IP and per account

@@ -1,17 +1,21 @@
-"""Which language a page speaks: ?lang= → the choice stored in the session → the user's
-preferred language → Accept-Language → Simplified Chinese."""
+"""Which language a page speaks: ?lang= → the visitor's language cookie → the user's preferred
+language → Accept-Language → Simplified Chinese.
+
+The choice lives in a cookie of its own, not in the session, so that a visitor who only reads
+public pages never gets a session and those pages stay cacheable (see pages/cache.py).
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
 from babel import Locale
-from flask import current_app, has_request_context, request, session
+from flask import after_this_request, current_app, g, has_request_context, request
 from flask_login import current_user
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
-LANG_SESSION_KEY = "lang"
+from .services.cookies import LANGUAGE_COOKIE as LANG_COOKIE
 
 
 def _supported(value: str | None) -> str | None:
@@ -29,13 +33,30 @@ def _supported(value: str | None) -> str | None:
 
 
 def remember_language(lang: str) -> None:
-    """Make `lang` the visitor's stored choice (the session cookie is strictly necessary)."""
-    if session.get(LANG_SESSION_KEY) != lang:
-        session[LANG_SESSION_KEY] = lang
+    """Make `lang` the visitor's stored choice (a strictly necessary cookie: they asked for it)."""
+    if g.get("remembered_language", request.cookies.get(LANG_COOKIE)) == lang:
+        return
+    first = "remembered_language" not in g
+    g.remembered_language = lang
+    if first:
+
+        @after_this_request
+        def set_language_cookie(response):
+            config = current_app.config
+            response.set_cookie(
+                LANG_COOKIE,
+                g.remembered_language,
+                max_age=config["LANGUAGE_COOKIE_MAX_AGE"],
+                httponly=True,
+                samesite="Lax",
+                secure=config["SESSION_COOKIE_SECURE"],
+                path="/",
+            )
+            return response
 
 
 def select_locale() -> Locale:
-    """The page's locale for Flask-Babel, parsed once per code (Locale.parse is slow)."""
+    """The page's locale for Flask-Babel (asked once per request)."""
     return _parsed(_select_code())
 
 
@@ -47,19 +68,14 @@ def _parsed(code: str) -> Locale:
 def _select_code() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    page = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup
-    chosen = None
-    if page.query_string:  # most pages have none: no parsing, no lookup
-        chosen = _supported(page.args.get("lang"))
-        if chosen:
-            remember_language(chosen)
-    chosen = chosen or _supported(session.get(LANG_SESSION_KEY))
+    chosen = _supported(request.args.get("lang"))
+    if chosen:
+        remember_language(chosen)
+    chosen = chosen or _supported(request.cookies.get(LANG_COOKIE))
+    if not chosen and current_user.is_authenticated:
+        chosen = _supported(current_user.preferred_language)
     if not chosen:
-        user = current_user._get_current_object()
-        if user.is_authenticated:
-            chosen = _supported(user.preferred_language)
-    if not chosen:
-        chosen = _supported(_accepted(page.headers.get("Accept-Language", "")))
+        chosen = _supported(_accepted(request.headers.get("Accept-Language", "")))
     return chosen or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

@@ -12,13 +12,12 @@ from typing import Any
 
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonEncoder, JsonFormatter
-from sqlalchemy import inspect
-from sqlalchemy.exc import NoInspectionAvailable
 from werkzeug.wsgi import ClosingIterator
 
 REQUEST_ID_KEY = "xometry.request_id"
 LOG_PATH_KEY = "xometry.log_path"
 USER_KEY = "xometry.user_id"
+SIGNED_IN_USER_KEY = "signed_in_user_id"  # in `g`, set by the user loader
 # Loggers that print whole URLs, headers or signed requests (secrets, WeChat codes) below WARNING.
 CHATTY_LOGGERS = ("urllib3", "requests", "botocore", "boto3", "s3transfer", "wechatpy")
 # URL arguments that are secrets in themselves (mail-link tokens, codes): never logged.
@@ -26,7 +25,6 @@ SECRET_ARGUMENT = re.compile(r"token|code|secret|key|sig", re.IGNORECASE)
 RULE_ARGUMENT = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 ACCESS_LOGGER = "xometry_site.access"
-ACCESS_FIELDS = ("method", "path", "status", "duration_ms", "user")
 access_log = logging.getLogger(ACCESS_LOGGER)
 
 
@@ -74,9 +72,7 @@ def _handler(json_lines: bool) -> logging.Handler:
 class JsonLines(JsonFormatter):
     """python-json-logger's lines, timed as 2026-11-25T08:30:00.123Z: one clock for every instance
     and log store, and no local time zone, which glibc looks up on disk (a stat()) for every line
-    when TZ is unset. The encoder is built once and each second's text formatted once: for every
-    line, the formatter built a new encoder and formatted the time afresh (a third of the access
-    line's cost, itself a tenth of a page served from the cache)."""
+    when TZ is unset. The encoder is built once and each second's text formatted once."""
 
     def __init__(self) -> None:
         super().__init__(
@@ -89,23 +85,6 @@ class JsonLines(JsonFormatter):
 
     def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
         return self._encoder.encode(log_data)
-
-    def format(self, record: logging.LogRecord) -> str:
-        """Access lines, one per request, are put together directly: the same keys, without
-        the library's walk through every attribute of the record to find the extra ones."""
-        if record.name != ACCESS_LOGGER or record.exc_info:
-            return super().format(record)
-        fields = record.__dict__
-        line = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "name": record.name,
-            "request_id": fields.get("request_id"),
-            "message": record.getMessage(),
-        }
-        for name in ACCESS_FIELDS:
-            line[name] = fields.get(name)
-        return self._encoder.encode(line)
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         second, text = self._second
@@ -139,16 +118,10 @@ def configure_logging(app: Flask) -> None:
 
 
 def _loaded_user_id() -> str | None:
-    """The signed-in user's id if Flask-Login loaded one, read from the identity map: logging
+    """The signed-in user's id if this request loaded one (auth/loading.py notes it): logging
     must never query (the database may be the reason this response is an error page)."""
-    user = g.get("_login_user")
-    if user is None:
-        return None
-    try:
-        identity = inspect(user).identity
-    except NoInspectionAvailable:  # the anonymous user
-        return None
-    return str(identity[0]) if identity else None  # the id, never get_id() (it holds a token)
+    user_id = g.get(SIGNED_IN_USER_KEY)
+    return None if user_id is None else str(user_id)  # the id, never get_id() (it holds a token)
 
 
 def _quiet_libraries(handler: logging.Handler) -> None:

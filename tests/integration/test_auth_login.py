@@ -93,7 +93,7 @@ def test_unverified_accounts_can_sign_in(client, make_user):
     assert signed_in(client)
 
 
-def test_a_new_session_on_sign_in_keeps_only_the_language(client, user):
+def test_a_new_session_on_sign_in_keeps_nothing_from_before_but_the_language(client, user):
     client.get("/login?lang=en")
     with client.session_transaction() as session:
         session["planted"] = "by an attacker"
@@ -103,8 +103,9 @@ def test_a_new_session_on_sign_in_keeps_only_the_language(client, user):
     assert after != before
     with client.session_transaction() as session:
         assert "planted" not in session
-        assert session["lang"] == "en"
         assert session["_user_id"] == user.get_id()
+    assert client.get_cookie("lang").value == "en"  # the language has its own cookie
+    assert "Sign out" in client.get("/").get_data(as_text=True)
 
 
 def test_sign_in_switches_to_the_preferred_language(client, make_user):

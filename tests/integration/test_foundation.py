@@ -96,20 +96,27 @@ def test_no_inline_script_in_pages(client):
     assert "onclick=" not in page and "style=" not in page
 
 
-def test_session_cookie_flags(client):
-    client.get("/?lang=en")  # stores the choice, so a session cookie is set
-    cookie = client.get_cookie("session")
-    assert cookie is not None
-    assert cookie.http_only
-    assert cookie.same_site == "Lax"
+def test_session_and_language_cookie_flags(client, user):
+    from conftest import sign_in
+
+    client.get("/?lang=en")  # stores the choice in a cookie of its own
+    sign_in(client, user)
+    for name in ("session", "lang"):
+        cookie = client.get_cookie(name)
+        assert cookie is not None, name
+        assert cookie.http_only
+        assert cookie.same_site == "Lax"
 
 
-def test_csrf_is_required_on_posts(app):
+def test_csrf_is_required_on_posts(app, user):
+    from conftest import PASSWORD
+
     app.config["WTF_CSRF_ENABLED"] = True
     client = app.test_client()
-    response = client.post("/cookies", data={"accept_all": "1"})
+    assert client.get("/login").status_code == 200  # a form: a session with a token
+    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 400
-    assert client.get_cookie("cookie_consent") is None
+    assert client.get("/account").status_code == 302  # not signed in
 
 
 @pytest.mark.parametrize(

@@ -71,8 +71,10 @@ def test_instances_run_in_production_mode(stack):
     page = visitor.get(stack["a"].url, "/?lang=en")
     assert page.status_code == 200
     assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert [c.name for c in visitor.http.cookies] == ["lang"]  # a public page starts no session
+    login = visitor.get(stack["b"].url, "/login")
+    assert "__wechat__" not in login.text
     assert any(c.name == "__Host-session" and c.secure for c in visitor.http.cookies)
-    assert "__wechat__" not in visitor.get(stack["b"].url, "/login").text
 
 
 def test_signed_in_on_one_instance_continues_on_the_other(stack):

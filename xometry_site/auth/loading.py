@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from flask import Flask
+from flask import Flask, g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import undefer_group
 
 from ..extensions import db, login_manager
+from ..log_setup import SIGNED_IN_USER_KEY
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +30,7 @@ def load_user(session_id: str):
     user = db.session.scalars(_user_by_id(), {"user_id": int(user_id)}).one_or_none()
     if user is None or not user.is_active or user.session_token != token:
         return None
+    g.setdefault(SIGNED_IN_USER_KEY, user.id)  # for the access log, which must never query
     return user
 
 

@@ -1,7 +1,7 @@
 """Starting and ending a signed-in session in this browser (the request side of signing in).
 
-A new session on every sign-in: everything in the old session cookie is dropped except the
-language choice, so nothing planted before sign-in survives it (no session fixation).
+A new session on every sign-in: everything in the old session cookie is dropped, so nothing
+planted before sign-in survives it (no session fixation); the language lives in its own cookie.
 """
 
 from __future__ import annotations
@@ -12,19 +12,16 @@ from flask import current_app, request, session
 from flask_login import login_user, logout_user
 
 from ..extensions import db
-from ..i18n import LANG_SESSION_KEY, remember_language
+from ..i18n import remember_language
 from ..security import mark_fresh_auth
 from ..services import cookies
 from .operations import record_sign_in
 
 log = logging.getLogger(__name__)
-SURVIVES_SIGN_IN = (LANG_SESSION_KEY,)
 
 
 def _renew_session() -> None:
-    kept = {key: session[key] for key in SURVIVES_SIGN_IN if key in session}
     session.clear()
-    session.update(kept)
 
 
 def start_session(user, *, method: str, remember: bool = False, fresh: bool = True) -> bool:

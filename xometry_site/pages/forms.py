@@ -5,7 +5,15 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SubmitField
 
 
-class CookieBannerForm(FlaskForm):
+class SessionlessForm(FlaskForm):
+    """A form on a public page, posted without a session and so without a CSRF token: its view
+    checks where the request came from instead (security.same_origin_only)."""
+
+    class Meta:
+        csrf = False
+
+
+class CookieBannerForm(SessionlessForm):
     """The banner: two equally easy buttons."""
 
     next = HiddenField()
@@ -13,7 +21,7 @@ class CookieBannerForm(FlaskForm):
     necessary_only = SubmitField(_l("Necessary only"))
 
 
-class CookieSettingsForm(FlaskForm):
+class CookieSettingsForm(SessionlessForm):
     """The /cookies page: one box per optional category."""
 
     functional = BooleanField(_l("Functional cookies: keep me signed in on this device"))

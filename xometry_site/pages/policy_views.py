@@ -12,7 +12,7 @@ from ..policies import Edition, editions, format_effective_date, get_edition, lo
 from ..policies import normalize_locale as content_locale
 from ..policies.compare import compare_rows
 from . import bp
-from .cache import anonymous_page
+from .cache import public_page
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
@@ -66,14 +66,14 @@ def _document_html(key: tuple, context: dict) -> Markup:
 
 
 @bp.get("/policy")
-@anonymous_page
+@public_page
 def policy():
     """The policy in force."""
     return _render_policy(editions(current_app.config)[0])
 
 
 @bp.get("/policy/<edition_id>")
-@anonymous_page
+@public_page
 def policy_edition(edition_id: str):
     """Any published edition by its date id; a content key redirects to the date id."""
     edition = _edition_or_404(edition_id)
@@ -83,7 +83,7 @@ def policy_edition(edition_id: str):
 
 
 @bp.get("/policy/compare")
-@anonymous_page
+@public_page
 def policy_compare():
     """Two editions side by side, section by section (default: the previous and the current)."""
     all_editions = editions(current_app.config)

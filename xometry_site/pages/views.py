@@ -8,16 +8,16 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from ..auth.sessions import forget_remembered_devices
-from ..extensions import db
-from ..security import safe_next
+from ..extensions import csrf, db
+from ..security import safe_next, same_origin_only
 from ..services import consents, cookies
 from . import bp
-from .cache import anonymous_page
+from .cache import public_page
 from .forms import CookieBannerForm, CookieSettingsForm
 
 
 @bp.get("/")
-@anonymous_page
+@public_page
 def home():
     return render_template("pages/home.html")
 
@@ -34,6 +34,9 @@ def healthz():
 
 
 @bp.route("/cookies", methods=["GET", "POST"])
+@csrf.exempt
+@same_origin_only
+@public_page
 def cookie_settings():
     banner = CookieBannerForm()
     form = CookieSettingsForm()
@@ -60,7 +63,9 @@ def _save_choice(chosen: set[str], target: str):
     cookies.set_choice(response, chosen)
     if current_user.is_authenticated:
         _record_cookie_consent(cookies.FUNCTIONAL in chosen)
-    flash(_("Your cookie choice has been saved."), "success")
+        flash(_("Your cookie choice has been saved."), "success")
+    # An anonymous visitor sees the banner gone and their choice on /cookies; a message would
+    # start a session just to carry it.
     return response
 
 

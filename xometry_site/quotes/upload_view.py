@@ -12,11 +12,10 @@ from flask import current_app, jsonify, redirect, render_template, request, url_
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import validate_csrf
+from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms import ValidationError
 
-from ..csrf_token import generate_csrf
 from ..errors import CSRF_MESSAGE, render_error
 from ..services import quoting
 from ..services.keyring import get_keyring

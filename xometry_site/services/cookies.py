@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 log = logging.getLogger(__name__)
 
 CONSENT_COOKIE = "cookie_consent"
+LANGUAGE_COOKIE = "lang"
 NECESSARY = "necessary"
 FUNCTIONAL = "functional"
 CATEGORIES = {
@@ -45,11 +46,19 @@ REGISTRY: tuple[CookieSpec, ...] = (
         "session",
         NECESSARY,
         _l(
-            "Keeps you signed in while you browse, protects forms against forgery and "
-            "remembers the language you chose."
+            "Keeps you signed in while you browse and protects forms against forgery; set only "
+            "when you sign in or fill in a form."
         ),
         _l("Until you close the browser"),
         persistent=False,
+    ),
+    CookieSpec(
+        None,
+        LANGUAGE_COOKIE,
+        NECESSARY,
+        _l("Remembers the language you chose, so every page speaks it."),
+        _l("1 year"),
+        persistent=True,
     ),
     CookieSpec(
         None,
@@ -129,10 +138,14 @@ def set_choice(response, categories: set[str]) -> None:
 
 
 def enforce(response):
-    """Last line of defence: drop any non-consented cookie; refuse unregistered ones in tests."""
+    """Last line of defence: drop any non-consented cookie; refuse unregistered ones in tests.
+    A response that sets a cookie is this visitor's own: no shared cache may keep it."""
     cookies = response.headers.getlist("Set-Cookie")
     if not cookies:
         return response
+    if response.cache_control.public:
+        response.cache_control.public = False
+        response.cache_control.private = True
     keep = []
     for header in cookies:
         name = header.split("=", 1)[0].strip()
