@@ -452,6 +452,12 @@ def static_copies(site: Gunicorn, pages: dict[str, str], root: Path) -> str:
     return "".join(locations)
 
 
+def answer_status(leg: Leg) -> int:
+    import requests
+
+    return requests.get(leg.url, headers=leg.headers, allow_redirects=False, timeout=30).status_code
+
+
 def cache_status(url: str) -> str:
     """X-Cache-Status of a second first-visit to `url` (HIT when nginx keeps the page)."""
     import requests
@@ -581,6 +587,10 @@ def main() -> int:
                     notes.append(f"{name} (nginx): not kept by the cache (X-Cache-Status {status})")
         cookie = sign_in(site.url, email)
         legs = plan_legs(hello, site, proxy, cookie)
+        for leg in legs:  # a redirect (to sign-in, say) or an error page is not the page measured
+            status = answer_status(leg)
+            if status != 200:
+                notes.append(f"{leg.name}: answers {status}, not the page")
         wanted = {p.strip() for p in args.pages.split(",") if p.strip()}
         if wanted:  # the chosen pages and the baselines they are compared with
             chosen = {leg.name for leg in legs if leg.name.split()[0] in wanted}
