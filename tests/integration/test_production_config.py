@@ -374,8 +374,10 @@ def test_nginx_block_fits_the_app_limits_and_timeouts():
     from xometry_site.config import Config
 
     conf = (ROOT / "deploy" / "nginx" / "xometry.conf").read_text()
-    body = _directive(conf, "client_max_body_size")
-    assert body.endswith("m") and int(body[:-1]) * 1024 * 1024 >= Config.MAX_CONTENT_LENGTH
+    body = _directive(conf, "client_max_body_size")  # the server's, before any location
+    assert body.endswith("m") and int(body[:-1]) * 1024 * 1024 >= Config.MAX_FORM_MEMORY_SIZE
+    upload = _directive(conf.split("location = /quotes/new {", 1)[1], "client_max_body_size")
+    assert upload.endswith("m") and int(upload[:-1]) * 1024 * 1024 >= Config.MAX_CONTENT_LENGTH
     assert _directive(conf, "proxy_request_buffering") == "on"
     read_timeout = int(_directive(conf, "proxy_read_timeout").rstrip("s"))
     assert read_timeout > _gunicorn_settings()["timeout"]
