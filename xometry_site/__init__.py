@@ -102,13 +102,14 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     """Security headers and template helpers on every response."""
-    from . import fragments
+    from . import body_limits, fragments
     from .security import SecurityHeaders
     from .templating import register_template_helpers
 
     app.wsgi_app = SecurityHeaders(app.wsgi_app, app.config.get("HSTS_SECONDS") or 0)  # type: ignore[method-assign]
     register_template_helpers(app)
     fragments.register(app)
+    body_limits.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
