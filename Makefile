@@ -36,7 +36,7 @@ lock: | $(PY)  ## pin every dependency with hashes (LOCK_ARGS=--upgrade to move 
 translations: | $(VENV)  ## compile translations/*.po into .mo (the .mo files are built, not committed)
 	@$(PY) -m babel.messages.frontend compile -d translations
 
-run: $(VENV) translations  ## install, migrate SQLite in instance/, serve http://127.0.0.1:5000 with the WeChat simulator
+run: $(VENV) translations  ## install, migrate SQLite in instance/, serve http://127.0.0.1:5000 (PORT=…) with the WeChat simulator
 	$(FLASK) db upgrade
 	@echo "-------------------------------------------------------------------------------"
 	@echo " Xometry Asia: http://127.0.0.1:$(PORT)"
@@ -44,7 +44,7 @@ run: $(VENV) translations  ## install, migrate SQLite in instance/, serve http:/
 	@echo " WeChat sign-in uses the built-in simulator at http://127.0.0.1:$(PORT)/__wechat__/"
 	@echo " SMS codes are printed here and written to $(CURDIR)/instance/outbox/sms.log"
 	@echo "-------------------------------------------------------------------------------"
-	$(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads
+	PORT=$(PORT) $(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads
 
 test: $(DEVVENV) translations  ## lint, security gates, then the whole suite (SQLite; PostgreSQL too with TEST_DATABASE_URL)
 	.venv/bin/ruff check .
