@@ -108,12 +108,14 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    """Security headers and template helpers on every response."""
+    """Security headers, template helpers and request-body limits on every request."""
+    from . import body_limits
     from .security import SecurityHeaders
     from .templating import register_template_helpers
 
     app.wsgi_app = SecurityHeaders(app.wsgi_app, app.config.get("HSTS_SECONDS") or 0)  # type: ignore[method-assign]
     register_template_helpers(app)
+    body_limits.init_app(app)
 
 
 def register_commands(app: Flask) -> None:

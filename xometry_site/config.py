@@ -23,6 +23,12 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return default if value is None else value.lower() in {"1", "true", "yes", "on"}
 
 
+def development_site_url() -> str:
+    """SITE_URL when set, else the address `make run PORT=…` serves: mail links and the WeChat
+    simulator's URLs follow the port the development server listens on."""
+    return _env("SITE_URL") or f"http://127.0.0.1:{_env_int('PORT', 5000)}"
+
+
 class Config:
     """Settings shared by every environment; each can be overridden by an environment variable."""
 
@@ -145,7 +151,7 @@ class Config:
     S3_PREFIX = _env("S3_PREFIX", "")
 
     PREFERRED_URL_SCHEME = "http"
-    SERVER_NAME_FOR_MAIL = _env("SITE_URL", "http://127.0.0.1:5000")
+    SERVER_NAME_FOR_MAIL = _env("SITE_URL")  # production refuses to start without an https one
     PROXY_FIX = _env_int("PROXY_FIX", 0)
     LOG_JSON = _env_bool("LOG_JSON")
     HSTS_SECONDS = 0
@@ -160,6 +166,7 @@ class DevelopmentConfig(Config):
 
     DEBUG = False
     SECRET_KEY = _env("SECRET_KEY", DEV_SECRET_KEY)
+    SERVER_NAME_FOR_MAIL = development_site_url()
     KEYRING_AUTOCREATE = True
     WECHAT_SIMULATOR = not _env("WECHAT_APP_ID")
 
