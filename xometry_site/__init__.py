@@ -65,11 +65,13 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions; the cookie guard first so it sees every cookie set after it."""
     from . import models  # noqa: F401 - tables must be known to Alembic
+    from .deadlines import init_app as deadlines
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
     from .i18n import select_locale
     from .read_only import init_app as read_only_views
     from .services import cookies
 
+    deadlines(app)  # before the limiter reads its storage options
     app.after_request(cookies.enforce)
     db.init_app(app)
     read_only_views(app)

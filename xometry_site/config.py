@@ -18,6 +18,10 @@ def _env_int(name: str, default: int) -> int:
     return int(_env(name) or default)
 
 
+def _env_float(name: str, default: float) -> float:
+    return float(_env(name) or default)
+
+
 def _env_bool(name: str, default: bool = False) -> bool:
     value = _env(name)
     return default if value is None else value.lower() in {"1", "true", "yes", "on"}
@@ -111,6 +115,22 @@ class Config:
 
     REDIS_URL = _env("REDIS_URL")
     RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI") or _env("REDIS_URL") or "memory://"
+    # Deadlines (seconds) of every call that leaves the process (SECURITY.md "Dependencies"): a
+    # hung dependency must not hold a request thread for more than a second or two.
+    # The limiter's Redis: well under a second, then Flask-Limiter's in-memory fallback takes over
+    # (RATELIMIT_STORAGE_OPTIONS is built from it in extensions.limiter_storage_options).
+    RATELIMIT_REDIS_TIMEOUT = _env_float("RATELIMIT_REDIS_TIMEOUT", 0.25)
+    # The job queue's Redis as the web uses it (enqueue): past it the job runs inline.
+    JOBS_REDIS_TIMEOUT = _env_float("JOBS_REDIS_TIMEOUT", 1.0)
+    # PostgreSQL statements of a web request (SET LOCAL per transaction); jobs and commands keep
+    # the connection's DB_STATEMENT_TIMEOUT_MS. 0 = no limit. PostgreSQL only.
+    DB_REQUEST_STATEMENT_TIMEOUT_MS = _env_int("DB_REQUEST_STATEMENT_TIMEOUT_MS", 5000)
+    # /healthz: how long all its checks together may take before a dependency counts as down.
+    HEALTH_CHECK_TIMEOUT = _env_float("HEALTH_CHECK_TIMEOUT", 0.5)
+    # ...and which dependencies make it answer 503 when down (health.py says why only these)
+    HEALTH_REQUIRED = _env("HEALTH_REQUIRED", "database")
+    # What a 503 (a dependency is down) asks browsers and proxies to wait before trying again.
+    RETRY_AFTER_SECONDS = _env_int("RETRY_AFTER_SECONDS", 30)
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
@@ -125,8 +145,9 @@ class Config:
     SMTP_PASSWORD = _env("SMTP_PASSWORD")
     SMTP_STARTTLS = _env_bool("SMTP_STARTTLS")
     SMTP_SSL = _env_bool("SMTP_SSL")
-    SMTP_TIMEOUT = _env_int("SMTP_TIMEOUT", 10)
+    SMTP_TIMEOUT = _env_float("SMTP_TIMEOUT", 10)  # per socket operation; mail is sent by jobs
     SMS_BACKEND = _env("SMS_BACKEND", "console")
+    SMS_TIMEOUT = _env_float("SMS_TIMEOUT", 3)  # the whole send, whatever the provider does
 
     WECHAT_APP_ID = _env("WECHAT_APP_ID")
     WECHAT_APP_SECRET = _env("WECHAT_APP_SECRET")
@@ -149,6 +170,10 @@ class Config:
     S3_ACCESS_KEY_ID = _env("S3_ACCESS_KEY_ID")
     S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
     S3_PREFIX = _env("S3_PREFIX", "")
+    # botocore: connecting, each socket read, and attempts in all (the first included).
+    S3_CONNECT_TIMEOUT = _env_float("S3_CONNECT_TIMEOUT", 2)
+    S3_READ_TIMEOUT = _env_float("S3_READ_TIMEOUT", 10)
+    S3_MAX_ATTEMPTS = _env_int("S3_MAX_ATTEMPTS", 3)
 
     PREFERRED_URL_SCHEME = "http"
     SERVER_NAME_FOR_MAIL = _env("SITE_URL")  # production refuses to start without an https one
@@ -211,8 +236,12 @@ class ProductionConfig(Config):
         "pool_recycle": _env_int("DB_POOL_RECYCLE", 1800),
         "pool_timeout": _env_int("DB_POOL_TIMEOUT", 10),
         "connect_args": {
-            "connect_timeout": _env_int("DB_CONNECT_TIMEOUT", 5),
+            # libpq: the whole connection set-up (it accepts no less than 2 s)
+            "connect_timeout": _env_int("DB_CONNECT_TIMEOUT", 2),
+            # jobs and commands; a web request's statements get DB_REQUEST_STATEMENT_TIMEOUT_MS
             "options": f"-c statement_timeout={_env_int('DB_STATEMENT_TIMEOUT_MS', 30000)}",
+            # an established connection whose packets go unacknowledged (host or network lost)
+            "tcp_user_timeout": _env_int("DB_TCP_USER_TIMEOUT_MS", 10000),
         },
     }
 

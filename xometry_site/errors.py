@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+
+from .log_setup import tracebacks
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,13 @@ MESSAGES = {
         _l("Something went wrong"),
         _l("An error occurred on our side. It has been logged; please try again later."),
     ),
+    503: (
+        _l("Temporarily unavailable"),
+        _l(
+            "This page cannot be shown right now because part of our service is not answering. "
+            "Nothing you saved is lost. Please try again in a minute."
+        ),
+    ),
 }
 CSRF_MESSAGE = _l(
     "Your form expired or was sent from another site. Please reload the page and try again."
@@ -62,12 +73,17 @@ def register(app: Flask) -> None:
         code = error.code or 500
         if code == 429:
             log.warning("security.rate_limited path=%s", request.path)
+        if code == 503:
+            return render_unavailable()
         if code >= 500:
             return render_server_error()
         return render_error(code if code in MESSAGES else 400)
 
     @app.errorhandler(Exception)
     def unhandled(error: Exception):
+        if isinstance(error, unavailable_errors()):
+            tracebacks.log(log, logging.ERROR, error, "error.unavailable path=%s", request.path)
+            return render_unavailable()
         log.exception("error.unhandled path=%s", request.path)
         return render_server_error()
 
@@ -82,10 +98,56 @@ def register(app: Flask) -> None:
             return
         try:
             db.session.remove()
-        except Exception:
-            log.warning("db.session_close_failed", exc_info=True)
+        except Exception as error:  # during an outage: once per request, the traceback seldom
+            tracebacks.log(log, logging.WARNING, error, "db.session_close_failed")
         finally:
             registry.clear()
+
+
+@lru_cache(maxsize=1)
+def unavailable_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean a dependency is down or too slow, not a bug: the visitor gets 503."""
+    from botocore.exceptions import ConnectionError as StorageConnectionError
+    from botocore.exceptions import ReadTimeoutError as StorageReadTimeout
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeout
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from .deadlines import DeadlineExceeded
+
+    return (
+        OperationalError,  # connection refused or lost, connect_timeout, statement_timeout
+        InterfaceError,
+        DisconnectionError,
+        PoolTimeout,  # every pooled connection busy for DB_POOL_TIMEOUT
+        RedisConnectionError,
+        RedisTimeout,
+        StorageConnectionError,  # connect timeout, endpoint unreachable
+        StorageReadTimeout,
+        DeadlineExceeded,
+    )
+
+
+def render_unavailable() -> Response:
+    """503 with Retry-After, in the visitor's language, without touching the database (the page
+    neither loads the account nor runs the context processors that would)."""
+    from .i18n import html_lang, language_without_account
+
+    seconds = str(current_app.config.get("RETRY_AFTER_SECONDS") or 30)
+    headers = {"Retry-After": seconds, "Cache-Control": "no-store"}
+    lang = language_without_account()
+    with force_locale(lang):
+        title, message = MESSAGES[503]
+        if request.path == "/healthz" or request.accept_mimetypes.best == "application/json":
+            response = jsonify(error=str(title))
+        else:
+            template = current_app.jinja_env.get_template("errors/unavailable.html")
+            body = template.render(code=503, title=title, message=message, lang=html_lang(lang))
+            response = Response(body, mimetype="text/html")
+    response.status_code = 503
+    response.headers.update(headers)
+    return response
 
 
 def render_server_error():

@@ -66,6 +66,14 @@ def _parsed(code: str) -> Locale:
     return Locale.parse(code)
 
 
+def language_without_account() -> str:
+    """The page's language from the request alone (?lang=, the language cookie, Accept-Language):
+    for pages that must not load the account, such as the one saying the database is down."""
+    chosen = _supported(request.args.get("lang")) or _supported(request.cookies.get(LANG_COOKIE))
+    chosen = chosen or _supported(_accepted(request.headers.get("Accept-Language", "")))
+    return chosen or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
 def _select_code() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -93,6 +94,44 @@ class JsonLines(JsonFormatter):
             text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = (second, text)
         return f"{text}.{int(record.msecs):03d}Z"
+
+
+class TracebackThrottle:
+    """One line per failure, its traceback at most once per distinct error per `period` seconds:
+    an outage failing every request would otherwise fill the log with the same traceback."""
+
+    def __init__(self, period: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.period = period
+        self.clock = clock
+        self.last: dict[tuple, float] = {}
+        self.lock = threading.Lock()
+
+    def _due(self, error: BaseException) -> bool:
+        """Whether this error's traceback is due: the first of its kind (type and place where it
+        was raised) in the last `period` seconds."""
+        tb = error.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno) if tb is not None else None
+        key = (type(error).__module__, type(error).__qualname__, where)
+        now = self.clock()
+        with self.lock:
+            if now - self.last.get(key, float("-inf")) < self.period:
+                return False
+            if len(self.last) > 1000:  # never grows without bound
+                self.last = {k: t for k, t in self.last.items() if now - t < self.period}
+            self.last[key] = now
+            return True
+
+    def log(
+        self, logger: logging.Logger, level: int, error: BaseException, msg: str, *args: Any
+    ) -> None:
+        """`msg % args` and the error's type on one line; the traceback only when due."""
+        exc_info = error if self._due(error) else None
+        logger.log(level, msg + " error=%s", *args, type(error).__name__, exc_info=exc_info)
+
+
+tracebacks = TracebackThrottle()
 
 
 def configure_logging(app: Flask) -> None:

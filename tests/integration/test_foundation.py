@@ -8,10 +8,17 @@ from xometry_site import create_app
 from xometry_site.config import DEV_SECRET_KEY, ProductionConfig
 
 
-def test_healthz_reports_database(client):
+def test_healthz_reports_each_dependency_and_is_never_kept(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    # development and tests: no Redis (limits in memory, jobs inline), blobs on local disk
+    assert response.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "disabled",
+        "storage": "ok",
+    }
+    assert "no-store" in response.headers["Cache-Control"]
 
 
 def test_home_speaks_chinese_by_default_with_a_call_to_action(client):

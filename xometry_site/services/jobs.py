@@ -9,6 +9,8 @@ from typing import Any
 
 from flask import current_app, has_app_context
 
+from ..log_setup import tracebacks
+
 log = logging.getLogger(__name__)
 _worker_app = None
 
@@ -21,9 +23,13 @@ def get_queue(name: str = "default"):
     from redis import Redis
     from rq import Queue
 
+    from ..deadlines import redis_options
+
     cache = current_app.extensions.setdefault("rq_queues", {})
     if name not in cache:
-        cache[name] = Queue(name, connection=Redis.from_url(url, socket_timeout=5))
+        # a hung Redis costs the request JOBS_REDIS_TIMEOUT, then the job runs inline
+        options = redis_options(float(current_app.config["JOBS_REDIS_TIMEOUT"]))
+        cache[name] = Queue(name, connection=Redis.from_url(url, **options))
     return cache[name]
 
 
@@ -67,8 +73,14 @@ def enqueue(func: Callable[..., Any], *args: Any, queue: str = "default", **kwar
                 retry=Retry(max=3, interval=[10, 60, 300]),
             )
             return
-        except Exception:  # Redis down: run it here rather than lose it
-            log.exception("job.enqueue_failed func=%s; running inline", func.__name__)
+        except Exception as error:  # Redis down: run it here rather than lose it
+            tracebacks.log(
+                log,
+                logging.WARNING,
+                error,
+                "job.enqueue_failed func=%s; running inline",
+                func.__name__,
+            )
     try:
         func(*args, **kwargs)
     except Exception:

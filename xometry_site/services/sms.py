@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..deadlines import call_with_deadline
 from .validators import mask_phone
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,12 @@ def code_text(code: str, lang: str, minutes: int) -> str:
 
 
 def send_code(phone: str, code: str, lang: str, minutes: int = 10) -> None:
-    """Send a verification code; SmsError when the provider refuses or fails."""
+    """Send a verification code; SmsError when the provider refuses, fails or takes longer than
+    SMS_TIMEOUT (then the visitor may ask again; a late delivery still carries a valid code)."""
+    seconds = float(current_app.config.get("SMS_TIMEOUT") or 3)
     try:
-        backend().send(phone, code_text(code, lang, minutes))
+        provider, text = backend(), code_text(code, lang, minutes)
+        call_with_deadline(seconds, provider.send, phone, text)
     except SmsError:
         log.error("sms.failed to=%s reason=configuration", mask_phone(phone))
         raise

@@ -129,6 +129,10 @@ class BlobStorage(ABC):
     """What the rest of the site may do with stored bytes."""
 
     @abstractmethod
+    def check(self) -> None:
+        """Raise when the storage cannot be used (for /healthz)."""
+
+    @abstractmethod
     def writer(self, blob_id: str) -> BlobWriter:
         """A writer for a new blob; it appears only on commit()."""
 
@@ -171,6 +175,11 @@ class LocalStorage(BlobStorage):
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    def check(self) -> None:
+        """Raise StorageError unless the root is a directory this process may write to."""
+        if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):
+            raise StorageError(f"{self.root} is not a writable directory")
 
     def path_for(self, blob_id: str) -> Path:
         """Where a committed blob lives."""
@@ -292,6 +301,7 @@ class S3Storage(BlobStorage):
         addressing_style: str = "auto",
         part_size: int = S3_PART_SIZE,
         client: Any = None,
+        deadlines: S3Deadlines | None = None,
     ) -> None:
         if not bucket:
             raise StorageError("S3_BUCKET is not set")
@@ -301,8 +311,12 @@ class S3Storage(BlobStorage):
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         self.part_size = part_size
         self.client = client or _make_s3_client(
-            endpoint_url, region, access_key, secret_key, addressing_style
+            endpoint_url, region, access_key, secret_key, addressing_style, deadlines
         )
+
+    def check(self) -> None:
+        """Raise unless the bucket answers (HEAD; within the client's deadlines)."""
+        self.client.head_bucket(Bucket=self.bucket)
 
     def key_for(self, blob_id: str) -> str:
         """The object key of a blob."""
@@ -440,21 +454,35 @@ def _aware(moment: datetime) -> datetime:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class S3Deadlines:
+    """How long one S3 call may wait: to connect, for each socket read, and how many attempts in
+    all (the first included; botocore's standard mode backs off between them)."""
+
+    connect_timeout: float = 2.0
+    read_timeout: float = 10.0
+    max_attempts: int = 3
+
+
 def _make_s3_client(
     endpoint_url: str | None,
     region: str | None,
     access_key: str | None,
     secret_key: str | None,
     addressing_style: str,
+    deadlines: S3Deadlines | None = None,
 ) -> Any:
     """A boto3 S3 client that also speaks to Aliyun OSS and MinIO."""
     import boto3
     from botocore.config import Config as BotoConfig
 
+    deadlines = deadlines or S3Deadlines()
     config = BotoConfig(
         signature_version="s3v4",
         s3={"addressing_style": addressing_style},
-        retries={"max_attempts": 5, "mode": "standard"},
+        connect_timeout=deadlines.connect_timeout,
+        read_timeout=deadlines.read_timeout,
+        retries={"max_attempts": deadlines.max_attempts, "mode": "standard"},
         # Newer botocore adds CRC checksums that several S3-compatible stores reject.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
@@ -485,6 +513,11 @@ def storage_from_config(app: Flask) -> BlobStorage:
             access_key=config.get("S3_ACCESS_KEY_ID"),
             secret_key=config.get("S3_SECRET_ACCESS_KEY"),
             addressing_style=config.get("S3_ADDRESSING_STYLE") or "auto",
+            deadlines=S3Deadlines(
+                connect_timeout=float(config.get("S3_CONNECT_TIMEOUT") or 2),
+                read_timeout=float(config.get("S3_READ_TIMEOUT") or 10),
+                max_attempts=int(config.get("S3_MAX_ATTEMPTS") or 3),
+            ),
         )
     raise StorageError(f"unknown STORAGE_BACKEND {backend!r} (use 'local' or 's3')")
 
