@@ -439,7 +439,9 @@ def migrate(env: dict[str, str], database_url: str) -> None:
 
 class TcpProxy:
     """A loopback port forwarding to a service; `cut()` drops every connection and refuses new
-    ones (the service "goes down" for the app only), `restore()` brings it back on the same port."""
+    ones (the service "goes down" for the app only), `restore()` brings it back on the same port.
+    `pause()` makes the service hang for the app: connections are still accepted and bytes taken,
+    but nothing goes through either way until `resume()` (a frozen server, a lost route)."""
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
         import threading
@@ -449,6 +451,14 @@ class TcpProxy:
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()
         self._listener: socket.socket | None = None
+        self._flowing = threading.Event()
+        self._flowing.set()
+
+    def pause(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
 
     def start(self) -> TcpProxy:
         import threading
@@ -471,20 +481,29 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-                upstream.settimeout(None)
-            except OSError:
-                client.close()
-                continue
             with self._lock:
-                self._sockets.update((client, upstream))
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+                self._sockets.add(client)
+            threading.Thread(target=self._connect, args=(client,), daemon=True).start()
+
+    def _connect(self, client: socket.socket) -> None:
+        import threading
+
+        self._flowing.wait()  # paused: the client is connected, and nothing answers
+        try:
+            upstream = socket.create_connection(self.target, timeout=5)
+            upstream.settimeout(None)
+        except OSError:
+            _close(client)
+            return
+        with self._lock:
+            self._sockets.add(upstream)
+        for src, dst in ((client, upstream), (upstream, client)):
+            threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
 
     def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                self._flowing.wait()  # paused: taken, never delivered (until resumed)
                 dst.sendall(data)
         except OSError:
             pass
@@ -500,6 +519,26 @@ class TcpProxy:
             sockets, self._sockets = self._sockets, set()
         for s in sockets:
             _close(s)
+
+
+class BlackHole:
+    """A loopback port that accepts connections (the kernel completes them) and never answers:
+    the worst a hung dependency can do to a client without deadlines."""
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen(128)
+        self.port = self._listener.getsockname()[1]
+
+    def close(self) -> None:
+        self._listener.close()
+
+    def __enter__(self) -> BlackHole:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
 
 
 def _close(s: socket.socket) -> None:
