@@ -7,6 +7,7 @@ the shared servers); S3 is moto, SMTP is aiosmtpd.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -101,6 +102,7 @@ def test_database_outage_fails_fast_with_our_page_and_recovers_without_restart(f
     web = faults.web
     visitors = [_signed_in(faults) for _ in range(3)]
     workers = web.worker_pids()
+    log_start = len(web.log())
     phase, results, stop = ["up"], [], threading.Event()
 
     def browse(visitor: Visitor) -> None:
@@ -128,12 +130,21 @@ def test_database_outage_fails_fast_with_our_page_and_recovers_without_restart(f
 
     assert health.status_code == 503 and health.json()["database"] == "unreachable"
     failures = [r for r in results if r[1] != 200]
-    assert all(r[1] in (500, 503) for r in failures), {str(r[1]) for r in failures}
+    assert all(r[1] == 503 for r in failures), {str(r[1]) for r in failures}
     assert any(r[0] == "down" for r in failures), "the outage was seen"
     for _phase, _status, text in failures:
-        assert "Something went wrong" in text, text[:300]  # our page, not gunicorn's
+        assert "Temporarily unavailable" in text, text[:300]  # our page, in English as asked
     assert recovered, [r[1] for r in results if r[0] == "restored"]
     assert web.worker_pids() == workers, "no worker had to restart"
+    # one line per failed request with its request id; tracebacks once per error, not per request
+    lines = [json.loads(line) for line in web.log()[log_start:].splitlines() if line[:1] == "{"]
+    unavailable = [line for line in lines if line["message"].startswith("error.unavailable")]
+    assert len(unavailable) == len(failures)
+    assert all(len(line["request_id"]) >= 16 for line in unavailable)
+    tracebacks = [line for line in lines if "exc_info" in line]
+    assert len(tracebacks) <= 3, [line["message"] for line in tracebacks]
+    problems = [line for line in lines if line["level"] in ("ERROR", "CRITICAL", "WARNING")]
+    assert len(problems) <= len(failures) + 5, [line["message"] for line in problems][:20]
 
 
 def test_killed_database_connections_are_replaced_by_the_pool(faults):
