@@ -171,9 +171,9 @@ class Config:
     S3_SECRET_ACCESS_KEY = _env("S3_SECRET_ACCESS_KEY")
     S3_PREFIX = _env("S3_PREFIX", "")
     # botocore: connecting, each socket read, and attempts in all (the first included).
-    S3_CONNECT_TIMEOUT = _env_float("S3_CONNECT_TIMEOUT", 2)
-    S3_READ_TIMEOUT = _env_float("S3_READ_TIMEOUT", 10)
-    S3_MAX_ATTEMPTS = _env_int("S3_MAX_ATTEMPTS", 3)
+    S3_CONNECT_TIMEOUT = _env_float("S3_CONNECT_TIMEOUT", 1)
+    S3_READ_TIMEOUT = _env_float("S3_READ_TIMEOUT", 5)
+    S3_MAX_ATTEMPTS = _env_int("S3_MAX_ATTEMPTS", 2)
 
     PREFERRED_URL_SCHEME = "http"
     SERVER_NAME_FOR_MAIL = _env("SITE_URL")  # production refuses to start without an https one

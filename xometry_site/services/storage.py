@@ -459,9 +459,9 @@ class S3Deadlines:
     """How long one S3 call may wait: to connect, for each socket read, and how many attempts in
     all (the first included; botocore's standard mode backs off between them)."""
 
-    connect_timeout: float = 2.0
-    read_timeout: float = 10.0
-    max_attempts: int = 3
+    connect_timeout: float = 1.0
+    read_timeout: float = 5.0
+    max_attempts: int = 2
 
 
 def _make_s3_client(
@@ -514,9 +514,9 @@ def storage_from_config(app: Flask) -> BlobStorage:
             secret_key=config.get("S3_SECRET_ACCESS_KEY"),
             addressing_style=config.get("S3_ADDRESSING_STYLE") or "auto",
             deadlines=S3Deadlines(
-                connect_timeout=float(config.get("S3_CONNECT_TIMEOUT") or 2),
-                read_timeout=float(config.get("S3_READ_TIMEOUT") or 10),
-                max_attempts=int(config.get("S3_MAX_ATTEMPTS") or 3),
+                connect_timeout=float(config.get("S3_CONNECT_TIMEOUT") or 1),
+                read_timeout=float(config.get("S3_READ_TIMEOUT") or 5),
+                max_attempts=int(config.get("S3_MAX_ATTEMPTS") or 2),
             ),
         )
     raise StorageError(f"unknown STORAGE_BACKEND {backend!r} (use 'local' or 's3')")
