@@ -16,6 +16,9 @@ pool of http.client connections), as plain first visits without cookies:
   ≥ 0.5× hello world                                          home, policy      straight from gunicorn
   p99 < 100 ms                                                signed-in quote list (ten quotes)
   no errors in any leg
+  fault leg (--fault-seconds): a second site instance on a redis-server of its own, paused
+  (SIGSTOP) for the middle third of the run: public pages p99 < 100 ms and no errors throughout,
+  every sign-in answered within 1.5 s (limits from Flask-Limiter's in-memory fallback)
 
 Prints requests/s, p50, p99, errors, the ratio to the leg's baseline and a PASS/MISS per goal.
 Only ever talks to 127.0.0.1, and only for as long as asked. The load generator runs at raised
@@ -58,6 +61,7 @@ REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/7")
 GOAL_APP_RATIO = 0.5  # home and policy straight from gunicorn, × hello world
 GOAL_NGINX_RATIO, GOAL_NGINX_P99_MS = 0.5, 20.0  # through nginx's cache, × the static file
 GOAL_QUOTES_P99_MS = 100.0  # the signed-in quote list, gunicorn + PostgreSQL
+GOAL_FAULT_P99_MS, GOAL_FAULT_SIGN_IN_S = 100.0, 1.5  # while the site's Redis is paused
 PASSWORD = "benchmark password 2024"  # noqa: S105 - a throw-away account in a throw-away database
 # One browser: the same User-Agent on every request (Flask-Login's session protection compares it
 # with the one the session began with, and a change marks the session not fresh, a cookie write).
@@ -498,6 +502,176 @@ def nginx_front(workdir: Path, site: Gunicorn, static_locations: str):
     ).start()
 
 
+# --- fault leg: the site's Redis paused mid-run -----------------------------------------------------
+
+
+class OwnRedis:
+    """A throw-away redis-server on a free loopback port, so pausing it disturbs nobody else."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--dir", str(workdir)]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    def pause(self) -> None:
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def stop(self) -> None:
+        self.resume()
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def sign_in_times(base: str, email: str, stop: threading.Event) -> list[tuple[float, float, int]]:
+    """Sign in over and over (one in four with a wrong password, so the limits count) until
+    `stop`: (start offset s, seconds the POST took, status) for each."""
+    import requests
+
+    started, times, n = time.monotonic(), [], 0
+    while True:  # at least once
+        session = requests.Session()
+        try:
+            page = session.get(base + "/login", headers=HEADERS, timeout=10)
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
+            cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+            password = PASSWORD if n % 4 else "wrong password 1"
+            begin = time.monotonic()
+            answer = session.post(
+                base + "/login",
+                data={"csrf_token": token, "email": email, "password": password},
+                headers={**HEADERS, "Cookie": cookies, "Referer": "https://www.xometry.test/login"},
+                allow_redirects=False,
+                timeout=10,
+            )
+            times.append((begin - started, time.monotonic() - begin, answer.status_code))
+        except (requests.RequestException, AttributeError):
+            times.append((time.monotonic() - started, 10.0, 0))
+        n += 1
+        if stop.wait(0.2):
+            break
+    return times
+
+
+def fault_leg(
+    env: dict[str, str],
+    email: str,
+    out: Path,
+    workdir: Path,
+    seconds: int,
+    connections: int,
+    nice: int,
+) -> tuple[list[str], list[tuple[str, bool]]]:
+    """The site on a Redis of its own, paused for the middle third of `seconds`, under load on
+    the home page (first visits, straight from gunicorn) while a visitor keeps signing in."""
+    if shutil.which("redis-server") is None:
+        return [], [
+            ("fault leg: redis-server is not installed (apt-get install redis-server)", False)
+        ]
+    redis = OwnRedis(workdir)
+    site = None
+    try:
+        site = Gunicorn({**env, "REDIS_URL": redis.url}, out / "site-fault.log")
+        leg = Leg("home, Redis paused", site.url + "/", HEADERS, site.cpu_seconds)
+        load(leg, 1, connections, nice)  # warm up: pools, the worker's page cache
+        warm = threading.Event()
+        warm.set()
+        sign_in_times(site.url, email, warm)  # ... and sign-in's first (a stop set: one round)
+        time.sleep(2)  # the warm-up's connections closed on both sides
+        stop = threading.Event()
+        results: dict[str, object] = {}
+
+        def signing_in() -> None:
+            results["sign_in"] = sign_in_times(site.url, email, stop)
+
+        def probing() -> None:  # when in the run a public page was slow: before, while or after
+            probe, began = [], time.monotonic()
+            conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=10)
+            while not stop.is_set():
+                start = time.monotonic()
+                try:
+                    conn.request("GET", "/", headers=HEADERS)
+                    conn.getresponse().read()
+                except (OSError, http.client.HTTPException):
+                    conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=10)
+                probe.append((start - began, time.monotonic() - start))
+                stop.wait(0.05)
+            results["probe"] = probe
+
+        def pausing() -> None:
+            stop.wait(seconds / 3)
+            redis.pause()
+            results["paused"] = time.monotonic()
+            stop.wait(seconds / 3)
+            redis.resume()
+            results["resumed"] = time.monotonic()
+
+        threads = [threading.Thread(target=f) for f in (signing_in, pausing, probing)]
+        for thread in threads:
+            thread.start()
+        runner = run_wrk if shutil.which("wrk") else run_threads
+        try:
+            page = runner(leg.name, leg.url, leg.headers, seconds, connections, nice)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(30)
+    finally:
+        if site is not None:
+            site.stop()
+        redis.stop()
+    sign_ins = results.get("sign_in") or []
+    third = seconds / 3
+    during = [t for t in sign_ins if third <= t[0] < 2 * third]
+    slowest = max((t[1] for t in sign_ins), default=0.0)
+    slowest_during = max((t[1] for t in during), default=0.0)
+    statuses = sorted({t[2] for t in sign_ins})
+    probe = results.get("probe") or []
+    slow_probes = [f"{at:.1f}s:{took * 1000:.0f}ms" for at, took in probe if took > 0.1]
+    lines = [
+        f"fault leg: home page {page.rate:.0f} req/s, p50 {page.p50_ms:.1f} ms, p99 "
+        f"{page.p99_ms:.1f} ms, {page.errors} errors over {seconds} s with Redis paused "
+        f"{third:.0f}–{2 * third:.0f} s; {len(sign_ins)} sign-ins ({len(during)} while paused), "
+        f"slowest {slowest:.2f} s ({slowest_during:.2f} s while paused), statuses {statuses}",
+        f"fault leg: a probe of the home page every 50 ms, {len(probe)} answers, slower than "
+        f"100 ms at: {', '.join(slow_probes[:20]) or 'none'}",
+    ]
+    goals = [
+        (
+            f"fault leg home: p99 {page.p99_ms:.1f} ms (< {GOAL_FAULT_P99_MS:.0f} ms)",
+            page.p99_ms < GOAL_FAULT_P99_MS,
+        ),
+        (f"fault leg home: {page.errors} errors (0)", page.errors == 0),
+        (
+            f"fault leg sign-in: slowest {slowest:.2f} s (< {GOAL_FAULT_SIGN_IN_S} s)",
+            bool(during) and slowest < GOAL_FAULT_SIGN_IN_S,
+        ),
+        (
+            f"fault leg sign-in: {sum(1 for t in sign_ins if t[2] not in (200, 302, 429))} "
+            "answers other than 200/302/429 (0)",
+            all(t[2] in (200, 302, 429) for t in sign_ins),
+        ),
+    ]
+    return lines, goals
+
+
 PAGES = {"home": "/", "policy": "/policy"}
 
 
@@ -550,6 +724,12 @@ def main() -> int:
         "--pages", default="", help="comma-separated subset while tuning, e.g. home,quote"
     )
     parser.add_argument(
+        "--fault-seconds",
+        type=int,
+        default=30,
+        help="the fault leg's length (Redis paused for its middle third); 0 skips it",
+    )
+    parser.add_argument(
         "--client-nice",
         type=int,
         default=CLIENT_NICE,
@@ -567,6 +747,8 @@ def main() -> int:
     database = create_database()
     servers: list = []
     notes: list[str] = []
+    fault_lines: list[str] = []
+    fault_goals: list[tuple[str, bool]] = []
     try:
         email = seed(database, keyring, instance)
         env = production_env(database, keyring, instance)
@@ -604,12 +786,22 @@ def main() -> int:
                 results[leg.name].append(
                     load(leg, slice_seconds, args.connections, args.client_nice)
                 )
+        if args.fault_seconds > 0 and (not wanted or "fault" in wanted):
+            fault_lines, fault_goals = fault_leg(
+                env,
+                email,
+                out,
+                instance,
+                args.fault_seconds,
+                args.connections,
+                args.client_nice,
+            )
     finally:
         for server in reversed(servers):
             server.stop()
         drop_database(database)
         shutil.rmtree(instance, ignore_errors=True)
-    return report(legs, results, notes, args)
+    return report(legs, results, notes, args, fault_lines, fault_goals)
 
 
 def median(values: list[float]) -> float:
@@ -618,11 +810,18 @@ def median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def report(legs: list[Leg], results: dict[str, list[Result]], notes: list[str], args) -> int:
+def report(
+    legs: list[Leg],
+    results: dict[str, list[Result]],
+    notes: list[str],
+    args,
+    fault_lines: list[str] = (),
+    fault_goals: list[tuple[str, bool]] = (),
+) -> int:
     """One line per leg: medians over the rounds, each round's ratio against that round's
     baseline; requests/s, errors and CPU over all rounds together. Then one line per goal."""
     tool = "wrk" if shutil.which("wrk") else "http.client threads"
-    rounds = len(next(iter(results.values())))
+    rounds = len(next(iter(results.values()), []))
     print(
         f"{args.connections} connections, {args.seconds} s each in {rounds} rounds, {tool}, "
         f"{client_priority(args.client_nice)}, gunicorn.conf.py ({os.cpu_count()} CPUs), "
@@ -662,6 +861,9 @@ def report(legs: list[Leg], results: dict[str, list[Result]], notes: list[str], 
             f"{leg.name:24} {rate:8.0f} {p50:7.1f} {p99:7.1f} {errors:6d} {ratio_text:>6}"
             f" {spread:>11}  {leg.baseline or '':20} {cpu:10.2f}"
         )
+    for line in fault_lines:
+        print(line)
+    goals += list(fault_goals)
     print()
     for text, met in goals:
         print(f"{'PASS' if met else 'MISS'}  {text}")
