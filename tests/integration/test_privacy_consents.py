@@ -6,7 +6,7 @@ from privacy_support import ID_NUMBER, fill_everything
 
 from xometry_site.extensions import db
 from xometry_site.models import Consent, InvoiceProfile
-from xometry_site.services import consents
+from xometry_site.services.privacy import consents
 
 REMEMBER = "remember_token"
 

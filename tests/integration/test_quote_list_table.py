@@ -11,7 +11,7 @@ import pytest
 from xometry_site.models import Drawing, Quote
 from xometry_site.models.base import utcnow
 from xometry_site.quotes.table import EXTENSION
-from xometry_site.services import quoting
+from xometry_site.services.quotes import quoting
 
 
 @pytest.fixture

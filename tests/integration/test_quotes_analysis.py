@@ -169,7 +169,7 @@ def test_process_quoted_by_engineers_only(client, db, customer):
 
 
 def test_analysis_is_idempotent(client, db, customer):
-    from xometry_site.services.quoting import analyse_quote
+    from xometry_site.services.quotes.quoting import analyse_quote
 
     quote = upload(client, db, [("cube.stl", cube_stl(20))])
     total, events = quote.total, len(quote.events)
@@ -185,7 +185,7 @@ def test_two_workers_on_the_same_analysis_record_it_once_and_orphan_no_preview(
     import threading
 
     from xometry_site.models import QuoteEvent
-    from xometry_site.services import quoting
+    from xometry_site.services.quotes import quoting
     from xometry_site.services.storage import get_storage
 
     quote_id = waiting_quote(app, db, customer)

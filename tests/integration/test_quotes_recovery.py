@@ -18,8 +18,8 @@ from test_quotes_support import waiting_quote
 
 from xometry_site.models import Drawing, Quote, QuoteEvent
 from xometry_site.models.base import utcnow
-from xometry_site.services import analysis_recovery, quoting
-from xometry_site.services.analysis_recovery import recover_stale_claims
+from xometry_site.services.quotes import analysis_recovery, quoting
+from xometry_site.services.quotes.analysis_recovery import recover_stale_claims
 
 KILLED = -signal.SIGKILL
 LATER = timedelta(minutes=16)  # past the default 15-minute claim timeout

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xometry_site.services import geometry
-from xometry_site.services.geometry import (
+from xometry_site.services.quotes import geometry
+from xometry_site.services.quotes.geometry import (
     REASON_LABELS,
     GeometryError,
     PartGeometry,

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 
 from xometry_site.quotes.downloads import content_disposition
 from xometry_site.services.keyring import KeyRing
-from xometry_site.services.storage import LocalStorage
-from xometry_site.services.uploads import (
+from xometry_site.services.quotes.uploads import (
     UploadInterrupted,
     UploadLimits,
     UploadRefused,
@@ -22,6 +21,7 @@ from xometry_site.services.uploads import (
     extension_of,
     receive_upload,
 )
+from xometry_site.services.storage import LocalStorage
 from xometry_site.services.vault import open_decrypted
 
 LIMITS = UploadLimits(max_file_size=64 * 1024, max_files=3, max_form_memory=4096, max_parts=20)

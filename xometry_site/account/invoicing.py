@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..extensions import db
 from ..models import InvoiceProfile, User
-from ..services import consents
+from ..services.privacy import consents
 from ..services.validators import is_valid_resident_id, mask_secret
 
 SENSITIVE_KIND = "sensitive_tax_id"

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from ..extensions import db
 from ..models import User
 from ..models.base import utcnow
-from ..services import password_reset
+from ..services.accounts import password_reset
+from ..services.accounts.registration import find_user_by_email, normalize_email
 from ..services.mail import external_url, send_mail
-from ..services.registration import find_user_by_email, normalize_email
 from . import tokens
 from .subscriptions import mail_language
 

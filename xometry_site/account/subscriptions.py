@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..extensions import db
 from ..models import Consent, User
 from ..models.base import utcnow
-from ..services import consents
 from ..services.mail import external_url, send_mail
+from ..services.privacy import consents
 from . import tokens
 
 KIND = "subscription"

@@ -17,7 +17,7 @@ from ..quotes.access import drawing_or_404, quote_or_404
 from ..quotes.downloads import drawing_response
 from ..quotes.labels import QUOTE_ERROR
 from ..security import no_store, staff_required
-from ..services import quoting
+from ..services.quotes import quoting
 from . import bp
 
 QUEUE_ORDER = ("in_review", "analysing", "quoted", "ordered", "expired", "cancelled")

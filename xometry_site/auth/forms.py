@@ -16,8 +16,8 @@ from wtforms.validators import (
 )
 
 from ..models.user import CUSTOMER_TYPES
-from ..services.passwords import MAX_LENGTH, PasswordRejected, check_password_policy
-from ..services.registration import Registration, normalize_email
+from ..services.accounts.passwords import MAX_LENGTH, PasswordRejected, check_password_policy
+from ..services.accounts.registration import Registration, normalize_email
 from .fields import (
     MOBILE_MESSAGE,
     PhoneNumberField,

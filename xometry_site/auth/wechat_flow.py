@@ -17,7 +17,7 @@ from flask import current_app, session, url_for
 
 from ..models import User
 from ..security import safe_next
-from ..services.wechat import WeChatIdentity
+from ..services.accounts.wechat import WeChatIdentity
 
 FLOW_KEY = "wechat_flow"
 DONE_KEY = "wechat_done"

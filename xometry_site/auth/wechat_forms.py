@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, SubmitField
 from wtforms.validators import Email, InputRequired, Length, Regexp, StopValidation
 
-from ..services.registration import normalize_email
+from ..services.accounts.registration import normalize_email
 from .fields import (
     MOBILE_MESSAGE,
     PhoneNumberField,

@@ -11,10 +11,16 @@ from flask_login import current_user
 from ..extensions import limiter
 from ..i18n import current_language
 from ..security import is_recently_authenticated, mark_fresh_auth, no_store
-from ..services import phone_codes, sms, wechat_accounts
+from ..services import sms
+from ..services.accounts import phone_codes, wechat_accounts
+from ..services.accounts.wechat import (
+    WeChatError,
+    build_authorize_url,
+    exchange_code,
+    is_wechat_browser,
+)
+from ..services.accounts.wechat_accounts import WeChatAccountError
 from ..services.validators import InvalidPhone, normalize_phone
-from ..services.wechat import WeChatError, build_authorize_url, exchange_code, is_wechat_browser
-from ..services.wechat_accounts import WeChatAccountError
 from . import bp
 from . import wechat_flow as flow_state
 from .wechat_forms import WeChatCompleteForm

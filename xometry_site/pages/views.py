@@ -10,7 +10,8 @@ from sqlalchemy import text
 from ..auth.sessions import forget_remembered_devices
 from ..extensions import db
 from ..security import safe_next
-from ..services import consents, cookies
+from ..services import cookies
+from ..services.privacy import consents
 from . import bp
 from .cache import anonymous_page
 from .forms import CookieBannerForm, CookieSettingsForm

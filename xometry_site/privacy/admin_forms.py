@@ -8,7 +8,7 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..auth.fields import choices
-from ..services.notices import NoticeText, parse_addresses
+from ..services.privacy.notices import NoticeText, parse_addresses
 
 
 class AnswerForm(FlaskForm):

@@ -8,8 +8,8 @@ from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitFi
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from ..auth.fields import choices
-from ..services.privacy_requests import KIND_LABELS, Draft
-from ..services.withdrawal import WITHDRAWABLE
+from ..services.privacy.requests import KIND_LABELS, Draft
+from ..services.privacy.withdrawal import WITHDRAWABLE
 
 
 class ActionForm(FlaskForm):

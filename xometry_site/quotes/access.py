@@ -7,7 +7,7 @@ import functools
 from flask import abort, render_template
 from flask_login import current_user, login_required
 
-from ..services import quoting
+from ..services.quotes import quoting
 
 try:  # the auth feature's decorator, once it exists
     from ..auth.decorators import verified_required  # type: ignore[import-not-found]

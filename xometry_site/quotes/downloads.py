@@ -9,7 +9,7 @@ from urllib.parse import quote as percent_encode
 from flask import Response, abort, render_template
 
 from ..models import Drawing, User
-from ..services import quoting
+from ..services.quotes import quoting
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..services import geometry, pricing
+from ..services.quotes import geometry, pricing
 
 STATUS = {
     "analysing": _l("Analysing"),

@@ -16,7 +16,7 @@ from flask_babel import get_timezone
 from markupsafe import Markup
 
 from ..i18n import current_language
-from ..services.quoting import ListedQuote, catalogue_name
+from ..services.quotes.quoting import ListedQuote, catalogue_name
 
 TEMPLATE = "quotes/_my_quotes.html"
 MEMO_SIZE = 512

@@ -18,10 +18,9 @@ from wtforms import ValidationError
 
 from ..csrf_token import generate_csrf
 from ..errors import CSRF_MESSAGE, render_error
-from ..services import quoting
 from ..services.keyring import get_keyring
-from ..services.storage import get_storage
-from ..services.uploads import (
+from ..services.quotes import quoting
+from ..services.quotes.uploads import (
     ACCEPT_ATTRIBUTE,
     FORMATS,
     ReceivedUpload,
@@ -30,6 +29,7 @@ from ..services.uploads import (
     drain,
     receive_upload,
 )
+from ..services.storage import get_storage
 from ..services.vault import destroy
 from .forms import QuoteForm
 from .labels import UPLOAD_REFUSAL

@@ -13,7 +13,7 @@ from ..auth.fields import choices
 from ..extensions import csrf
 from ..read_only import reads_only
 from ..security import no_store
-from ..services import quoting
+from ..services.quotes import quoting
 from . import bp, labels
 from .access import drawing_or_404, quote_or_404, verified_required
 from .downloads import drawing_response, preview_response

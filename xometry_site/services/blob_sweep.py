@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app
 
 from ..extensions import db
-from .quoting import known_blob_ids
+from .quotes.quoting import known_blob_ids
 from .storage import get_storage
 from .vault import DEFAULT_GRACE, sweep_orphans
 

@@ -10,12 +10,12 @@ import logging
 
 from flask import current_app
 
-from ..extensions import db
-from ..models import User
-from .mail import external_url, send_mail
+from ...extensions import db
+from ...models import User
+from ..mail import external_url, send_mail
+from ..tokens import TokenInvalid, fingerprint, make_token, read_token
 from .passwords import burn_time, check_password_policy
 from .registration import find_user_by_email
-from .tokens import TokenInvalid, fingerprint, make_token, read_token
 
 log = logging.getLogger(__name__)
 

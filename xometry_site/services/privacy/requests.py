@@ -16,12 +16,12 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
-from ..models import PrivacyRequest, User
-from ..models.base import utcnow
+from ...extensions import db
+from ...models import PrivacyRequest, User
+from ...models.base import utcnow
+from ..mail import external_url, send_mail
+from ..working_days import add_working_days, china_date
 from . import audit_trail
-from .mail import external_url, send_mail
-from .working_days import add_working_days, china_date
 
 KIND_LABELS = {
     "copy": _l("A copy of my personal information"),

@@ -13,7 +13,7 @@ from flask import current_app, has_app_context
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024  # long passphrases are welcome; argon2 takes them whole, nothing is truncated
-COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt.gz"
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parents[2] / "data" / "common_passwords.txt.gz"
 
 _STRONG = PasswordHasher()  # argon2id, per-hash random salt, library defaults (RFC 9106 low-memory)
 # Tests only (PASSWORD_HASH_FAST, refused in production): the same algorithm at minimal cost, so

@@ -21,17 +21,17 @@ from flask import current_app
 from sqlalchemy import bindparam
 from sqlalchemy.orm import undefer
 
-from ..extensions import db
-from ..models import AuditEvent, Drawing, InvoiceProfile, Quote, QuoteEvent, ShippingAddress, User
-from ..models.base import utcnow
-from ..read_only import writable
-from . import vault
-from .crypto import CorruptBlob, CryptoError
-from .jobs import enqueue, task
-from .keyring import KeyRingError, get_keyring
-from .storage import BlobStorage, StorageError, get_storage
+from ...extensions import db
+from ...models import AuditEvent, Drawing, InvoiceProfile, Quote, QuoteEvent, ShippingAddress, User
+from ...models.base import utcnow
+from ...read_only import writable
+from .. import vault
+from ..crypto import CorruptBlob, CryptoError
+from ..jobs import enqueue, task
+from ..keyring import KeyRingError, get_keyring
+from ..storage import BlobStorage, StorageError, get_storage
+from ..working_days import add_working_days
 from .uploads import ReceivedFile
-from .working_days import add_working_days
 
 log = logging.getLogger(__name__)
 
@@ -543,7 +543,7 @@ def set_engineer_price(quote: Quote, staff: User, price: EngineerPrice) -> None:
 
 def notify_customer(quote: Quote) -> None:
     """Mail "your quote is ready" to the owner, in their preferred language."""
-    from .mail import external_url, send_mail
+    from ..mail import external_url, send_mail
 
     owner = db.session.get(User, quote.user_id)
     if owner is None or not owner.email or not owner.is_active:
@@ -619,7 +619,7 @@ def staff_recipients() -> list[str]:
 
 def notify_staff(quote: Quote) -> None:
     """Tell the operator an order came in (staff read mail in Chinese by default)."""
-    from .mail import external_url, send_mail
+    from ..mail import external_url, send_mail
 
     for address in staff_recipients():
         send_mail(
@@ -762,7 +762,7 @@ def _name(entry: dict[str, Any], key: str, lang: str) -> str:
 
 
 def _lang() -> str:
-    from ..i18n import current_language
+    from ...i18n import current_language
 
     try:
         return current_language()

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import delete, update
 
-from ..extensions import db
-from ..models.base import utcnow
-from ..models.phone_code import MAX_ATTEMPTS, PhoneVerification
+from ...extensions import db
+from ...models.base import utcnow
+from ...models.phone_code import MAX_ATTEMPTS, PhoneVerification
 
 LIFETIME_MINUTES = 10
 CODE_LIFETIME = timedelta(minutes=LIFETIME_MINUTES)

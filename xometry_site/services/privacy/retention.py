@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from ..models import (
+from ...extensions import db
+from ...models import (
     AuditEvent,
     Consent,
     DataExport,
@@ -29,7 +29,7 @@ from ..models import (
     SignInEvent,
     User,
 )
-from ..models.base import utcnow
+from ...models.base import utcnow
 from . import erasure
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..models import Consent, User
+from ...extensions import db
+from ...models import Consent, User
 from . import consents
 
 WITHDRAWABLE = ("subscription", "cookies_functional", "sensitive_tax_id")
@@ -19,7 +19,7 @@ WITHDRAWABLE = ("subscription", "cookies_functional", "sensitive_tax_id")
 
 def withdraw(user: User, kind: str) -> None:
     """Withdraw one kind of consent and apply its consequence in the same commit."""
-    from ..account import invoicing, subscriptions
+    from ...account import invoicing, subscriptions
 
     if kind not in WITHDRAWABLE:
         raise ValueError(kind)

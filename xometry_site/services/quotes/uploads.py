@@ -25,9 +25,9 @@ from streaming_form_data.parser import ParseFailedException
 from streaming_form_data.targets import BaseTarget
 from werkzeug.exceptions import ClientDisconnected
 
-from .keyring import KeyRing
-from .storage import BlobStorage
-from .vault import EncryptedBlobWriter, StoredBlob, destroy
+from ..keyring import KeyRing
+from ..storage import BlobStorage
+from ..vault import EncryptedBlobWriter, StoredBlob, destroy
 
 log = logging.getLogger(__name__)
 

@@ -23,15 +23,15 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import force_locale
 
-from ..extensions import db
-from ..models import DataExport, User
-from ..models.base import utcnow
+from ...extensions import db
+from ...models import DataExport, User
+from ...models.base import utcnow
+from ..jobs import enqueue, task
+from ..keyring import get_keyring
+from ..mail import external_url, send_mail
+from ..storage import get_storage
+from ..vault import EncryptedBlobWriter, open_decrypted
 from . import audit_trail, pi_registry
-from .jobs import enqueue, task
-from .keyring import get_keyring
-from .mail import external_url, send_mail
-from .storage import get_storage
-from .vault import EncryptedBlobWriter, open_decrypted
 
 log = logging.getLogger(__name__)
 SCHEMA = "xometry-asia/personal-data-export"
@@ -197,7 +197,7 @@ def render_readme(user: User, lang: str, now: datetime, drawing_count: int) -> s
 
 def build_document(user: User, lang: str, now: datetime) -> tuple[dict[str, Any], list[dict]]:
     """The data.json document and the list of drawing files to add, from the registry."""
-    from ..policies import current_edition
+    from ...policies import current_edition
 
     metadata = db.metadata
     categories: dict[str, dict[str, Any]] = {}

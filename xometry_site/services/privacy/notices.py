@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
-from ..extensions import db
-from ..models import Notice, NoticeReceipt, User
-from ..models.base import utcnow
+from ...extensions import db
+from ...models import Notice, NoticeReceipt, User
+from ...models.base import utcnow
+from ..jobs import enqueue, task
+from ..mail import external_url, send_mail
 from . import audit_trail
-from .jobs import enqueue, task
-from .mail import external_url, send_mail
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def outdated_policy_edition(user: User) -> str | None:
 
     Edition ids are their effective dates (ISO), so they compare in time order.
     """
-    from ..policies import current_edition
+    from ...policies import current_edition
 
     accepted = user.accepted_policy_edition  # loaded with the user (models.User)
     if accepted is None:

@@ -21,15 +21,15 @@ import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ..extensions import db
-from ..models import Drawing, Quote, QuoteEvent, User
-from ..models.base import utcnow
+from ...extensions import db
+from ...models import Drawing, Quote, QuoteEvent, User
+from ...models.base import utcnow
+from ..jobs import enqueue, task
+from ..mail import external_url, send_mail
+from ..storage import get_storage
+from ..working_days import CHINA_TIME, add_working_days
 from . import audit_trail
-from .jobs import enqueue, task
-from .mail import external_url, send_mail
 from .pi_registry import ERASE, Entry, live_entries, owner_clause
-from .storage import get_storage
-from .working_days import CHINA_TIME, add_working_days
 
 log = logging.getLogger(__name__)
 CANCEL_SALT = "xometry-deregister-cancel"

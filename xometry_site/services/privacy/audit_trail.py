@@ -6,8 +6,8 @@ import logging
 
 import sqlalchemy as sa
 
-from ..extensions import db
-from ..models import AuditEvent, User
+from ...extensions import db
+from ...models import AuditEvent, User
 
 log = logging.getLogger(__name__)
 STAFF_ACCESS_SHOWN = 200

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
-from ..models import Consent, User
-from ..models.base import utcnow
+from ...extensions import db
+from ...models import Consent, User
+from ...models.base import utcnow
 
 LABELS = {
     "policy": _l("Data Protection Policy"),
@@ -20,7 +20,7 @@ LABELS = {
 
 def current_policy_edition() -> str:
     """The id of the edition in force, as recorded on every consent."""
-    from ..policies import current_edition
+    from ...policies import current_edition
 
     return current_edition(current_app.config).id
 

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from ..extensions import db
-from ..models import Drawing, Quote
-from ..models.base import utcnow
-from .jobs import enqueue
+from ...extensions import db
+from ...models import Drawing, Quote
+from ...models.base import utcnow
+from ..jobs import enqueue
 from .quoting import DEFAULT_STEP_TIMEOUT, analyse_quote, claim
 
 log = logging.getLogger(__name__)

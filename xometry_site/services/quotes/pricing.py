@@ -21,9 +21,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from xometry_site.services.geometry import ANALYSABLE_FORMATS, SMALLEST_SENSIBLE_MM, PartGeometry
+from xometry_site.services.quotes.geometry import (
+    ANALYSABLE_FORMATS,
+    SMALLEST_SENSIBLE_MM,
+    PartGeometry,
+)
 
-RULES_PATH = Path(__file__).resolve().parent.parent / "data" / "pricing_rules.json"
+RULES_PATH = Path(__file__).resolve().parents[2] / "data" / "pricing_rules.json"
 CENT = Decimal("0.01")
 LARGEST_SENSIBLE_MM = 2000
 MODELS = ("subtractive", "additive", "sheet")
@@ -439,7 +443,9 @@ def valid_until(issued: date, rules: dict[str, Any] | None = None) -> date:
     return issued + timedelta(days=rules["validity_days"])
 
 
-if __name__ == "__main__":  # `python -m xometry_site.services.pricing [rules.json]`: check a file
+if (
+    __name__ == "__main__"
+):  # `python -m xometry_site.services.quotes.pricing [rules.json]`: check a file
     try:
         checked = load_rules(sys.argv[1] if len(sys.argv) > 1 else None)
     except (RulesError, ValueError) as exc:

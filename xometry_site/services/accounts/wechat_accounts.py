@@ -10,10 +10,11 @@ import logging
 
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from ..models import User, WeChatIdentity
-from ..models.base import utcnow
-from . import consents, phone_codes, registration
+from ...extensions import db
+from ...models import User, WeChatIdentity
+from ...models.base import utcnow
+from ..privacy import consents
+from . import phone_codes, registration
 from .wechat import WeChatIdentity as Identity
 
 log = logging.getLogger(__name__)
