@@ -21,6 +21,7 @@ from ..mail import external_url, send_mail
 from ..privacy import consents
 from ..tokens import TokenInvalid, make_token, read_token
 from .passwords import check_password_policy, hash_password
+from .subscriptions import send_confirmation
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,4 @@ def verify_email(token: str) -> tuple[User, str | None]:
 
 def send_subscription_confirmation(user: User, consent: Consent) -> None:
     """Ask the new subscriber to confirm (double opt-in) with the account feature's mail and link."""
-    from ...account.subscriptions import send_confirmation  # late: the account package imports us
-
     send_confirmation(user, consent)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ...extensions import db
 from ...models import Consent, User
+from ..accounts import invoicing, subscriptions
 from . import consents
 
 WITHDRAWABLE = ("subscription", "cookies_functional", "sensitive_tax_id")
@@ -19,8 +20,6 @@ WITHDRAWABLE = ("subscription", "cookies_functional", "sensitive_tax_id")
 
 def withdraw(user: User, kind: str) -> None:
     """Withdraw one kind of consent and apply its consequence in the same commit."""
-    from ...account import invoicing, subscriptions
-
     if kind not in WITHDRAWABLE:
         raise ValueError(kind)
     if kind == "subscription":

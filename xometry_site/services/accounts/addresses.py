@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..extensions import db
-from ..models import ShippingAddress, User
+from ...extensions import db
+from ...models import ShippingAddress, User
 
 
 @dataclass(frozen=True)

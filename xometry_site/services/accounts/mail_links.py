@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..services.tokens import TokenError, make_token, read_token
+from ..tokens import TokenError, make_token, read_token
 
 
 def make(purpose: str, payload: Any) -> str:

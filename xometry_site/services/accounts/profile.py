@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..extensions import db
-from ..models import User
-from ..models.base import utcnow
-from ..services.accounts import password_reset
-from ..services.accounts.registration import find_user_by_email, normalize_email
-from ..services.mail import external_url, send_mail
-from . import tokens
+from ...extensions import db
+from ...models import User
+from ...models.base import utcnow
+from ..mail import external_url, send_mail
+from . import mail_links, password_reset
+from .registration import find_user_by_email, normalize_email
 from .subscriptions import mail_language
 
 EMAIL_PURPOSE = "email-change"
@@ -68,7 +67,7 @@ def request_email_change(user: User, new_email: str) -> str:
     if find_user_by_email(new_email) is not None:
         send_mail(new_email, "account_email_taken", lang, login_url=external_url("auth.login"))
         return new_email
-    token = tokens.make(EMAIL_PURPOSE, {"u": user.id, "old": user.email, "new": new_email})
+    token = mail_links.make(EMAIL_PURPOSE, {"u": user.id, "old": user.email, "new": new_email})
     send_mail(
         new_email,
         "account_email_verify",
@@ -81,7 +80,7 @@ def request_email_change(user: User, new_email: str) -> str:
 
 def confirm_email_change(token: str) -> str:
     """ "changed", "taken" or "invalid" (forged, expired, or already used: the old address moved)."""
-    payload = tokens.read(EMAIL_PURPOSE, token, EMAIL_MAX_AGE)
+    payload = mail_links.read(EMAIL_PURPOSE, token, EMAIL_MAX_AGE)
     if not isinstance(payload, dict):
         return "invalid"
     user = db.session.get(User, payload.get("u"))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from ..extensions import db
-from ..models import Consent, User
-from ..models.base import utcnow
-from ..services.mail import external_url, send_mail
-from ..services.privacy import consents
-from . import tokens
+from ...extensions import db
+from ...models import Consent, User
+from ...models.base import utcnow
+from ..mail import external_url, send_mail
+from ..privacy import consents
+from . import mail_links
 
 KIND = "subscription"
 CONFIRM_PURPOSE = "subscription-confirm"
@@ -53,7 +53,7 @@ def subscribe(user: User, *, ip: str | None, source: str) -> str:
 
 def send_confirmation(user: User, consent: Consent) -> None:
     """The double opt-in mail; it already carries an unsubscribe link and header."""
-    token = tokens.make(CONFIRM_PURPOSE, {"c": consent.id, "u": user.id})
+    token = mail_links.make(CONFIRM_PURPOSE, {"c": consent.id, "u": user.id})
     send_mail(
         user.email,
         "subscription_confirm",
@@ -67,7 +67,7 @@ def send_confirmation(user: User, consent: Consent) -> None:
 
 def confirm(token: str) -> str:
     """Open the confirmation link: "confirmed", "withdrawn" (cancelled meanwhile) or "invalid"."""
-    payload = tokens.read(CONFIRM_PURPOSE, token, CONFIRM_MAX_AGE)
+    payload = mail_links.read(CONFIRM_PURPOSE, token, CONFIRM_MAX_AGE)
     if not isinstance(payload, dict):
         return "invalid"
     consent = db.session.get(Consent, payload.get("c"))
@@ -90,12 +90,12 @@ def unsubscribe(user: User) -> int:
 
 def unsubscribe_url(user: User) -> str:
     """A signed link that unsubscribes without signing in, valid as long as mail may carry it."""
-    return external_url("mailing.unsubscribe", token=tokens.make(UNSUBSCRIBE_PURPOSE, user.id))
+    return external_url("mailing.unsubscribe", token=mail_links.make(UNSUBSCRIBE_PURPOSE, user.id))
 
 
 def user_from_unsubscribe_token(token: str) -> User | None:
     """The subscriber a genuine unsubscribe link names, or None."""
-    user_id = tokens.read(UNSUBSCRIBE_PURPOSE, token, UNSUBSCRIBE_MAX_AGE)
+    user_id = mail_links.read(UNSUBSCRIBE_PURPOSE, token, UNSUBSCRIBE_MAX_AGE)
     return db.session.get(User, user_id) if isinstance(user_id, int) else None
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..extensions import db
-from ..models import InvoiceProfile, User
-from ..services.privacy import consents
-from ..services.validators import is_valid_resident_id, mask_secret
+from ...extensions import db
+from ...models import InvoiceProfile, User
+from ..privacy import consents
+from ..validators import is_valid_resident_id, mask_secret
 
 SENSITIVE_KIND = "sensitive_tax_id"
 
