@@ -70,7 +70,7 @@ def show_value(column: pi_registry.Column, value: Any) -> str:
 def code_name(codes: str, value: str) -> str:
     """The name other features give their codes (imported late: they are optional here)."""
     if codes == "process":
-        from ..services.quotes.quoting import catalogue_name
+        from ..services.quotes.catalogue import catalogue_name
 
         return catalogue_name("process", value)
     names: dict = {

@@ -7,7 +7,7 @@ import functools
 from flask import abort, render_template
 from flask_login import current_user, login_required
 
-from ..services.quotes import quoting
+from ..services.quotes import records
 
 try:  # the auth feature's decorator, once it exists
     from ..auth.decorators import verified_required  # type: ignore[import-not-found]
@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - until auth lands
 
 def quote_or_404(ref: str):
     """The quote if the signed-in user owns it or is staff; anyone else gets 404, never 403."""
-    quote = quoting.quote_for(current_user, ref)
+    quote = records.quote_for(current_user, ref)
     if quote is None:
         abort(404)
     return quote
@@ -37,7 +37,7 @@ def quote_or_404(ref: str):
 def drawing_or_404(ref: str, drawing_id: int):
     """A readable drawing of a quote the user may see; another quote's drawing id is 404."""
     quote = quote_or_404(ref)
-    drawing = quoting.drawing_of(quote, drawing_id)
+    drawing = records.drawing_of(quote, drawing_id)
     if drawing is None:
         abort(404)
     return quote, drawing

@@ -32,7 +32,7 @@ def sweep(grace_hours: float) -> None:
     """Delete stored blobs that no row refers to (left by crashes between blob and commit)."""
     from datetime import timedelta
 
-    from ..services.quotes.quoting import known_blob_ids
+    from ..services.blob_sweep import known_blob_ids
 
     storage = get_storage(current_app._get_current_object())  # type: ignore[attr-defined]
     removed = vault.sweep_orphans(

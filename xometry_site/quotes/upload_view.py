@@ -19,7 +19,7 @@ from wtforms import ValidationError
 from ..csrf_token import generate_csrf
 from ..errors import CSRF_MESSAGE, render_error
 from ..services.keyring import get_keyring
-from ..services.quotes import quoting
+from ..services.quotes import catalogue, creation
 from ..services.quotes.uploads import (
     ACCEPT_ATTRIBUTE,
     FORMATS,
@@ -53,7 +53,7 @@ def build_form(fields: dict[str, str] | None = None) -> QuoteForm:
     """The form with the catalogue's choices, bound to streamed fields when given."""
     formdata = MultiDict(fields) if fields is not None else None
     form = QuoteForm(formdata=formdata)
-    choices = quoting.form_choices()
+    choices = catalogue.form_choices()
     form.process_.choices = choices["process"]
     form.material.choices = choices["material"]
     form.finish.choices = choices["finish"]
@@ -64,7 +64,7 @@ def validate_form(form: QuoteForm) -> bool:
     """Field validators, then whether material and finish belong to the chosen process."""
     if not form.validate():
         return False
-    problem = quoting.combination_error(
+    problem = catalogue.combination_error(
         form.process_.data, form.material.data, form.finish.data or None
     )
     if problem == "material":
@@ -89,7 +89,7 @@ def upload_page(form: QuoteForm | None = None, errors: list[str] | None = None, 
         max_files=limits.max_files,
         max_file_mb=_megabytes(limits.max_file_size),
         csrf_token_value=generate_csrf(),
-        combinations=quoting.material_combinations(),
+        combinations=catalogue.material_combinations(),
     ), status
 
 
@@ -154,14 +154,14 @@ def receive_quote():
         _discard(received)
         errors = [] if received.files else [str(UPLOAD_REFUSAL["no_files"])]
         return _invalid(form, errors)
-    request_data = quoting.QuoteRequest(
+    request_data = creation.QuoteRequest(
         process=form.process_.data,
         material=form.material.data,
         finish=form.finish.data or None,
         quantity=int(form.quantity.data),
         notes=form.notes.data,
     )
-    quote = quoting.create_quote(current_user, request_data, received.files)
+    quote = creation.create_quote(current_user, request_data, received.files)
     url = url_for("quotes.detail", ref=quote.ref)
     if wants_json():
         return jsonify(redirect=url), 201

@@ -1,6 +1,6 @@
 """Drawing analyses whose worker died or whose job was lost: queued again, or sent to an engineer.
 
-`quoting._claim_drawing` marks a drawing "measuring" with the time and counts the start. A worker
+`creation._claim_drawing` marks a drawing "measuring" with the time and counts the start. A worker
 killed mid-analysis (SIGKILL, out of memory, host lost) never finishes nor releases the claim, and
 RQ's retry of the job skips a drawing someone is measuring. A drawing still "pending" has lost its
 job when Redis was flushed, or when our own error after `_release_claim` used up RQ's retries.
@@ -26,7 +26,7 @@ from ...extensions import db
 from ...models import Drawing, Quote
 from ...models.base import utcnow
 from ..jobs import enqueue
-from .quoting import DEFAULT_STEP_TIMEOUT, analyse_quote, claim
+from .creation import DEFAULT_STEP_TIMEOUT, analyse_quote, claim
 
 log = logging.getLogger(__name__)
 
