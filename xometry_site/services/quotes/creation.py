@@ -200,8 +200,8 @@ def analyse_drawing(drawing: Drawing) -> None:
 
 def _measure(drawing: Drawing, kind: str):
     """Stream the decrypted drawing through the STL parser or the OpenCascade child."""
-    from .geometry import analyze_step
     from .preview import analyze_stl_with_preview
+    from .step_reader import analyze_step
 
     chunks = open_plaintext(drawing)
     with contextlib.closing(chunks):

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from xometry_site.services.quotes.geometry import PartGeometry, analyze_stl
+from xometry_site.services.quotes.geometry import PartGeometry
+from xometry_site.services.quotes.stl_reader import analyze_stl
 
 PREVIEW_TRIANGLES = 200_000  # enough to look solid at 480×360, small enough to render in ~1 s
 BACKGROUND = np.array([246, 247, 249], np.uint8)

@@ -1,4 +1,4 @@
-"""Child process that measures a STEP/IGES file with OpenCascade (see geometry.analyze_step).
+"""Child process that measures a STEP/IGES file with OpenCascade (see step_reader.analyze_step).
 
 Run as a script, not imported: `python -I step_worker.py KIND PREVIEW_LIMIT MEMORY_LIMIT` with
 the drawing as stdin (an in-memory memfd, opened by path as /proc/self/fd/0). Writes one JSON
