@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..auth.fields import PhoneNumberField, blank_is_none, nfkc_strip, strip
+from ..forms import PhoneNumberField, blank_is_none, nfkc_strip, strip
 from ..services.validators import is_valid_postal_code
 from .division_fields import DivisionFieldsMixin
 

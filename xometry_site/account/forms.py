@@ -7,8 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from ..auth.fields import blank_is_none, choices, strip
 from ..auth.forms import CUSTOMER_TYPE_LABELS  # the same labels as on registration
+from ..forms import blank_is_none, choices, strip
 
 LANGUAGE_LABELS = {"zh_CN": "简体中文", "en": "English"}
 

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
-from ..auth.fields import blank_is_none, choices, nfkc_blank_is_none
+from ..forms import blank_is_none, choices, nfkc_blank_is_none
 from ..models.invoice import INVOICE_KINDS
 from ..services.validators import (
     is_valid_postal_code,

@@ -15,10 +15,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..models.user import CUSTOMER_TYPES
-from ..services.accounts.passwords import MAX_LENGTH, PasswordRejected, check_password_policy
-from ..services.accounts.registration import Registration, normalize_email
-from .fields import (
+from ..forms import (
     MOBILE_MESSAGE,
     PhoneNumberField,
     adult_consent_field,
@@ -26,6 +23,9 @@ from .fields import (
     policy_consent_field,
     strip,
 )
+from ..models.user import CUSTOMER_TYPES
+from ..services.accounts.passwords import MAX_LENGTH, PasswordRejected, check_password_policy
+from ..services.accounts.registration import Registration, normalize_email
 
 CUSTOMER_TYPE_LABELS = {
     "company": _l("Company"),

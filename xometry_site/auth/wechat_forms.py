@@ -7,14 +7,14 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, SubmitField
 from wtforms.validators import Email, InputRequired, Length, Regexp, StopValidation
 
-from ..services.accounts.registration import normalize_email
-from .fields import (
+from ..forms import (
     MOBILE_MESSAGE,
     PhoneNumberField,
     adult_consent_field,
     policy_consent_field,
     strip,
 )
+from ..services.accounts.registration import normalize_email
 
 
 def _needed_only_to_subscribe(form, field) -> None:

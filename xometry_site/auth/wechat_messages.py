@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..services.accounts.phone_codes import PhoneCodeError
-from .wechat_flow import Flow
+from .wechat_session import Flow
 
 # kind → (HTTP status, title, explanation)
 FAILURES = {

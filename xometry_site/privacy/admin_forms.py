@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..auth.fields import choices
+from ..forms import choices
 from ..services.privacy.notices import NoticeText, parse_addresses
 
 

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from ..auth.fields import choices
+from ..forms import choices
 from ..services.privacy.requests import KIND_LABELS, Draft
 from ..services.privacy.withdrawal import WITHDRAWABLE
 

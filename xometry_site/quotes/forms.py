@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ..auth.fields import choices
+from ..forms import choices
 
 MAX_QUANTITY = 100_000
 

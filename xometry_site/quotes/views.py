@@ -9,8 +9,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..auth.fields import choices
 from ..extensions import csrf
+from ..forms import choices
 from ..read_only import reads_only
 from ..security import no_store
 from ..services.quotes import acceptance, catalogue, quote_pricing, records, review

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ..extensions import db
-from ..models import SignInEvent, User
-from ..models.base import utcnow
-from ..services.accounts.passwords import MAX_LENGTH, burn_time
-from ..services.accounts.registration import find_user_by_email
+from ...extensions import db
+from ...models import SignInEvent, User
+from ...models.base import utcnow
+from .passwords import MAX_LENGTH, burn_time
+from .registration import find_user_by_email
 
 USER_AGENT_MAX = 255
 

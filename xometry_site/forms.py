@@ -1,4 +1,4 @@
-"""Form pieces the account forms share (auth, WeChat, Personal Center), so each rule is written once."""
+"""The form kit every blueprint's forms share (fields, filters, menus), so each rule is written once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, TelField
 from wtforms.validators import DataRequired
 
-from ..services.validators import InvalidPhone, normalize_phone
+from .services.validators import InvalidPhone, normalize_phone
 
 try:  # WTForms ≥ 3.3 deprecates (value, label) tuples
     from wtforms import SelectChoice
