@@ -1,29 +1,11 @@
-"""Who may request quotes (verified users) and who may see one (its owner and staff, else 404)."""
+"""Who may see a quote or its drawing: its owner and staff; anyone else gets 404."""
 
 from __future__ import annotations
 
-import functools
-
-from flask import abort, render_template
-from flask_login import current_user, login_required
+from flask import abort
+from flask_login import current_user
 
 from ..services.quotes import records
-
-try:  # the auth feature's decorator, once it exists
-    from ..auth.decorators import verified_required  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - until auth lands
-
-    def verified_required(view):
-        """Signed in and verified; an unverified account is told to verify first (403)."""
-
-        @functools.wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if not current_user.is_verified:
-                return render_template("quotes/verify_first.html"), 403
-            return view(*args, **kwargs)
-
-        return wrapped
 
 
 def quote_or_404(ref: str):
@@ -41,6 +23,3 @@ def drawing_or_404(ref: str, drawing_id: int):
     if drawing is None:
         abort(404)
     return quote, drawing
-
-
-__all__ = ["drawing_or_404", "quote_or_404", "verified_required"]

@@ -9,13 +9,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..auth.decorators import verified_required
 from ..extensions import csrf
 from ..forms import choices
 from ..read_only import reads_only
 from ..security import no_store
 from ..services.quotes import acceptance, catalogue, quote_pricing, records, review
 from . import bp, labels
-from .access import drawing_or_404, quote_or_404, verified_required
+from .access import drawing_or_404, quote_or_404
 from .downloads import drawing_response, preview_response
 from .forms import AcceptForm, CancelForm
 from .labels import QUOTE_ERROR
