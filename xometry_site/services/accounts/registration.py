@@ -15,13 +15,12 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ...extensions import db
-from ...models import Consent, User
+from ...models import User
 from ...models.base import utcnow
 from ..mail import external_url, send_mail
-from ..privacy import consents
 from ..tokens import TokenInvalid, make_token, read_token
+from .opening import GivenConsents, open_account, send_subscription_confirmation
 from .passwords import check_password_policy, hash_password
-from .subscriptions import send_confirmation
 
 log = logging.getLogger(__name__)
 
@@ -93,23 +92,14 @@ def register(data: Registration) -> User:
         preferred_language=data.language,
         password_hash=hash_password(data.password),
     )
-    db.session.add(user)
+    given = GivenConsents(channel="register", ip=data.ip, subscribe=data.subscribe)
     try:
-        db.session.flush()
+        subscription = open_account(user, given)
     except IntegrityError:  # a concurrent registration won the race
-        db.session.rollback()
         existing = find_user_by_email(data.email)
         if existing is not None:
             _refuse_duplicate(existing, data, hashed=True)
         raise PhoneUnavailable() from None
-    for kind in ("policy", "adult"):
-        consents.record(user, kind, ip=data.ip, source="register")
-    subscription = None
-    if data.subscribe:
-        subscription = consents.record(
-            user, "subscription", ip=data.ip, source="register", confirmed=False
-        )
-    db.session.commit()
     log.info("auth.registered user=%s", user.id)
     send_verification(user, data.language, browser_nonce=data.browser_nonce)
     if subscription is not None:
@@ -176,11 +166,3 @@ def verify_email(token: str) -> tuple[User, str | None]:
     db.session.commit()
     log.info("auth.email_verified user=%s", user.id)
     return user, payload.get("nonce")
-
-
-# --- newsletter double opt-in ----------------------------------------------------------------
-
-
-def send_subscription_confirmation(user: User, consent: Consent) -> None:
-    """Ask the new subscriber to confirm (double opt-in) with the account feature's mail and link."""
-    send_confirmation(user, consent)

@@ -13,8 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from ...extensions import db
 from ...models import User, WeChatIdentity
 from ...models.base import utcnow
-from ..privacy import consents
 from . import phone_codes, registration
+from .opening import GivenConsents, open_account, send_subscription_confirmation
 from .wechat import WeChatIdentity as Identity
 
 log = logging.getLogger(__name__)
@@ -105,25 +105,14 @@ def register(
         email = None
     now = utcnow()
     user = User(phone=phone, phone_verified_at=now, preferred_language=language, email=email)
-    db.session.add(user)
-    db.session.add(
-        WeChatIdentity(
-            user=user, appid=identity.appid, openid=identity.openid, unionid=identity.unionid
-        )
+    bound = WeChatIdentity(
+        user=user, appid=identity.appid, openid=identity.openid, unionid=identity.unionid
     )
-    subscription = None
+    given = GivenConsents(channel="wechat", ip=ip, subscribe=bool(email))
     try:
-        db.session.flush()
-        for kind in ("policy", "adult"):
-            consents.record(user, kind, ip=ip, source="wechat")
-        if email:
-            subscription = consents.record(
-                user, "subscription", ip=ip, source="wechat", confirmed=False
-            )
-        db.session.commit()
+        subscription = open_account(user, given, related=[bound])
     except IntegrityError:
         # a concurrent request took the phone, the identity or the address between our checks
-        db.session.rollback()
         if find_user(identity) is not None:
             raise WeChatAccountError("identity_taken") from None
         if email and phone_owner(phone) is None:  # the address went to someone else meanwhile
@@ -131,7 +120,7 @@ def register(
         raise WeChatAccountError("phone_taken") from None
     log.info("wechat.registered user=%s", user.id)
     if subscription is not None:
-        registration.send_subscription_confirmation(user, subscription)
+        send_subscription_confirmation(user, subscription)
     return user
 
 
