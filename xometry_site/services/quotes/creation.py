@@ -45,7 +45,8 @@ class QuoteRequest:
 def create_quote(user: User, request: QuoteRequest, files: list[ReceivedFile]) -> Quote:
     """Write the quote and its drawings (blobs are already durable), then start the analysis.
 
-    If the commit fails the blobs are destroyed here, so the caller never leaves orphans.
+    If the commit fails it is rolled back and the error raised: the blobs are still the upload's,
+    which destroys them (see `uploads.UploadReceiver`), so no orphan is left.
     """
     if not files:
         raise QuoteError("no_files")
@@ -73,9 +74,6 @@ def create_quote(user: User, request: QuoteRequest, files: list[ReceivedFile]) -
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        for received in files:
-            with contextlib.suppress(Exception):
-                vault.destroy(blob_storage(), received.stored.blob_id)
         raise
     log.info("quote.created quote=%s drawings=%d", quote.id, len(files))
     enqueue(analyse_quote, quote.id, queue="analysis")

@@ -1,7 +1,7 @@
 """Drawings arrive as a multipart body that we parse ourselves, straight into encrypted storage.
 
 Werkzeug's form parser spools files over 500 KB to a plaintext temporary file; a drawing must
-never touch disk unencrypted, so the upload view hands `request.stream` to `receive_upload`, which
+never touch disk unencrypted, so the upload view hands `request.stream` to `UploadReceiver`, which
 feeds each file part to an `EncryptedBlobWriter` chunk by chunk (memory ≈ one read + one segment).
 Size, count, type and leading bytes are checked while the bytes go past; on any refusal or fault
 every blob of the request is aborted or destroyed before the exception reaches the caller, so a
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import logging
 import queue
-import re
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from streaming_form_data import StreamingFormDataParser
 from streaming_form_data.parser import ParseFailedException
@@ -28,6 +27,7 @@ from werkzeug.exceptions import ClientDisconnected
 from ..keyring import KeyRing
 from ..storage import BlobStorage
 from ..vault import EncryptedBlobWriter, StoredBlob, destroy
+from .file_types import FORMATS, check_signature, early_verdict, extension_of
 
 log = logging.getLogger(__name__)
 
@@ -36,24 +36,6 @@ READ_AHEAD = 4  # chunks a helper thread may read ahead while we parse and encry
 HEAD_SIZE = 4096  # leading bytes kept per file for the signature check
 FILE_FIELD = "files"
 TEXT_FIELDS = ("csrf_token", "process", "material", "finish", "quantity", "notes")
-
-# Accepted extensions → the format they must look like (see `check_signature`).
-FORMATS = {
-    "step": "step",
-    "stp": "step",
-    "iges": "iges",
-    "igs": "iges",
-    "stl": "stl",
-    "3mf": "3mf",
-    "obj": "obj",
-    "x_t": "x_t",
-    "x_b": "x_b",
-    "sldprt": "sldprt",
-    "dxf": "dxf",
-    "dwg": "dwg",
-    "pdf": "pdf",
-}
-ACCEPT_ATTRIBUTE = ",".join("." + ext for ext in FORMATS)
 
 
 class UploadRefused(Exception):
@@ -117,124 +99,26 @@ def clean_filename(raw: str | None) -> str:
     return name
 
 
-def extension_of(filename: str) -> str:
-    """Lower-case extension without the dot ("x_t", "step"), "" if none."""
-    _, dot, ext = filename.rpartition(".")
-    return ext.lower() if dot and _ else ""
-
-
-# --- leading bytes ---------------------------------------------------------------------------
-
-_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ZIP = b"PK\x03\x04"
-_BOM = b"\xef\xbb\xbf"
-# Things that are never CAD files, refused even where a format has no fixed signature.
-_FOREIGN = (b"%PDF-", _ZIP, b"MZ", b"\x7fELF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"#!")
-_MARKUP = re.compile(rb"^\s*<(?:!doctype|html|script|svg|\?xml|body|head)", re.IGNORECASE)
-_OBJ_LINE = re.compile(rb"^(?:#|v |vt |vn |vp |f |o |g |s |l |p |mtllib |usemtl |cstype |deg )")
-_DWG = re.compile(rb"^AC(?:10\d\d|1\.[0-9]|2\.[0-9])")
-
-
-def _is_text(head: bytes) -> bool:
-    """No NUL bytes and decodable as UTF-8 or a single-byte code page: a text format."""
-    return b"\x00" not in head
-
-
-def _foreign(head: bytes) -> bool:
-    return head.startswith(_FOREIGN) or bool(_MARKUP.match(head)) or head.startswith(_OLE2)
-
-
-def check_signature(fmt: str, head: bytes, size: int) -> bool:
-    """Whether the leading bytes (and, for binary STL, the size) fit the claimed format.
-
-    Pragmatic where a format has no magic number: OBJ and DXF must look like their text
-    syntax; SLDPRT must be an OLE2 compound file (SolidWorks ≤ 2014) or at least not another
-    known kind of file (newer SolidWorks files have no published signature); X_B must start
-    with "PS" (Parasolid binary transmit). `head` is the first HEAD_SIZE bytes (all of a small
-    file); `size` is the whole length.
-    """
-    text = head.lstrip(_BOM)
-    stripped = text.lstrip()
-    if fmt == "pdf":
-        return b"%PDF-" in head[:1024]
-    if fmt == "3mf":
-        return head.startswith(_ZIP)
-    if fmt == "sldprt":
-        return head.startswith(_OLE2) or not (_foreign(head) or _is_text(head))
-    if fmt == "dwg":
-        return bool(_DWG.match(head))
-    if fmt == "step":
-        return stripped.startswith(b"ISO-10303-21")
-    if fmt == "iges":
-        first = text.split(b"\n", 1)[0].rstrip(b"\r")
-        return len(first) >= 73 and first[72:73] in (b"S", b"C") and _is_text(head)
-    if fmt == "stl":
-        return _looks_like_stl(head, size)
-    if fmt == "obj":
-        return _is_text(head) and _first_lines_match(stripped, _OBJ_LINE)
-    if fmt == "x_t":
-        return stripped.startswith(b"**") and _is_text(head[:512])
-    if fmt == "x_b":
-        return head.startswith(b"PS")
-    if fmt == "dxf":
-        if head.startswith(b"AutoCAD Binary DXF"):
-            return True
-        return _is_text(head) and bool(re.match(rb"(?:0|999)\s*\r?\n", stripped))
-    return False
-
-
-def _looks_like_stl(head: bytes, size: int) -> bool:
-    """ASCII ("solid" then text) or binary (84-byte header + 50 bytes per declared triangle)."""
-    if head.lstrip().lower().startswith(b"solid") and _is_text(head):
-        return True
-    if size < 84 or len(head) < 84:
-        return False
-    count = int.from_bytes(head[80:84], "little")
-    return count > 0 and size == 84 + 50 * count
-
-
-def _first_lines_match(text: bytes, pattern: re.Pattern[bytes]) -> bool:
-    """The first non-blank line (of what we have) follows the format's line syntax."""
-    for line in text.splitlines()[:20]:
-        line = line.strip()
-        if line:
-            return bool(pattern.match(line + b" "))
-    return False
-
-
-def early_verdict(fmt: str, head: bytes) -> bool | None:
-    """With HEAD_SIZE bytes in hand: False when the file surely is not `fmt`, else None.
-
-    Lets a spoofed 100 MB file be refused after 4 KB; binary STL needs the size, so it waits.
-    """
-    if fmt == "stl":
-        if _looks_like_stl(head, -1):
-            return None
-        return False if _foreign(head) else None
-    return None if check_signature(fmt, head, len(head)) else False
-
-
 # --- the streaming receiver ----------------------------------------------------------------
 
 
 class _Receiver:
-    """State of one request: open writer, finished files, fields; cleans up on failure."""
+    """State of one request: open writer, finished files, fields; cleans up on failure.
 
-    def __init__(
-        self,
-        storage: BlobStorage,
-        ring: KeyRing,
-        limits: UploadLimits,
-        before_first_file: Callable[[dict[str, str]], None] | None,
-    ) -> None:
+    Until the gate opens, the first file part is not begun: its events (and everything after
+    them in the same chunk) are held in memory, at most one read, and replayed once it opens.
+    """
+
+    def __init__(self, storage: BlobStorage, ring: KeyRing, limits: UploadLimits) -> None:
         self.storage = storage
         self.ring = ring
         self.limits = limits
-        self.before_first_file = before_first_file
         self.result = ReceivedUpload()
         self.parts = 0
         self.form_bytes = 0
         self.files_started = 0
+        self.gate_open = False
+        self.held: list[tuple[Callable[..., None], tuple[Any, ...]]] | None = None
         self.writer: EncryptedBlobWriter | None = None
         self.current_name = ""
         self.current_ext = ""
@@ -242,6 +126,21 @@ class _Receiver:
         self.head = bytearray()
         self.head_checked = False
         self.skipping = False  # a file input left empty by the browser
+        self.field_value = bytearray()
+
+    def event(self, method: Callable[..., None], *args: Any) -> None:
+        """Run a parser event now, or keep it for the gate when the first file is waiting."""
+        if self.held is not None:
+            self.held.append((method, args))
+        else:
+            method(*args)
+
+    def open_gate(self) -> None:
+        """The caller accepted the fields: begin the held file and what followed it."""
+        self.gate_open = True
+        held, self.held = self.held or [], None
+        for method, args in held:
+            method(*args)
 
     # parts
     def count_part(self) -> None:
@@ -253,6 +152,22 @@ class _Receiver:
         self.form_bytes += n
         if self.form_bytes > self.limits.max_form_memory:
             raise UploadTooLarge("form_too_large", limit=self.limits.max_form_memory)
+
+    # text fields
+    def field_started(self) -> None:
+        self.count_part()
+        self.field_value = bytearray()
+
+    def field_data(self, chunk: bytes) -> None:
+        self.count_form_bytes(len(chunk))
+        self.field_value += chunk
+
+    def field_finished(self, name: str) -> None:
+        if not name:  # unknown parts are counted and dropped
+            return
+        if self.gate_open:  # the fields were checked when the first file began
+            raise UploadRefused("malformed")
+        self.result.fields[name] = self.field_value.decode("utf-8", "replace")
 
     # files
     def file_started(self, raw_name: str | None) -> None:
@@ -267,11 +182,15 @@ class _Receiver:
         ext = extension_of(name)
         if ext not in FORMATS:
             raise UploadRefused("bad_extension", name)
-        if self.files_started == 0 and self.before_first_file is not None:
-            self.before_first_file(dict(self.result.fields))
+        if not self.gate_open:
+            self.held = [(self.file_begun, (ext,))]
+            return
+        self.file_begun(ext)
+
+    def file_begun(self, ext: str) -> None:
         self.files_started += 1
         if self.files_started > self.limits.max_files:
-            raise UploadRefused("too_many_files", name, limit=self.limits.max_files)
+            raise UploadRefused("too_many_files", self.current_name, limit=self.limits.max_files)
         self.current_ext = ext
         self.writer = EncryptedBlobWriter(self.storage, self.ring)
 
@@ -332,13 +251,13 @@ class _FileTarget(BaseTarget):
         self._receiver = receiver
 
     def on_start(self) -> None:
-        self._receiver.file_started(self.multipart_filename)
+        self._receiver.event(self._receiver.file_started, self.multipart_filename)
 
     def on_data_received(self, chunk: bytes) -> None:
-        self._receiver.file_data(chunk)
+        self._receiver.event(self._receiver.file_data, chunk)
 
     def on_finish(self) -> None:
-        self._receiver.file_finished()
+        self._receiver.event(self._receiver.file_finished)
 
 
 class _FieldTarget(BaseTarget):
@@ -348,19 +267,15 @@ class _FieldTarget(BaseTarget):
         super().__init__()
         self._receiver = receiver
         self._name = name
-        self._value = bytearray()
 
     def on_start(self) -> None:
-        self._receiver.count_part()
-        self._value = bytearray()
+        self._receiver.event(self._receiver.field_started)
 
     def on_data_received(self, chunk: bytes) -> None:
-        self._receiver.count_form_bytes(len(chunk))
-        self._value += chunk
+        self._receiver.event(self._receiver.field_data, chunk)
 
     def on_finish(self) -> None:
-        if self._name:  # unknown parts are counted and dropped
-            self._receiver.result.fields[self._name] = self._value.decode("utf-8", "replace")
+        self._receiver.event(self._receiver.field_finished, self._name)
 
 
 class _ReadAhead:
@@ -408,63 +323,129 @@ class _ReadAhead:
         self._thread.join()
 
 
+class UploadReceiver:
+    """One multipart/form-data body, read in two steps so no drawing is stored unchecked.
+
+    `read_fields()` reads up to the first file part (or the end) and returns the text fields
+    received so far (CSRF token, choices); the caller checks them and, only if they are right,
+    calls `read_files()`, which stores each file encrypted as it streams past. Used as a context
+    manager it is the one place that cleans up: an exception inside the block (a refusal, a
+    failed commit of the rows) destroys every blob of the request before it propagates, and on
+    leaving nothing reads `stream` any more (the caller may drain it).
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        headers: Mapping[str, str],
+        storage: BlobStorage,
+        ring: KeyRing,
+        limits: UploadLimits,
+        read_size: int = READ_SIZE,
+        read_ahead: bool = True,
+    ) -> None:
+        self._receiver = _Receiver(storage, ring, limits)
+        self._stream = stream
+        self._read_size = read_size
+        self._source = _ReadAhead(stream, read_size) if read_ahead else None
+        self._ended = False
+        self._tail = b""
+        try:
+            self._parser = StreamingFormDataParser(headers=dict(headers))
+            self._ender = b"\r\n--" + _boundary(headers) + b"--"
+        except ParseFailedException:
+            self.close()
+            raise UploadRefused("not_multipart") from None
+        self._parser.register(FILE_FIELD, _FileTarget(self._receiver))
+        for name in TEXT_FIELDS:
+            self._parser.register(name, _FieldTarget(self._receiver, name))
+        catch_all = _FieldTarget(self._receiver, "")
+        self._parser.register("*", catch_all, matches=lambda _registered, _name: True)
+
+    def __enter__(self) -> UploadReceiver:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> None:
+        if exc is not None:
+            self.discard()
+        self.close()
+
+    def read_fields(self) -> dict[str, str]:
+        """The text fields sent before the first file (all of them when there is none)."""
+        self._pump(until_first_file=True)
+        return dict(self._receiver.result.fields)
+
+    def read_files(self) -> ReceivedUpload:
+        """The rest of the body, each file encrypted into storage; call after `read_fields`."""
+        try:
+            self._receiver.open_gate()
+        except BaseException as exc:
+            self._refused(exc)
+            raise
+        self._pump(until_first_file=False)
+        return self._receiver.result
+
+    def discard(self) -> None:
+        """Destroy every blob of this request (the files read so far and the one being read)."""
+        self._receiver.discard()
+
+    def kept(self) -> None:
+        """The rows that refer to the blobs are committed: the blobs are theirs, not ours to destroy."""
+        self._receiver.result = ReceivedUpload(fields=dict(self._receiver.result.fields))
+
+    def close(self) -> None:
+        """Stop the read-ahead thread: the stream is the caller's again."""
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+
+    def _pump(self, until_first_file: bool) -> None:
+        receiver = self._receiver
+        try:
+            while not self._ended:
+                if until_first_file and receiver.held is not None:
+                    return
+                try:
+                    chunk = (
+                        self._source.read() if self._source else self._stream.read(self._read_size)
+                    )
+                except (ClientDisconnected, OSError):
+                    raise UploadInterrupted("interrupted") from None
+                if not chunk:
+                    self._ended = True
+                    break
+                keep = len(self._ender) + 64
+                self._tail = (self._tail + chunk[-keep:])[-keep:]
+                try:
+                    self._parser.data_received(chunk)
+                except ParseFailedException:
+                    raise UploadRefused("malformed") from None
+            if receiver.writer is not None or self._ender not in self._tail:
+                raise UploadInterrupted("interrupted")
+        except BaseException as exc:
+            self._refused(exc)
+            raise
+
+    def _refused(self, exc: BaseException) -> None:
+        self.discard()
+        if isinstance(exc, UploadRefused):
+            exc.fields = dict(self._receiver.result.fields)
+
+
 def receive_upload(
     stream: BinaryIO,
     headers: Mapping[str, str],
     storage: BlobStorage,
     ring: KeyRing,
     limits: UploadLimits,
-    before_first_file: Callable[[dict[str, str]], None] | None = None,
     read_size: int = READ_SIZE,
     read_ahead: bool = True,
 ) -> ReceivedUpload:
-    """Parse a multipart/form-data body into text fields and encrypted drawings.
-
-    `before_first_file(fields)` runs when the first file part begins, with the text fields
-    received so far (CSRF token, choices): raising there refuses the request before one byte of
-    a drawing is stored. Anything raised — UploadRefused, UploadTooLarge, UploadInterrupted, or
-    the callback's own exception — leaves no blob behind. When it returns or raises, nothing
-    reads `stream` any more (the caller may drain it).
-    """
-    receiver = _Receiver(storage, ring, limits, before_first_file)
-    try:
-        parser = StreamingFormDataParser(headers=dict(headers))
-    except ParseFailedException:
-        raise UploadRefused("not_multipart") from None
-    parser.register(FILE_FIELD, _FileTarget(receiver))
-    for name in TEXT_FIELDS:
-        parser.register(name, _FieldTarget(receiver, name))
-    parser.register("*", _FieldTarget(receiver, ""), matches=lambda _registered, _name: True)
-    ender = b"\r\n--" + _boundary(headers) + b"--"
-    keep = len(ender) + 64
-    tail = b""
-    source = _ReadAhead(stream, read_size) if read_ahead else None
-    try:
-        while True:
-            try:
-                chunk = source.read() if source else stream.read(read_size)
-            except (ClientDisconnected, OSError):
-                raise UploadInterrupted("interrupted") from None
-            if not chunk:
-                break
-            tail = (tail + chunk[-keep:])[-keep:]
-            try:
-                parser.data_received(chunk)
-            except ParseFailedException:
-                raise UploadRefused("malformed") from None
-        if receiver.writer is not None or ender not in tail:
-            raise UploadInterrupted("interrupted")
-        if receiver.files_started == 0 and before_first_file is not None:
-            before_first_file(dict(receiver.result.fields))
-    except BaseException as exc:
-        receiver.discard()
-        if isinstance(exc, UploadRefused):
-            exc.fields = dict(receiver.result.fields)
-        raise
-    finally:
-        if source is not None:
-            source.close()
-    return receiver.result
+    """Parse a whole multipart/form-data body into text fields and encrypted drawings, with no
+    check between the fields and the files (tools and tests; the upload view checks them)."""
+    with UploadReceiver(stream, headers, storage, ring, limits, read_size, read_ahead) as upload:
+        upload.read_fields()
+        return upload.read_files()
 
 
 def _boundary(headers: Mapping[str, str]) -> bytes:
