@@ -353,7 +353,7 @@ class UploadReceiver:
         try:
             self._parser = StreamingFormDataParser(headers=dict(headers))
             self._ender = b"\r\n--" + _boundary(headers) + b"--"
-        except ParseFailedException:
+        except (ParseFailedException, UnicodeError):
             self.close()
             raise UploadRefused("not_multipart") from None
         self._parser.register(FILE_FIELD, _FileTarget(self._receiver))
@@ -420,6 +420,8 @@ class UploadReceiver:
                     self._parser.data_received(chunk)
                 except ParseFailedException:
                     raise UploadRefused("malformed") from None
+                except UnicodeError:  # a file or field name that is not UTF-8
+                    raise UploadRefused("bad_encoding") from None
             if receiver.writer is not None or self._ender not in self._tail:
                 raise UploadInterrupted("interrupted")
         except BaseException as exc:
