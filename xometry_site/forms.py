@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, TelField
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, StringField, TelField
 from wtforms.validators import DataRequired
 
 from .services.validators import InvalidPhone, normalize_phone
@@ -19,6 +21,37 @@ except ImportError:  # pragma: no cover - older WTForms
 
 
 MOBILE_MESSAGE = _l("Please enter a Chinese mobile number, such as 138 1234 5678.")
+
+# Characters any one text field may carry: far above every field's own limit (the longest is
+# 5,000), so only a pasted file or a forged request meets it.
+MAX_TEXT_LENGTH = 10_000
+
+
+class SiteForm(FlaskForm):
+    """The base of every form here: a text field over MAX_TEXT_LENGTH is refused, not echoed.
+
+    The value is dropped before any validator sees it, so neither the checks nor the page that
+    shows the form again handle the oversized text; the field gets one error saying the limit.
+    """
+
+    def validate(self, extra_validators=None) -> bool:
+        oversized = [field for field in self if _too_long(field)]
+        for field in oversized:
+            field.raw_data = []
+            field.data = "" if isinstance(field, StringField) else None
+        valid = super().validate(extra_validators)
+        for field in oversized:
+            field.errors = [
+                _("This is too long: at most %(limit)s characters.", limit=f"{MAX_TEXT_LENGTH:,}")
+            ]
+        return valid and not oversized
+
+
+def _too_long(field) -> bool:
+    """A field whose submitted text is over the limit (uploaded files are not text)."""
+    return any(
+        isinstance(value, str) and len(value) > MAX_TEXT_LENGTH for value in field.raw_data or ()
+    )
 
 
 def policy_consent_field() -> BooleanField:

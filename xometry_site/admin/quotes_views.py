@@ -8,10 +8,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from ..forms import SiteForm
 from ..models import Quote
 from ..quotes.access import drawing_or_404, quote_or_404
 from ..quotes.downloads import drawing_response
@@ -23,7 +23,7 @@ from . import bp
 QUEUE_ORDER = ("in_review", "analysing", "quoted", "ordered", "expired", "cancelled")
 
 
-class EngineerPriceForm(FlaskForm):
+class EngineerPriceForm(SiteForm):
     """Lead times, expedite surcharge and a note; one `price_<drawing id>` field is added per part."""
 
     lead_days_standard = IntegerField(
