@@ -47,7 +47,7 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
         ShippingAddress,
     )
     from xometry_site.models.base import utcnow
-    from xometry_site.services.quoting import stored_drawing
+    from xometry_site.services.quotes.drawing_files import stored_drawing
 
     quote = Quote(user_id=owner.id, process="cnc_machining", material="al6061", quantity=1)
     db.session.add(quote)

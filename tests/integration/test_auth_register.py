@@ -16,7 +16,7 @@ from auth_support import (
 from conftest import free_port
 
 from xometry_site.models import Consent, User
-from xometry_site.services.consents import current_policy_edition
+from xometry_site.services.privacy.consents import current_policy_edition
 
 
 def test_form_has_every_field_with_boxes_unticked_and_the_policy_linked(client):

@@ -1,4 +1,4 @@
-"""Blueprint: routes in views.py."""
+"""Blueprint: the staff pages under /admin — dashboard (views.py), quotes to review, data requests and notices."""
 
 from flask import Blueprint
 

@@ -37,7 +37,7 @@ class Periodic:
 @task
 def retention_purge_job() -> None:
     """`flask privacy purge` as a job: erasures due, expired exports, old records (policy 3.1)."""
-    from .retention import PurgeBusy, purge
+    from .privacy.retention import PurgeBusy, purge
 
     try:
         purge()
@@ -56,7 +56,7 @@ def blob_sweep_job() -> None:
 @task
 def analysis_recovery_job() -> None:
     """Queue again (or send to an engineer) drawings whose analysing worker was killed."""
-    from .analysis_recovery import recover_stale_claims
+    from .quotes.analysis_recovery import recover_stale_claims
 
     recover_stale_claims()
 
