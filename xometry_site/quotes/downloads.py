@@ -10,6 +10,7 @@ from flask import Response, abort, render_template
 
 from ..models import Drawing, User
 from ..services import quoting
+from ..services.alerts import UNAVAILABLE, unreadable_drawing
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,12 @@ def drawing_response(drawing: Drawing, viewer: User):
         chunks = quoting.verified_download(drawing)
     except quoting.READ_ERRORS as exc:
         log.error("drawing.unreadable drawing=%s error=%s", drawing.id, type(exc).__name__)
-        page = render_template("quotes/unreadable.html", drawing=drawing)
+        state = unreadable_drawing(drawing.id, drawing.key_id, exc)  # staff are told
+        page = render_template("quotes/unreadable.html", drawing=drawing, state=state)
+        if state == UNAVAILABLE:  # intact, but not readable here now: try again later
+            response = Response(page, status=503, mimetype="text/html")
+            response.headers["Retry-After"] = "300"
+            return _private(response)
         return _private(Response(page, status=409, mimetype="text/html"))
     response = Response(chunks, mimetype="application/octet-stream", direct_passthrough=True)
     response.headers["Content-Disposition"] = content_disposition(drawing.filename)

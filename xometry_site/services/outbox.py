@@ -262,7 +262,7 @@ def deliver_due(now: datetime | None = None, limit: int = 500) -> Counter[str]:
     """Deliver every message that is due (lost jobs, retries, dead deliverers' claims)."""
     outcomes: Counter[str] = Counter()
     for message_id in due_ids(now, limit):
-        outcomes[deliver(message_id)] += 1
+        outcomes[deliver(message_id, now)] += 1
     if outcomes:
         log.info("outbox.retried %s", " ".join(f"{k}={v}" for k, v in sorted(outcomes.items())))
     return outcomes
