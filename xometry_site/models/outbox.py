@@ -31,7 +31,7 @@ class OutboxMessage(db.Model):
     key: Mapped[str] = mapped_column(String(64), unique=True, nullable=False, default=new_token)
     channel: Mapped[str] = mapped_column(String(8), nullable=False)  # "mail" | "sms"
     purpose: Mapped[str] = mapped_column(String(40), nullable=False)  # template, "sms_code"…
-    recipient: Mapped[str] = mapped_column(String(320), nullable=False, index=True)
+    recipient: Mapped[str] = mapped_column(String(320), nullable=False, index=True)  # "" once done
     content: Mapped[str | None] = mapped_column(EncryptedText())  # emptied once sent or given up
     status: Mapped[str] = mapped_column(String(12), nullable=False, default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)

@@ -160,14 +160,14 @@ def deliver(message_id: int, now: datetime | None = None) -> str:
             OutboxMessage.attempts == message.attempts,  # each claim counts: this one is ours
         )
         if message.expires_at is not None and message.expires_at <= now:
-            _finish(session, ours, status=FAILED, last_error="expired", content=None)
+            _finish(session, ours, status=FAILED, last_error="expired", **_FORGET)
             log.info("outbox.expired message=%s channel=%s", message_id, message.channel)
             return "expired"
         try:
             _transmit(message)
         except Exception as error:  # any transport failure: the row says when to try again
             return _failed(session, message, ours, error, now)
-        _finish(session, ours, status=SENT, sent_at=utcnow(), content=None, last_error=None)
+        _finish(session, ours, status=SENT, sent_at=utcnow(), last_error=None, **_FORGET)
         log.info(
             "outbox.sent message=%s channel=%s purpose=%s attempt=%s",
             message_id,
@@ -176,6 +176,11 @@ def deliver(message_id: int, now: datetime | None = None) -> str:
             message.attempts,
         )
         return "sent"
+
+
+# once a message is sent or given up, the row keeps only what kind it was and when: no address
+# (an erased account's farewell mail must not outlive it) and no content
+_FORGET = {"recipient": "", "content": None}
 
 
 def _finish(session: Session, ours: sa.ColumnElement[bool], **values: object) -> None:
@@ -197,7 +202,7 @@ def _failed(
 ) -> str:
     reason = describe(error)
     if message.attempts >= setting("OUTBOX_MAX_ATTEMPTS"):
-        _finish(session, ours, status=FAILED, last_error=reason, content=None)
+        _finish(session, ours, status=FAILED, last_error=reason, **_FORGET)
         log.error(
             "outbox.gave_up message=%s channel=%s purpose=%s attempts=%s error=%s",
             message.id,
@@ -283,7 +288,7 @@ def outcome(message_id: int) -> str:
 
 
 def delete_old(now: datetime) -> int:
-    """Retention: sent and failed messages (recipient and times only by then) after their period."""
+    """Retention: sent and failed messages (only their kind and times by then) after the period."""
     cutoff = now - timedelta(days=setting("OUTBOX_RETENTION_DAYS"))
     count = db.session.execute(
         sa.delete(OutboxMessage).where(

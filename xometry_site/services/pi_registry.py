@@ -525,8 +525,8 @@ REGISTRY: tuple[Entry, ...] = (
         table="outbox_messages",
         category="running",
         title=_l("Message to you"),
-        owner="recipient=email",  # texts to a phone are found by retention, days after sending
-        shown=False,  # delivery bookkeeping: the content is encrypted and emptied once sent
+        owner="recipient=email",  # only while waiting: address and content go once it is sent
+        shown=False,  # delivery bookkeeping; the content is encrypted
         personal=(
             Column("recipient", _l("Sent to"), ERASE),
             Column("content", _l("Message"), ERASE, SECRET),  # may hold a reset link
