@@ -16,6 +16,13 @@ def consents_of(user: User) -> dict[str, Consent]:
     return {row.kind: row for row in rows}
 
 
+def test_opening_leaves_the_commit_to_the_channel(app):
+    user = User(phone="+8613800138003")
+    open_account(user, GivenConsents(channel="register", ip=None))
+    db.session.rollback()  # the channel's mail failed to be written: nothing stays
+    assert db.session.scalar(db.select(db.func.count(User.id))) == 0
+
+
 @pytest.mark.parametrize("channel", ["register", "wechat"])
 def test_an_account_opens_with_its_consents_by_edition_and_channel(app, channel):
     user = User(phone="+8613800138000", preferred_language="en")
@@ -40,6 +47,7 @@ def test_the_newsletter_box_gives_an_unconfirmed_subscription_and_an_edition_is_
 
 def test_a_taken_phone_rolls_back_and_records_nothing(app):
     open_account(User(phone="+8613800138002"), GivenConsents(channel="wechat", ip=None))
+    db.session.commit()  # the channel commits the account with its mail
     with pytest.raises(IntegrityError):
         open_account(User(phone="+8613800138002"), GivenConsents(channel="wechat", ip=None))
     assert db.session.scalar(db.select(db.func.count(Consent.id))) == 2

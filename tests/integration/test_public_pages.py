@@ -180,6 +180,7 @@ def test_the_workers_copy_is_off_when_configured(app, renders):
 
     config = {**app.config, "HTTP_CACHE_ENTRIES": 0}
     uncached = create_app(config)
+
     def record(*_args, **_kwargs):
         renders.append("rendered")
 

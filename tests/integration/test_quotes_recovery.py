@@ -313,6 +313,10 @@ def test_a_pending_drawing_at_the_attempt_limit_goes_to_an_engineer(app, client,
     assert quote.status == "in_review" and quote.review_reason == "analysis_failed"
     assert "We could not measure this file automatically" in page_text(client, quote_id)
     assert recover_stale_claims(now=utcnow() + 2 * LATER) == 0
+    from xometry_site.models import StaffAlert  # giving up calls a person, once
+
+    [alert] = db.session.scalars(db.select(StaffAlert)).all()
+    assert (alert.kind, alert.subject, alert.count) == ("analysis_failed", f"quote:{quote_id}", 1)
 
 
 def test_recovery_of_a_lost_job_run_twice_queues_it_once(app, db, customer, queued):

@@ -9,6 +9,7 @@ from urllib.parse import quote as percent_encode
 from flask import Response, abort, render_template
 
 from ..models import Drawing, User
+from ..services.alerts import UNAVAILABLE, unreadable_drawing
 from ..services.quotes import drawing_files, review
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,12 @@ def drawing_response(drawing: Drawing, viewer: User):
         chunks = drawing_files.verified_download(drawing)
     except drawing_files.READ_ERRORS as exc:
         log.error("drawing.unreadable drawing=%s error=%s", drawing.id, type(exc).__name__)
-        page = render_template("quotes/unreadable.html", drawing=drawing)
+        state = unreadable_drawing(drawing.id, drawing.key_id, exc)  # staff are told
+        page = render_template("quotes/unreadable.html", drawing=drawing, state=state)
+        if state == UNAVAILABLE:  # intact, but not readable here now: try again later
+            response = Response(page, status=503, mimetype="text/html")
+            response.headers["Retry-After"] = "300"
+            return _private(response)
         return _private(Response(page, status=409, mimetype="text/html"))
     response = Response(chunks, mimetype="application/octet-stream", direct_passthrough=True)
     response.headers["Content-Disposition"] = content_disposition(drawing.filename)

@@ -1,4 +1,5 @@
-"""Periodic work (retention purge, storage sweep, stalled analyses), started by `flask scheduler`.
+"""Periodic work (retention purge, storage sweep, stalled analyses, mail and text messages due),
+started by `flask scheduler`.
 
 Every scheduler ticks; for each job, the first to `SET key NX EX <period>` in Redis enqueues it and
 the others see the key and skip, so several instances may run a scheduler safely. Jobs themselves
@@ -61,11 +62,22 @@ def analysis_recovery_job() -> None:
     recover_stale_claims()
 
 
+@task
+def outbox_retry_job() -> None:
+    """`flask outbox retry` as a job: mail and texts whose job was lost or whose retry is due."""
+    from .outbox import deliver_due
+
+    deliver_due()
+
+
 SCHEDULE: tuple[Periodic, ...] = (
     Periodic(
         "retention-purge", "xometry_site.services.periodic:retention_purge_job", timedelta(hours=1)
     ),
     Periodic("blob-sweep", "xometry_site.services.periodic:blob_sweep_job", timedelta(hours=6)),
+    Periodic(
+        "outbox-retry", "xometry_site.services.periodic:outbox_retry_job", timedelta(minutes=1)
+    ),
     Periodic(
         "analysis-recovery",
         "xometry_site.services.periodic:analysis_recovery_job",

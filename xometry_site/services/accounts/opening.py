@@ -29,12 +29,13 @@ class GivenConsents:
 
 
 def open_account(user: User, given: GivenConsents, related: Iterable[Any] = ()) -> Consent | None:
-    """Add the account (and rows that belong to it), record its consents and commit.
+    """Add the account (and rows that belong to it) and record its consents, flushed but not
+    committed: the channel commits them together with the mail they cause (the outbox).
 
     Returns the unconfirmed subscription, to be confirmed with `send_subscription_confirmation`
-    once the channel's own mail is on its way, or None. On IntegrityError (a concurrent opening
-    took the e-mail address, the phone or the WeChat identity) the session is rolled back and the
-    error raised for the channel to explain.
+    in the same transaction, or None. On IntegrityError (a concurrent opening took the e-mail
+    address, the phone or the WeChat identity) the session is rolled back and the error raised
+    for the channel to explain.
     """
     db.session.add(user)
     db.session.add_all(list(related))
@@ -52,13 +53,13 @@ def open_account(user: User, given: GivenConsents, related: Iterable[Any] = ()) 
                 confirmed=False,
                 edition=given.edition,
             )
-        db.session.commit()
+        db.session.flush()
     except IntegrityError:
         db.session.rollback()
         raise
     return subscription
 
 
-def send_subscription_confirmation(user: User, consent: Consent) -> None:
+def send_subscription_confirmation(user: User, consent: Consent, *, commit: bool = True) -> None:
     """Ask the new subscriber to confirm (double opt-in) with the subscription's mail and link."""
-    send_confirmation(user, consent)
+    send_confirmation(user, consent, commit=commit)

@@ -42,6 +42,7 @@ def request_reset(email: str, lang: str) -> None:
         reset_url=external_url("auth.reset_password", token=reset_token(user)),
         minutes=max_age() // 60,
     )
+    db.session.commit()
     log.info("auth.reset_requested user=%s", user.id)
 
 
@@ -70,8 +71,6 @@ def change_password(user: User, new_password: str, *, lang: str | None, reason: 
     check_password_policy(new_password, email=user.email, name=user.name)
     user.set_password(new_password)
     user.end_all_sessions()
-    db.session.commit()
-    log.info("auth.password_changed user=%s reason=%s", user.id, reason)
     if user.email:
         send_mail(
             user.email,
@@ -81,3 +80,5 @@ def change_password(user: User, new_password: str, *, lang: str | None, reason: 
             reason=reason,
             forgot_url=external_url("auth.forgot_password"),
         )
+    db.session.commit()
+    log.info("auth.password_changed user=%s reason=%s", user.id, reason)

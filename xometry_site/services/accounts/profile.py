@@ -66,6 +66,7 @@ def request_email_change(user: User, new_email: str) -> str:
     lang = mail_language(user)
     if find_user_by_email(new_email) is not None:
         send_mail(new_email, "account_email_taken", lang, login_url=external_url("auth.login"))
+        db.session.commit()
         return new_email
     token = mail_links.make(EMAIL_PURPOSE, {"u": user.id, "old": user.email, "new": new_email})
     send_mail(
@@ -75,6 +76,7 @@ def request_email_change(user: User, new_email: str) -> str:
         user_name=user.name,
         confirm_url=external_url("account.confirm_email", token=token),
     )
+    db.session.commit()
     return new_email
 
 
@@ -92,7 +94,6 @@ def confirm_email_change(token: str) -> str:
     old_email = user.email
     user.email = new_email
     user.email_verified_at = utcnow()
-    db.session.commit()
     if old_email:
         send_mail(
             old_email,
@@ -101,4 +102,5 @@ def confirm_email_change(token: str) -> str:
             user_name=user.name,
             new_email=new_email,
         )
+    db.session.commit()
     return "changed"

@@ -100,10 +100,11 @@ def register(data: Registration) -> User:
         if existing is not None:
             _refuse_duplicate(existing, data, hashed=True)
         raise PhoneUnavailable() from None
-    log.info("auth.registered user=%s", user.id)
-    send_verification(user, data.language, browser_nonce=data.browser_nonce)
+    send_verification(user, data.language, browser_nonce=data.browser_nonce, commit=False)
     if subscription is not None:
-        send_subscription_confirmation(user, subscription)
+        send_subscription_confirmation(user, subscription, commit=False)
+    db.session.commit()  # the account, its consents and its mail: one transaction
+    log.info("auth.registered user=%s", user.id)
     return user
 
 
@@ -120,6 +121,7 @@ def _refuse_duplicate(existing: User, data: Registration, hashed: bool = False) 
         forgot_url=external_url("auth.forgot_password"),
         deregistered=not existing.is_active,
     )
+    db.session.commit()  # the attempt is the event: its mail is all it writes
     raise DuplicateEmail()
 
 
@@ -134,8 +136,11 @@ def verification_token(user: User, browser_nonce: str | None = None) -> str:
     return make_token(VERIFY_PURPOSE, payload)
 
 
-def send_verification(user: User, lang: str | None, browser_nonce: str | None = None) -> None:
-    """In the account's language; the link is bound to this address and browser."""
+def send_verification(
+    user: User, lang: str | None, browser_nonce: str | None = None, *, commit: bool = True
+) -> None:
+    """In the account's language; the link is bound to this address and browser. Commits the
+    mail (with whatever the caller's transaction holds) unless the caller commits it itself."""
     token = verification_token(user, browser_nonce)
     send_mail(
         user.email,
@@ -145,7 +150,9 @@ def send_verification(user: User, lang: str | None, browser_nonce: str | None = 
         verify_url=external_url("auth.verify_email", token=token),
         hours=current_app.config.get("VERIFY_EMAIL_MAX_AGE", 48 * 3600) // 3600,
     )
-    log.info("auth.verification_sent user=%s", user.id)
+    if commit:
+        db.session.commit()
+    log.info("auth.verification_queued user=%s", user.id)
 
 
 def verify_email(token: str) -> tuple[User, str | None]:

@@ -46,13 +46,14 @@ def subscribe(user: User, *, ip: str | None, source: str) -> str:
     if consents.active(user, KIND) is not None:
         return "subscribed"
     consent = pending(user) or consents.record(user, KIND, ip=ip, source=source, confirmed=False)
-    db.session.commit()
-    send_confirmation(user, consent)
+    db.session.flush()
+    send_confirmation(user, consent)  # commits the wish with its mail
     return "pending"
 
 
-def send_confirmation(user: User, consent: Consent) -> None:
-    """The double opt-in mail; it already carries an unsubscribe link and header."""
+def send_confirmation(user: User, consent: Consent, *, commit: bool = True) -> None:
+    """The double opt-in mail; it already carries an unsubscribe link and header. Commits it
+    (with the caller's pending event) unless the caller commits it itself."""
     token = mail_links.make(CONFIRM_PURPOSE, {"c": consent.id, "u": user.id})
     send_mail(
         user.email,
@@ -63,6 +64,8 @@ def send_confirmation(user: User, consent: Consent) -> None:
         confirm_url=external_url("account.confirm_subscription", token=token),
         unsubscribe_url=unsubscribe_url(user),
     )
+    if commit:
+        db.session.commit()
 
 
 def confirm(token: str) -> str:
@@ -135,5 +138,6 @@ def send_newsletter(subjects: dict[str, str], bodies: dict[str, str]) -> int:
             user_name=user.name,
             unsubscribe_url=unsubscribe_url(user),
         )
+        db.session.commit()  # each subscriber's mail on its own: a failure half-way loses none
         sent += 1
     return sent

@@ -118,9 +118,10 @@ def register(
         if email and phone_owner(phone) is None:  # the address went to someone else meanwhile
             return register(identity, phone, ip=ip, language=language)
         raise WeChatAccountError("phone_taken") from None
-    log.info("wechat.registered user=%s", user.id)
     if subscription is not None:
-        send_subscription_confirmation(user, subscription)
+        send_subscription_confirmation(user, subscription, commit=False)
+    db.session.commit()  # the account, its consents and its mail: one transaction
+    log.info("wechat.registered user=%s", user.id)
     return user
 
 

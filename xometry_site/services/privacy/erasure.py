@@ -70,7 +70,6 @@ def deregister(user: User, *, now: datetime | None = None) -> datetime:
     user.erase_after = erasure_date(now)
     user.end_all_sessions()
     audit_trail.record("account.deregistered", subject_id=user.id, actor_id=user.id)
-    db.session.commit()
     cancellable = user.erase_after > now
     if user.email:
         send_mail(
@@ -85,6 +84,7 @@ def deregister(user: User, *, now: datetime | None = None) -> datetime:
                 else None
             ),
         )
+    db.session.commit()  # the deregistration and its mail together
     if not cancellable:
         enqueue(erase_account_job, user.id)
     return user.erase_after
@@ -188,6 +188,8 @@ def erase_account(
     db.session.expire(user)
     user.end_all_sessions()
     audit_trail.record("account.erased", subject_id=user_id, target=f"rows:{result.deleted_rows}")
+    if email and notify:  # written after the erasure deleted the account's earlier messages
+        send_mail(email, "deregister_done", lang, user_name=name, kept=result.kept_rows)
     db.session.commit()
     destroy_blobs(result.blobs)
     log.info(
@@ -198,8 +200,6 @@ def erase_account(
         result.kept_rows,
         len(result.blobs),
     )
-    if email and notify:
-        send_mail(email, "deregister_done", lang, user_name=name, kept=result.kept_rows)
     return result
 
 

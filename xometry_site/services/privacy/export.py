@@ -113,7 +113,6 @@ def build_export(export_id: int) -> bool:
     export.status = "ready"
     export.ready_at = utcnow()
     export.expires_at = export.ready_at + timedelta(days=app.config["RETENTION_EXPORT_DAYS"])
-    db.session.commit()
     if user.email:
         send_mail(
             user.email,
@@ -123,6 +122,7 @@ def build_export(export_id: int) -> bool:
             expires_at=export.expires_at,
             download_url=external_url("privacy.export_download", public_id=export.public_id),
         )
+    db.session.commit()
     return True
 
 

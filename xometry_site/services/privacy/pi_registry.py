@@ -521,6 +521,31 @@ REGISTRY: tuple[Entry, ...] = (
         ),
         technical={"id": "row id", "notice_id": "which notice", "user_id": "link to the account"},
     ),
+    Entry(
+        table="outbox_messages",
+        category="running",
+        title=_l("Message to you"),
+        owner="recipient=email",  # only while waiting: address and content go once it is sent
+        shown=False,  # delivery bookkeeping; the content is encrypted
+        personal=(
+            Column("recipient", _l("Sent to"), ERASE),
+            Column("content", _l("Message"), ERASE, SECRET),  # may hold a reset link
+            Column("created_at", _l("Written"), ERASE, TIME),
+            Column("sent_at", _l("Sent"), ERASE, TIME),
+        ),
+        technical={
+            "id": "row id",
+            "key": "random idempotency key (also the mail's Message-ID)",
+            "channel": "mail or text message",
+            "purpose": "which kind of message (template name)",
+            "status": "delivery bookkeeping",
+            "attempts": "delivery bookkeeping",
+            "next_attempt_at": "delivery bookkeeping",
+            "claimed_at": "delivery bookkeeping",
+            "expires_at": "delivery bookkeeping (a code's lifetime)",
+            "last_error": "the transport's error class and code, never the address",
+        },
+    ),
     *REGISTRY_QUOTES,
 )
 
@@ -528,6 +553,7 @@ REGISTRY: tuple[Entry, ...] = (
 NON_PERSONAL_TABLES: dict[str, str] = {
     "notices": "texts our staff write to everyone or to a list; the recipients are receipts",
     "purge_locks": "which purge run holds the lock",
+    "staff_alerts": "problems for staff, named by row and key ids (drawing:12, key:k1), no person",
 }
 
 ENTRY_BY_TABLE = {entry.table: entry for entry in REGISTRY}

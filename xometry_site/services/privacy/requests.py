@@ -97,8 +97,8 @@ def file_for_user(user: User, draft: Draft, lang: str | None) -> PrivacyRequest:
     db.session.add(req)
     db.session.flush()
     audit_trail.record("request.filed", subject_id=user.id, actor_id=user.id, target=_target(req))
-    db.session.commit()
     _acknowledge(req)
+    db.session.commit()
     return req
 
 
@@ -118,8 +118,8 @@ def send_code(req: PrivacyRequest) -> None:
     req.code_hash = _code_hash(req, code)
     req.code_expires_at = utcnow() + CODE_LIFETIME
     req.code_attempts = 0
-    db.session.commit()
     send_mail(req.email, "request_code", req.language, code=code, kind=KIND_LABELS[req.kind])
+    db.session.commit()
 
 
 def _code_hash(req: PrivacyRequest, code: str) -> str:
@@ -153,8 +153,8 @@ def confirm_code(req: PrivacyRequest, code: str) -> PrivacyRequest:
     if account is not None and account.erased_at is None:
         req.user_id = account.id  # the address is proven: staff see whose data it is about
     audit_trail.record("request.filed", subject_id=req.user_id, target=_target(req))
-    db.session.commit()
     _acknowledge(req)
+    db.session.commit()
     return req
 
 
@@ -270,7 +270,6 @@ def answer(req: PrivacyRequest, staff: User, text: str, status: str) -> None:
     audit_trail.record(
         f"staff.request_{status}", subject_id=req.user_id, actor_id=staff.id, target=_target(req)
     )
-    db.session.commit()
     if req.email and status != "in_progress":
         send_mail(
             req.email,
@@ -281,3 +280,4 @@ def answer(req: PrivacyRequest, staff: User, text: str, status: str) -> None:
             answer=req.answer or "",
             status_url=external_url("privacy.requests"),
         )
+    db.session.commit()

@@ -248,6 +248,13 @@ def delete_old_audit_events(now: datetime) -> int:
     return _delete_where(AuditEvent, AuditEvent.created_at < cutoff)
 
 
+def delete_old_messages(now: datetime) -> int:
+    """Sent and failed mail and texts (recipient and times by then) after OUTBOX_RETENTION_DAYS."""
+    from ..outbox import delete_old
+
+    return delete_old(now)
+
+
 STEPS: tuple[tuple[str, Callable[[datetime], int]], ...] = (
     ("deregistered accounts erased", erase_deregistered),
     ("unverified accounts erased", erase_unverified_accounts),
@@ -259,4 +266,5 @@ STEPS: tuple[tuple[str, Callable[[datetime], int]], ...] = (
     ("old phone codes deleted", delete_phone_codes),
     ("old consent evidence and requests deleted", delete_old_evidence),
     ("old audit events deleted", delete_old_audit_events),
+    ("old outbox messages deleted", delete_old_messages),
 )

@@ -68,9 +68,9 @@ def accept_quote(
     quote.status = "ordered"
     quote.ordered_at = moment
     record_event(quote, "ordered", actor=user)
-    db.session.commit()
-    log.info("quote.ordered quote=%s", quote.id)
     notify_staff(quote)
+    db.session.commit()  # the order and its announcement together
+    log.info("quote.ordered quote=%s", quote.id)
 
 
 def staff_recipients() -> list[str]:

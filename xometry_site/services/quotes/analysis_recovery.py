@@ -25,6 +25,7 @@ from flask import current_app
 from ...extensions import db
 from ...models import Drawing, Quote
 from ...models.base import utcnow
+from ..alerts import ANALYSIS_FAILED, raise_alert
 from ..jobs import enqueue
 from .creation import DEFAULT_STEP_TIMEOUT, analyse_quote, claim
 
@@ -86,6 +87,7 @@ def recover_stale_claims(now: datetime | None = None) -> int:
             continue
         if values["analysis_status"] == "failed":
             given_up += 1
+            raise_alert(ANALYSIS_FAILED, f"quote:{quote_id}")  # a person must look at it
         elif status == "measuring":
             freed += 1
         else:

@@ -96,9 +96,9 @@ def set_engineer_price(quote: Quote, staff: User, price: EngineerPrice) -> None:
         quote, "engineer", price.lead_days_standard, price.lead_days_expedited, expedite_subtotal
     )
     quote.events[-1].actor_id = staff.id
-    db.session.commit()
-    log.info("quote.priced quote=%s source=engineer", quote.id)
     notify_customer(quote)
+    db.session.commit()  # the price and its mail together
+    log.info("quote.priced quote=%s source=engineer", quote.id)
 
 
 def notify_customer(quote: Quote) -> None:
