@@ -34,8 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xometry_site.services.geometry import analyze_stl  # noqa: E402
-from xometry_site.services.preview import analyze_stl_with_preview  # noqa: E402
+from xometry_site.services.quotes.preview import analyze_stl_with_preview  # noqa: E402
+from xometry_site.services.quotes.stl_reader import analyze_stl  # noqa: E402
 
 CHUNK = 1 << 20  # read size for every streamed variant
 MB = 1_000_000

@@ -136,7 +136,7 @@ def seed(url: str, keyring: str, instance: Path) -> str:
     from xometry_site.extensions import db
     from xometry_site.models import Drawing, Quote, User
     from xometry_site.models.base import utcnow
-    from xometry_site.services import consents
+    from xometry_site.services.privacy import consents
 
     app = create_app(
         {

@@ -240,7 +240,7 @@ class UserFactory:
     def __call__(self, **overrides):
         from xometry_site.models import User
         from xometry_site.models.base import utcnow
-        from xometry_site.services import consents
+        from xometry_site.services.privacy import consents
 
         self.count += 1
         values = {

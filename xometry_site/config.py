@@ -148,6 +148,17 @@ class Config:
     SMTP_TIMEOUT = _env_float("SMTP_TIMEOUT", 10)  # per socket operation; mail is sent by jobs
     SMS_BACKEND = _env("SMS_BACKEND", "console")
     SMS_TIMEOUT = _env_float("SMS_TIMEOUT", 3)  # the whole send, whatever the provider does
+    # The outbox (services/outbox.py): attempts before a message is failed and staff alerted,
+    # backoff (doubling from OUTBOX_RETRY_SECONDS up to OUTBOX_RETRY_MAX_SECONDS), how long a
+    # "sending" claim may stay before its deliverer counts as dead, and how long sent rows are kept.
+    OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_RETRY_SECONDS = _env_int("OUTBOX_RETRY_SECONDS", 60)
+    OUTBOX_RETRY_MAX_SECONDS = _env_int("OUTBOX_RETRY_MAX_SECONDS", 3600)
+    OUTBOX_CLAIM_TIMEOUT = _env_int("OUTBOX_CLAIM_TIMEOUT", 600)
+    OUTBOX_RETENTION_DAYS = _env_int("OUTBOX_RETENTION_DAYS", 30)
+    ALERT_MAIL_PERIOD = _env_int(
+        "ALERT_MAIL_PERIOD", 86400
+    )  # at most one mail per alert per period
 
     WECHAT_APP_ID = _env("WECHAT_APP_ID")
     WECHAT_APP_SECRET = _env("WECHAT_APP_SECRET")

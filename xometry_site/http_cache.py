@@ -129,6 +129,9 @@ class HttpCache:
             self.kept[(address, _values(environ, names))] = kept
             while len(self.kept) > self.entries:
                 self.kept.popitem(last=False)
+            if len(self.vary) > self.entries:  # addresses whose answers all made room
+                live = {key[0] for key in self.kept}
+                self.vary = {where: vary for where, vary in self.vary.items() if where in live}
 
     def _forget(self, address: tuple) -> None:
         for key in [key for key in self.kept if key[0] == address]:

@@ -1,4 +1,5 @@
-"""`flask worker` runs queued jobs; `flask scheduler` enqueues the periodic ones (see deploy/)."""
+"""`flask worker` runs queued jobs; `flask scheduler` enqueues the periodic ones (see deploy/);
+`flask outbox retry` delivers the mail and text messages that are due."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
 QUEUES = ("default", "mail", "analysis", "exports")
 log = logging.getLogger("xometry_site.jobs")
@@ -99,6 +100,21 @@ def scheduler_command(once: bool, interval: int) -> None:
         stop.wait(interval)
 
 
+outbox_cli = AppGroup("outbox", help="Mail and text messages waiting to be delivered.")
+
+
+@outbox_cli.command("retry")
+@click.option("--limit", type=int, default=500, show_default=True, help="Messages per run.")
+@with_appcontext
+def outbox_retry_command(limit: int) -> None:
+    """Deliver every message that is due: lost jobs, retries after backoff, dead deliverers'."""
+    from .services.outbox import deliver_due
+
+    outcomes = deliver_due(limit=limit)
+    click.echo(" ".join(f"{k}={v}" for k, v in sorted(outcomes.items())) or "nothing due")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(outbox_cli)

@@ -373,7 +373,7 @@ def create_user(database_url: str, keyring: str, email: str, tmp_path: Path) -> 
     from xometry_site.extensions import db
     from xometry_site.models import User
     from xometry_site.models.base import utcnow
-    from xometry_site.services import consents
+    from xometry_site.services.privacy import consents
 
     app = create_app(
         {

@@ -47,7 +47,7 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
         ShippingAddress,
     )
     from xometry_site.models.base import utcnow
-    from xometry_site.services.quoting import stored_drawing
+    from xometry_site.services.quotes.drawing_files import stored_drawing
 
     quote = Quote(user_id=owner.id, process="cnc_machining", material="al6061", quantity=1)
     db.session.add(quote)
@@ -95,8 +95,13 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
     db.session.add_all([drawing, address, export, request, notice])
     db.session.flush()
     db.session.add(NoticeReceipt(notice_id=notice.id, user_id=owner.id))
+    from xometry_site.models import StaffAlert  # staff's own records: 404 for everyone else
+
+    alert = StaffAlert(kind="unknown_key", subject="key:k0")
+    db.session.add(alert)
     db.session.commit()
     return {
+        "alert_id": alert.id,
         "ref": quote.ref,
         "drawing_id": drawing.id,
         "address_id": address.id,

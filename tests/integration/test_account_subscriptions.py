@@ -121,7 +121,7 @@ def test_forged_unsubscribe_token_changes_nothing(app, client, user, login_as, m
 
 
 def _subscribe_confirmed(user, lang):
-    from xometry_site.services import consents
+    from xometry_site.services.privacy import consents
 
     user.preferred_language = lang
     consents.record(user, "subscription", ip=None, source="test", confirmed=True)
@@ -134,7 +134,7 @@ def test_newsletter_goes_to_confirmed_subscribers_in_their_language(
     chinese, english, pending, withdrawn, _never = (make_user() for _ in range(5))
     _subscribe_confirmed(chinese, "zh_CN")
     _subscribe_confirmed(english, "en")
-    from xometry_site.services import consents
+    from xometry_site.services.privacy import consents
 
     consents.record(pending, "subscription", ip=None, source="test", confirmed=False)
     _subscribe_confirmed(withdrawn, None)

@@ -8,7 +8,7 @@ import pytest
 from auth_support import register
 from conftest import PASSWORD
 
-from xometry_site.services.password_reset import reset_token
+from xometry_site.services.accounts.password_reset import reset_token
 
 LIMITED = {"RATELIMIT_ENABLED": True}
 

@@ -253,7 +253,7 @@ def argon2_calls(app, monkeypatch):
     """Counts the argon2 work each request does; the real hashing still runs (a spy, not a mock)."""
     from argon2 import PasswordHasher
 
-    from xometry_site.services import passwords
+    from xometry_site.services.accounts import passwords
 
     passwords.burn_time("warm up")  # the dummy hash is made once per process, outside the count
     calls: list[str] = []

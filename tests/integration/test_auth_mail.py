@@ -15,7 +15,7 @@ from auth_support import (
 from conftest import PASSWORD
 
 from xometry_site.models import User
-from xometry_site.services.password_reset import reset_token
+from xometry_site.services.accounts.password_reset import reset_token
 
 ADDRESS = REGISTRATION["email"]
 

@@ -14,7 +14,7 @@ from auth_support import (
 from conftest import PASSWORD
 
 from xometry_site.models.base import utcnow
-from xometry_site.services.password_reset import RESET_PURPOSE, reset_token
+from xometry_site.services.accounts.password_reset import RESET_PURPOSE, reset_token
 from xometry_site.services.tokens import fingerprint
 
 

@@ -15,7 +15,7 @@ from auth_support import (
 
 from xometry_site.auth.decorators import verified_required
 from xometry_site.models import SignInEvent, User
-from xometry_site.services.registration import VERIFY_PURPOSE, verification_token
+from xometry_site.services.accounts.registration import VERIFY_PURPOSE, verification_token
 
 
 def _verify_path(mailbox) -> str:

@@ -93,9 +93,9 @@ def _fill(database_url: str, endpoint: str, bucket: str, tmp_path: Path) -> dict
     from xometry_site.extensions import db
     from xometry_site.models import Quote, User
     from xometry_site.models.base import utcnow
-    from xometry_site.services import consents
     from xometry_site.services.keyring import KeyRing
-    from xometry_site.services.quoting import stored_drawing
+    from xometry_site.services.privacy import consents
+    from xometry_site.services.quotes.drawing_files import stored_drawing
     from xometry_site.services.vault import store_encrypted
 
     keyring = real_keyring()

@@ -305,7 +305,7 @@ def _seed_jobs(app) -> dict:
     from xometry_site.models import DataExport, Quote, User
     from xometry_site.models.base import utcnow
     from xometry_site.services.keyring import get_keyring
-    from xometry_site.services.quoting import stored_drawing
+    from xometry_site.services.quotes.drawing_files import stored_drawing
     from xometry_site.services.storage import get_storage
     from xometry_site.services.vault import store_encrypted
 
@@ -363,9 +363,9 @@ def delivered_twice(faults):
     connection = Redis.from_url(faults.redis_url)
     queues = {name: Queue(name, connection=connection) for name in ("default", "analysis")}
     jobs = [
-        ("default", "xometry_site.services.export.build_export_job", seeded["export_id"]),
-        ("default", "xometry_site.services.erasure.erase_account_job", seeded["leaver_id"]),
-        ("analysis", "xometry_site.services.quoting.analyse_quote", seeded["quote_id"]),
+        ("default", "xometry_site.services.privacy.export.build_export_job", seeded["export_id"]),
+        ("default", "xometry_site.services.privacy.erasure.erase_account_job", seeded["leaver_id"]),
+        ("analysis", "xometry_site.services.quotes.creation.analyse_quote", seeded["quote_id"]),
         ("default", "xometry_site.services.periodic.retention_purge_job", None),
     ]
     for queue, func, arg in jobs + jobs:
@@ -433,7 +433,7 @@ def test_erasure_job_twice_erases_once_and_mails_once(delivered_twice):
 def test_analysis_job_twice_records_each_step_once_and_orphans_nothing(delivered_twice):
     from xometry_site.extensions import db
     from xometry_site.models import QuoteEvent
-    from xometry_site.services.quoting import known_blob_ids
+    from xometry_site.services.blob_sweep import known_blob_ids
     from xometry_site.services.storage import get_storage
 
     seeded = delivered_twice.seeded

@@ -93,7 +93,7 @@ def test_cookie_banner_ignores_a_foreign_next(client, target):
 @pytest.mark.parametrize("target", EVIL)
 @pytest.mark.parametrize("purpose", ["login", "bind", "reauth"])
 def test_wechat_flow_destination_refuses_a_foreign_next(app, target, purpose):
-    from xometry_site.auth.wechat_flow import destination
+    from xometry_site.auth.wechat_session import destination
 
     with app.test_request_context("/auth/wechat/callback"):
         assert_same_site(destination(target, purpose))

@@ -87,7 +87,7 @@ def test_admin_pages_need_staff(app, client, make_user, login_as):
 
 def test_staff_posts_are_404_for_everyone_else(app, client, make_user, login_as, mailbox):
     from xometry_site.models import Notice, PrivacyRequest
-    from xometry_site.services import privacy_requests
+    from xometry_site.services.privacy import requests as privacy_requests
 
     someone = make_user()
     req = privacy_requests.file_for_user(someone, privacy_requests.Draft("question"), "en")

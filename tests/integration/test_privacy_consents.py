@@ -6,7 +6,7 @@ from privacy_support import ID_NUMBER, fill_everything
 
 from xometry_site.extensions import db
 from xometry_site.models import Consent, InvoiceProfile
-from xometry_site.services import consents
+from xometry_site.services.privacy import consents
 
 REMEMBER = "remember_token"
 
@@ -96,7 +96,7 @@ def test_cookies_accepted_before_signing_in_can_be_withdrawn_here(client, user, 
 
 
 def test_a_withdrawn_subscriber_gets_no_further_newsletter(client, user, login_as):
-    from xometry_site.account import subscriptions
+    from xometry_site.services.accounts import subscriptions
 
     consents.record(user, "subscription", ip=None, source="test")
     db.session.commit()

@@ -24,7 +24,8 @@ from xometry_site.models import (
     Quote,
     User,
 )
-from xometry_site.services import consents, erasure, privacy_requests
+from xometry_site.services.privacy import consents, erasure
+from xometry_site.services.privacy import requests as privacy_requests
 
 
 @pytest.fixture
@@ -163,7 +164,7 @@ def test_every_privacy_page_and_the_download_are_not_stored(app, client, make_us
     export = DataExport(user_id=staff.id, status="pending", requested_at=datetime.now(UTC))
     db.session.add(export)
     db.session.commit()
-    from xometry_site.services import export as exports
+    from xometry_site.services.privacy import export as exports
 
     exports.build_export(export.id)
     db.session.expire_all()

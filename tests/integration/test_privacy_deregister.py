@@ -21,7 +21,7 @@ from privacy_support import (
 
 from xometry_site.extensions import db
 from xometry_site.models import AuditEvent, Consent, Drawing, Quote, User
-from xometry_site.services import erasure
+from xometry_site.services.privacy import erasure
 from xometry_site.services.working_days import CHINA_TIME
 
 

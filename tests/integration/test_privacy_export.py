@@ -22,8 +22,8 @@ from privacy_support import (
 
 from xometry_site.extensions import db
 from xometry_site.models import AuditEvent, DataExport
-from xometry_site.services import export as exports
-from xometry_site.services import retention
+from xometry_site.services.privacy import export as exports
+from xometry_site.services.privacy import retention
 
 
 def _export_for(client, user) -> DataExport:

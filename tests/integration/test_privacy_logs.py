@@ -10,7 +10,7 @@ from privacy_support import fill_everything, messages_to, personal_strings, text
 
 from xometry_site.extensions import db
 from xometry_site.models import User
-from xometry_site.services import erasure
+from xometry_site.services.privacy import erasure
 
 
 def test_no_personal_data_in_the_logs_of_any_right(app, client, make_user, mailbox, caplog):

@@ -7,7 +7,7 @@ from privacy_support import messages_to, text_of
 
 from xometry_site.extensions import db
 from xometry_site.models import Consent, NoticeReceipt
-from xometry_site.services import consents
+from xometry_site.services.privacy import consents
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from xometry_site.extensions import db
-from xometry_site.services import pi_registry
+from xometry_site.services.privacy import pi_registry
 
 
 def test_every_column_of_every_table_is_classified(app):
@@ -13,7 +13,7 @@ def test_every_column_of_every_table_is_classified(app):
     missing = pi_registry.unclassified_columns(db.metadata)
     assert missing == [], (
         "columns the personal-information registry does not classify "
-        f"(add them to services/pi_registry.py): {missing}"
+        f"(add them to services/privacy/pi_registry.py): {missing}"
     )
 
 

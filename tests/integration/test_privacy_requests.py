@@ -9,7 +9,7 @@ from privacy_support import messages_to, text_of
 
 from xometry_site.extensions import db
 from xometry_site.models import AuditEvent, PrivacyRequest
-from xometry_site.services import privacy_requests
+from xometry_site.services.privacy import requests as privacy_requests
 
 
 def _code(mailbox, address: str) -> str:

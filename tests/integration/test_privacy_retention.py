@@ -17,7 +17,7 @@ from xometry_site.models import (
     SignInEvent,
     User,
 )
-from xometry_site.services import erasure, retention
+from xometry_site.services.privacy import erasure, retention
 
 NOW = datetime.now(UTC)
 

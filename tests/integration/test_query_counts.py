@@ -109,7 +109,7 @@ def test_staff_quote_queue_costs_the_same_for_one_quote_and_for_ten(app, db, mak
 
 
 def test_banner_counts_loaded_with_the_user_follow_a_new_notice(app, db, client, make_user):
-    from xometry_site.services import notices
+    from xometry_site.services.privacy import notices
 
     staff, user = make_user(is_staff=True), make_user()
     sign_in(client, user)

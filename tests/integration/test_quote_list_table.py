@@ -11,7 +11,7 @@ import pytest
 from xometry_site.models import Drawing, Quote
 from xometry_site.models.base import utcnow
 from xometry_site.quotes.table import EXTENSION
-from xometry_site.services import quoting
+from xometry_site.services.quotes import catalogue
 
 
 @pytest.fixture
@@ -85,13 +85,13 @@ def test_each_language_has_its_own_table(client, quotes):
 
 def test_a_renamed_process_shows_under_its_new_name(client, quotes, monkeypatch):
     before = page(client)
-    rules = quoting._rules()
+    rules = catalogue._rules()
     renamed = {**rules, "processes": {**rules["processes"]}}
     renamed["processes"]["cnc_machining"] = {
         **rules["processes"]["cnc_machining"],
         "name": {"en": "Five-axis milling", "zh_CN": "五轴铣削"},
     }
-    monkeypatch.setattr(quoting, "_rules", lambda: renamed)
+    monkeypatch.setattr(catalogue, "_rules", lambda: renamed)
     assert "Five-axis milling" not in before
     assert "Five-axis milling" in page(client)
 

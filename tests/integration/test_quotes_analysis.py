@@ -169,7 +169,7 @@ def test_process_quoted_by_engineers_only(client, db, customer):
 
 
 def test_analysis_is_idempotent(client, db, customer):
-    from xometry_site.services.quoting import analyse_quote
+    from xometry_site.services.quotes.creation import analyse_quote
 
     quote = upload(client, db, [("cube.stl", cube_stl(20))])
     total, events = quote.total, len(quote.events)
@@ -185,11 +185,12 @@ def test_two_workers_on_the_same_analysis_record_it_once_and_orphan_no_preview(
     import threading
 
     from xometry_site.models import QuoteEvent
-    from xometry_site.services import quoting
+    from xometry_site.services.blob_sweep import known_blob_ids
+    from xometry_site.services.quotes import creation
     from xometry_site.services.storage import get_storage
 
     quote_id = waiting_quote(app, db, customer)
-    measure = quoting._measure
+    measure = creation._measure
     a_measuring, b_done = threading.Event(), threading.Event()
 
     def slow_first_measure(drawing, kind):
@@ -198,13 +199,13 @@ def test_two_workers_on_the_same_analysis_record_it_once_and_orphan_no_preview(
             assert b_done.wait(20)
         return measure(drawing, kind)
 
-    monkeypatch.setattr(quoting, "_measure", slow_first_measure)
+    monkeypatch.setattr(creation, "_measure", slow_first_measure)
     failures: list[BaseException] = []
 
     def worker() -> None:
         try:
             with app.app_context():
-                quoting.analyse_quote(quote_id)
+                creation.analyse_quote(quote_id)
                 db.session.remove()
         except BaseException as exc:
             failures.append(exc)
@@ -226,7 +227,7 @@ def test_two_workers_on_the_same_analysis_record_it_once_and_orphan_no_preview(
     drawing = quote.drawings[0]
     assert drawing.analysis_status == "analysed" and drawing.preview_blob_id
     stored = {info.blob_id for info in get_storage(app).iter_blobs()}
-    assert stored - quoting.known_blob_ids() == set(), "a second preview left an orphan blob"
+    assert stored - known_blob_ids() == set(), "a second preview left an orphan blob"
 
 
 class TestOnRQ:

@@ -202,7 +202,7 @@ def test_in_review_quote_cannot_be_ordered(client, db, customer):
 
 
 def test_shredding_a_drawing_destroys_its_keys_and_files(app, client, db, customer):
-    from xometry_site.services.quoting import shred_drawing
+    from xometry_site.services.quotes.drawing_files import shred_drawing
 
     quote = upload(client, db, [("cube.stl", cube_stl())])
     drawing = quote.drawings[0]

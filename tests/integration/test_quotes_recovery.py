@@ -18,8 +18,8 @@ from test_quotes_support import waiting_quote
 
 from xometry_site.models import Drawing, Quote, QuoteEvent
 from xometry_site.models.base import utcnow
-from xometry_site.services import analysis_recovery, quoting
-from xometry_site.services.analysis_recovery import recover_stale_claims
+from xometry_site.services.quotes import acceptance, analysis_recovery, creation
+from xometry_site.services.quotes.analysis_recovery import recover_stale_claims
 
 KILLED = -signal.SIGKILL
 LATER = timedelta(minutes=16)  # past the default 15-minute claim timeout
@@ -36,7 +36,7 @@ def in_doomed_worker(func, *args) -> int:
         code = 1
         try:
             db.engine.dispose(close=False)  # never use the parent's connections
-            quoting._measure = lambda drawing, kind: os.kill(os.getpid(), signal.SIGKILL)
+            creation._measure = lambda drawing, kind: os.kill(os.getpid(), signal.SIGKILL)
             func(*args)
             db.session.remove()
             code = 0
@@ -75,7 +75,7 @@ def queued(monkeypatch):
 
 def test_a_killed_analysis_is_measured_again_and_the_quote_priced(app, client, db, customer):
     quote_id = waiting_quote(app, db, customer)
-    assert in_doomed_worker(quoting.analyse_quote, quote_id) == KILLED
+    assert in_doomed_worker(creation.analyse_quote, quote_id) == KILLED
     drawing = drawing_of(db, quote_id)
     assert drawing.analysis_status == "measuring"
     assert drawing.analysis_attempts == 1
@@ -99,7 +99,7 @@ def test_a_killed_analysis_is_measured_again_and_the_quote_priced(app, client, d
 def test_a_fresh_claim_is_left_to_its_worker(app, db, customer, queued):
     quote_id = waiting_quote(app, db, customer)
     drawing_id = drawing_of(db, quote_id).id
-    assert quoting._claim_drawing(drawing_id)  # a live worker is measuring it right now
+    assert creation._claim_drawing(drawing_id)  # a live worker is measuring it right now
     claimed_at = drawing_of(db, quote_id).claimed_at
     assert utcnow() - claimed_at < timedelta(minutes=1)
 
@@ -115,7 +115,7 @@ def test_a_fresh_claim_is_left_to_its_worker(app, db, customer, queued):
 def test_a_claim_younger_than_two_step_timeouts_is_never_taken(app, db, customer, queued):
     app.config.update(ANALYSIS_CLAIM_TIMEOUT=30, STEP_TIMEOUT=600)  # a setting too short
     quote_id = waiting_quote(app, db, customer)
-    assert quoting._claim_drawing(drawing_of(db, quote_id).id)
+    assert creation._claim_drawing(drawing_of(db, quote_id).id)
     assert recover_stale_claims(now=utcnow() + timedelta(minutes=19)) == 0
     assert recover_stale_claims(now=utcnow() + timedelta(minutes=21)) == 1
     assert queued == [("analyse_quote", (quote_id,), "analysis")]
@@ -128,11 +128,11 @@ def test_a_drawing_that_kills_every_worker_goes_to_an_engineer_after_three_start
     fates: list[int] = []
 
     def enqueue_on_a_doomed_worker(func, *args, queue="default", **kwargs):
-        assert (func, queue) == (quoting.analyse_quote, "analysis")
+        assert (func, queue) == (creation.analyse_quote, "analysis")
         fates.append(in_doomed_worker(func, *args))
 
     monkeypatch.setattr(analysis_recovery, "enqueue", enqueue_on_a_doomed_worker)
-    assert in_doomed_worker(quoting.analyse_quote, quote_id) == KILLED
+    assert in_doomed_worker(creation.analyse_quote, quote_id) == KILLED
     moment = utcnow()
     for start in (2, 3):
         moment += LATER
@@ -168,7 +168,7 @@ def test_a_drawing_that_kills_every_worker_goes_to_an_engineer_after_three_start
 
 def test_recovery_run_twice_queues_the_analysis_once(app, db, customer, queued):
     quote_id = waiting_quote(app, db, customer)
-    assert in_doomed_worker(quoting.analyse_quote, quote_id) == KILLED
+    assert in_doomed_worker(creation.analyse_quote, quote_id) == KILLED
     later = utcnow() + LATER
     assert recover_stale_claims(now=later) == 1
     assert recover_stale_claims(now=later) == 0
@@ -180,7 +180,7 @@ def test_recovery_run_twice_queues_the_analysis_once(app, db, customer, queued):
 
 def test_two_schedulers_at_once_free_a_claim_once(app, db, customer, queued, monkeypatch):
     quote_id = waiting_quote(app, db, customer)
-    assert in_doomed_worker(quoting.analyse_quote, quote_id) == KILLED
+    assert in_doomed_worker(creation.analyse_quote, quote_id) == KILLED
     both_read = threading.Barrier(2, timeout=20)
     claim = analysis_recovery.claim
 
@@ -214,9 +214,9 @@ def test_two_schedulers_at_once_free_a_claim_once(app, db, customer, queued, mon
 
 def test_a_cancelled_quote_is_not_analysed_again(app, client, db, customer, queued):
     quote_id = waiting_quote(app, db, customer)
-    assert in_doomed_worker(quoting.analyse_quote, quote_id) == KILLED
+    assert in_doomed_worker(creation.analyse_quote, quote_id) == KILLED
     quote = db.session.get(Quote, quote_id)
-    quoting.cancel_quote(quote, customer)
+    acceptance.cancel_quote(quote, customer)
     assert recover_stale_claims(now=utcnow() + LATER) == 0
     assert queued == []
 
@@ -227,7 +227,7 @@ def test_the_scheduler_runs_recovery_every_ten_minutes(app, db, customer):
     jobs = [job for job in SCHEDULE if job.name == "analysis-recovery"]
     assert [job.every for job in jobs] == [timedelta(minutes=10)]
     quote_id = waiting_quote(app, db, customer)
-    assert in_doomed_worker(quoting.analyse_quote, quote_id) == KILLED
+    assert in_doomed_worker(creation.analyse_quote, quote_id) == KILLED
     _age_claim(db, quote_id, timedelta(hours=1))
     last_run: dict = {}
     assert tick(None, schedule=tuple(jobs), last_run=last_run) == ["analysis-recovery"]
@@ -272,8 +272,8 @@ def test_a_drawing_whose_job_was_lost_is_analysed_and_the_quote_priced(app, clie
 def test_a_drawing_released_after_our_own_error_is_analysed_again(app, db, customer):
     quote_id = waiting_quote(app, db, customer)
     drawing_id = drawing_of(db, quote_id).id
-    assert quoting._claim_drawing(drawing_id)
-    quoting._release_claim(drawing_id)  # a commit failed, and RQ's retries all failed too
+    assert creation._claim_drawing(drawing_id)
+    creation._release_claim(drawing_id)  # a commit failed, and RQ's retries all failed too
     drawing = drawing_of(db, quote_id)
     assert (drawing.analysis_status, drawing.claimed_at) == ("pending", None)
 
@@ -300,8 +300,8 @@ def test_a_pending_drawing_at_the_attempt_limit_goes_to_an_engineer(app, client,
     quote_id = waiting_quote(app, db, customer)
     drawing_id = drawing_of(db, quote_id).id
     for _ in range(3):  # three starts, each ended by an error of ours that released the claim
-        assert quoting._claim_drawing(drawing_id)
-        quoting._release_claim(drawing_id)
+        assert creation._claim_drawing(drawing_id)
+        creation._release_claim(drawing_id)
 
     assert recover_stale_claims(now=utcnow() + WITHIN) == 0
     assert recover_stale_claims(now=utcnow() + LATER) == 1
@@ -313,6 +313,10 @@ def test_a_pending_drawing_at_the_attempt_limit_goes_to_an_engineer(app, client,
     assert quote.status == "in_review" and quote.review_reason == "analysis_failed"
     assert "We could not measure this file automatically" in page_text(client, quote_id)
     assert recover_stale_claims(now=utcnow() + 2 * LATER) == 0
+    from xometry_site.models import StaffAlert  # giving up calls a person, once
+
+    [alert] = db.session.scalars(db.select(StaffAlert)).all()
+    assert (alert.kind, alert.subject, alert.count) == ("analysis_failed", f"quote:{quote_id}", 1)
 
 
 def test_recovery_of_a_lost_job_run_twice_queues_it_once(app, db, customer, queued):
@@ -354,7 +358,7 @@ class TestOnRQ:
         from xometry_site.services.jobs import get_queue
 
         quote_id = waiting_quote(app, db, customer)
-        assert in_doomed_worker(quoting.analyse_quote, quote_id) == KILLED
+        assert in_doomed_worker(creation.analyse_quote, quote_id) == KILLED
         later = utcnow() + LATER
         assert recover_stale_claims(now=later) == 1
         assert recover_stale_claims(now=later) == 0

@@ -164,7 +164,7 @@ def waiting_quote(app, db, user) -> int:
     """A quote whose STL is stored but not analysed yet, as the upload leaves it for its job."""
     from xometry_site.models import Quote
     from xometry_site.services.keyring import get_keyring
-    from xometry_site.services.quoting import stored_drawing
+    from xometry_site.services.quotes.drawing_files import stored_drawing
     from xometry_site.services.storage import get_storage
     from xometry_site.services.vault import store_encrypted
 

@@ -309,3 +309,22 @@ def test_not_multipart_is_refused(app, client, db, customer):
     response = client.post("/quotes/new", data=b"process=cnc", content_type="text/plain")
     assert response.status_code == 400
     assert_nothing_stored(app, db)
+
+
+@pytest.mark.parametrize(
+    ("where", "lang", "message"),
+    [
+        (b'filename="part.stl"', "", "无法读取文件名或表单字段名"),
+        (b'name="quantity"', "?lang=en", "A file name or form field name could not be read"),
+    ],
+)
+def test_a_name_that_is_not_utf8_is_refused_in_the_visitors_language(
+    app, client, db, customer, where, lang, message
+):
+    body, content_type = multipart(quote_fields(), [("part.stl", cube_stl())])
+    assert where in body
+    body = body.replace(where, where.replace(b'="', b'="\xff\xfe', 1))
+    response = client.post(f"/quotes/new{lang}", data=body, content_type=content_type)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert_nothing_stored(app, db)

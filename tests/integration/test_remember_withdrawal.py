@@ -29,7 +29,7 @@ def opens_account_with(app, remember_value: str) -> bool:
 
 @pytest.mark.parametrize("where", ["privacy", "cookies"])
 def test_withdrawing_functional_cookies_ends_remembered_devices(app, user, where):
-    from xometry_site.services import consents
+    from xometry_site.services.privacy import consents
 
     consents.record(user, "cookies_functional", ip="127.0.0.1", source="test")
     from xometry_site.extensions import db

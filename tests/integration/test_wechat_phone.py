@@ -18,7 +18,7 @@ from wechat_support import (
 )
 
 from xometry_site.models import Consent, PhoneVerification, User, WeChatIdentity
-from xometry_site.services import phone_codes
+from xometry_site.services.accounts import phone_codes
 
 pytestmark = pytest.mark.slow
 

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xometry_site.services import geometry
-from xometry_site.services.geometry import (
+from xometry_site.services.quotes import mesh_totals
+from xometry_site.services.quotes.geometry import (
     REASON_LABELS,
     GeometryError,
     PartGeometry,
     analyze_drawing,
-    analyze_step,
-    analyze_stl,
 )
+from xometry_site.services.quotes.step_reader import analyze_step
+from xometry_site.services.quotes.stl_reader import analyze_stl
 
 # A 10 mm cube from (0,0,0) to (10,10,10), outward-facing triangles.
 _V = np.array(
@@ -218,7 +218,7 @@ def test_huge_coordinates_are_malformed_not_a_crash():
 
 
 def test_watertightness_is_not_computed_above_the_triangle_limit(monkeypatch):
-    monkeypatch.setattr(geometry, "WATERTIGHT_MAX_TRIANGLES", 10)
+    monkeypatch.setattr(mesh_totals, "WATERTIGHT_MAX_TRIANGLES", 10)
     g = analyze_stl([binary_stl(CUBE)])
     assert g.watertight is None
     assert g.volume_mm3 == pytest.approx(1000.0)

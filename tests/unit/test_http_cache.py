@@ -143,6 +143,15 @@ def test_an_answer_the_visitor_stopped_reading_is_not_kept():
     assert app.calls == 2
 
 
+def test_many_addresses_leave_no_more_than_the_bound_behind():
+    app = Counting(**PUBLIC)
+    cache = HttpCache(app, bypass_cookies=(), entries=4)
+    client = Reading(cache)
+    for n in range(50):
+        client.get(f"/policy?x={n}")
+    assert len(cache.kept) == 4 and len(cache.vary) <= 2 * 4
+
+
 def test_head_is_answered_from_memory_without_a_body():
     app = Counting(**PUBLIC)
     client = cached(app)

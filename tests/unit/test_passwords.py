@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xometry_site import create_app
-from xometry_site.services import passwords
-from xometry_site.services.passwords import PasswordRejected, check_password_policy
+from xometry_site.services.accounts import passwords
+from xometry_site.services.accounts.passwords import PasswordRejected, check_password_policy
 from xometry_site.services.tokens import TokenExpired, TokenInvalid, make_token, read_token
 
 
@@ -141,7 +141,7 @@ def test_production_hashes_are_full_strength_argon2id(app):
     from argon2 import PasswordHasher
 
     from xometry_site.config import ProductionConfig
-    from xometry_site.services import passwords
+    from xometry_site.services.accounts import passwords
 
     app.config["PASSWORD_HASH_FAST"] = False
     strong = passwords.hash_password("a long enough passphrase")

@@ -8,7 +8,7 @@ import numpy as np
 import trimesh
 from PIL import Image
 
-from xometry_site.services.preview import (
+from xometry_site.services.quotes.preview import (
     BACKGROUND,
     FILL_BUDGET,
     RenderStats,

@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from xometry_site.services import pricing
-from xometry_site.services.geometry import PartGeometry
-from xometry_site.services.pricing import (
+from xometry_site.services.quotes import pricing
+from xometry_site.services.quotes.geometry import PartGeometry
+from xometry_site.services.quotes.pricing import (
     BREAKDOWN_LABELS,
     REASON_LABELS,
     WARNING_LABELS,

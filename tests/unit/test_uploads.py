@@ -11,17 +11,17 @@ from hypothesis import strategies as st
 
 from xometry_site.quotes.downloads import content_disposition
 from xometry_site.services.keyring import KeyRing
-from xometry_site.services.storage import LocalStorage
-from xometry_site.services.uploads import (
+from xometry_site.services.quotes.file_types import check_signature, extension_of
+from xometry_site.services.quotes.uploads import (
     UploadInterrupted,
     UploadLimits,
+    UploadReceiver,
     UploadRefused,
     UploadTooLarge,
-    check_signature,
     clean_filename,
-    extension_of,
     receive_upload,
 )
+from xometry_site.services.storage import LocalStorage
 from xometry_site.services.vault import open_decrypted
 
 LIMITS = UploadLimits(max_file_size=64 * 1024, max_files=3, max_form_memory=4096, max_parts=20)
@@ -162,27 +162,51 @@ def test_fields_and_files_arrive_whatever_the_read_size(storage, ring, read_size
     assert all(pdf[9:60] not in p.read_bytes() for p in everything_in(storage))
 
 
-def test_before_first_file_sees_the_fields_and_can_refuse(storage, ring):
-    seen = {}
+def receiver(storage, ring, fields, files, read_size=65536):
+    data, headers = body(fields, files)
+    return UploadReceiver(io.BytesIO(data), headers, storage, ring, LIMITS, read_size=read_size)
 
-    class Forged(Exception):
-        pass
 
-    def check(fields):
-        seen.update(fields)
-        raise Forged()
-
-    with pytest.raises(Forged):
-        receive(storage, ring, [("csrf_token", "t")], [("a.stl", binary_stl())],
-                before_first_file=check)  # fmt: skip
-    assert seen == {"csrf_token": "t"}
+@pytest.mark.parametrize("read_size", [1, 7, 65536])
+def test_the_fields_before_the_first_file_come_first_and_nothing_is_stored_yet(
+    storage, ring, read_size
+):
+    with receiver(storage, ring, [("csrf_token", "t")], [("a.stl", binary_stl())],
+                  read_size) as upload:  # fmt: skip
+        seen = upload.read_fields()
+        assert seen == {"csrf_token": "t"}
+        assert everything_in(storage) == []  # the caller refuses here: nothing to clean up
     assert everything_in(storage) == []
 
 
-def test_callback_runs_once_even_without_files(storage, ring):
-    calls = []
-    receive(storage, ring, [("csrf_token", "t")], [], before_first_file=calls.append)
+def test_the_fields_come_whole_when_there_is_no_file(storage, ring):
+    with receiver(storage, ring, [("csrf_token", "t")], []) as upload:
+        calls = [upload.read_fields()]
+        assert upload.read_files().files == []
     assert calls == [{"csrf_token": "t"}]
+
+
+def test_an_exception_in_the_block_destroys_every_blob_of_the_request(storage, ring):
+    class CommitFailed(Exception):
+        pass
+
+    with pytest.raises(CommitFailed), receiver(storage, ring, [("csrf_token", "t")],
+                                               [("a.stl", binary_stl())]) as upload:  # fmt: skip
+        upload.read_fields()
+        assert len(upload.read_files().files) == 1
+        assert everything_in(storage) != []
+        raise CommitFailed()
+    assert everything_in(storage) == []
+
+
+def test_a_text_field_after_the_files_is_refused_and_nothing_kept(storage, ring):
+    data, headers = body([("csrf_token", "t")], [("a.stl", binary_stl())])
+    late = b'--BoUnDaRy\r\nContent-Disposition: form-data; name="notes"\r\n\r\nlate\r\n'
+    data = data.replace(b"--BoUnDaRy--", late + b"--BoUnDaRy--")
+    with pytest.raises(UploadRefused) as info:
+        receive_upload(io.BytesIO(data), headers, storage, ring, LIMITS)
+    assert info.value.code == "malformed"
+    assert everything_in(storage) == []
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ import pytest
 
 from xometry_site.devtools.wechat_sim_client import click
 from xometry_site.devtools.wechat_simulator import serve_in_thread
-from xometry_site.services.wechat import (
+from xometry_site.services.accounts.wechat import (
     WeChatError,
     WeChatIdentity,
     build_authorize_url,
@@ -239,9 +239,11 @@ def test_failures_log_one_line_without_code_secret_or_openid(settings, sim, capl
     issued = sim.issue_code()
     exchange_code(settings, issued.code)
     dead = {**settings, "WECHAT_API_BASE_URL": f"http://127.0.0.1:{closed_port()}"}
-    with caplog.at_level(logging.INFO, logger="xometry_site.services.wechat"):
+    with caplog.at_level(logging.INFO, logger="xometry_site.services.accounts.wechat"):
         errors = [failure_of(settings, issued.code), failure_of(dead, issued.code)]
-    lines = [r.getMessage() for r in caplog.records if r.name == "xometry_site.services.wechat"]
+    lines = [
+        r.getMessage() for r in caplog.records if r.name == "xometry_site.services.accounts.wechat"
+    ]
     assert lines == [
         "wechat sign-in failed kind=code_used errcode=40163",
         "wechat sign-in failed kind=unreachable errcode=None error=ConnectionError",

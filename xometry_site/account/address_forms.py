@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from ..auth.fields import PhoneNumberField, blank_is_none, nfkc_strip, strip
+from ..forms import PhoneNumberField, SiteForm, blank_is_none, nfkc_strip, strip
 from ..services.validators import is_valid_postal_code
 from .division_fields import DivisionFieldsMixin
 
 
-class AddressForm(DivisionFieldsMixin, FlaskForm):
+class AddressForm(DivisionFieldsMixin, SiteForm):
     """A shipping address (policy 1.4): the province/city pair is checked by the view, not here."""
 
     organization = StringField(

@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 from ..i18n import current_language
 from ..security import no_store
 from ..services import divisions
-from . import addresses, bp
+from ..services.accounts import addresses
+from . import bp
 from .address_forms import AddressForm
 from .return_to import back_or, next_target
 

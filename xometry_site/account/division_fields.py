@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, SubmitField
 
-from ..auth.fields import choices
+from ..forms import choices
 from ..services import divisions
 
 

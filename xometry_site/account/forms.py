@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from ..auth.fields import blank_is_none, choices, strip
 from ..auth.forms import CUSTOMER_TYPE_LABELS  # the same labels as on registration
+from ..forms import SiteForm, blank_is_none, choices, strip
 
 LANGUAGE_LABELS = {"zh_CN": "简体中文", "en": "English"}
 
@@ -26,7 +25,7 @@ def invoice_email_field() -> EmailField:
     )
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(SiteForm):
     """Account information (policy 1.3): only the name is required."""
 
     name = StringField(
@@ -53,7 +52,7 @@ class ProfileForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(SiteForm):
     """Change the password, or set a first one (accounts made by WeChat sign-in have none).
 
     The password rules (length, common list, own name or address) are the service's: it raises
@@ -75,7 +74,7 @@ class PasswordForm(FlaskForm):
     submit = SubmitField(_l("Save password"))
 
 
-class EmailChangeForm(FlaskForm):
+class EmailChangeForm(SiteForm):
     """A new login e-mail; it takes effect only after the link sent to it is opened."""
 
     email = EmailField(
@@ -90,7 +89,7 @@ class EmailChangeForm(FlaskForm):
     submit = SubmitField(_l("Send confirmation link"))
 
 
-class SubscriptionForm(FlaskForm):
+class SubscriptionForm(SiteForm):
     """Marketing e-mail (policy 1.7): unticked until the user ticks it."""
 
     subscribe = BooleanField(

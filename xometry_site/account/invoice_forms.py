@@ -6,11 +6,10 @@ import re
 import unicodedata
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
-from ..auth.fields import blank_is_none, choices, nfkc_blank_is_none
+from ..forms import SiteForm, blank_is_none, choices, nfkc_blank_is_none
 from ..models.invoice import INVOICE_KINDS
 from ..services.validators import (
     is_valid_postal_code,
@@ -32,7 +31,7 @@ def squash(value):
     return re.sub(r"[\s\-]", "", unicodedata.normalize("NFKC", value)).upper() or None
 
 
-class InvoiceForm(DivisionFieldsMixin, FlaskForm):
+class InvoiceForm(DivisionFieldsMixin, SiteForm):
     """Corporate or personal invoice details (policy 1.5); rules depend on the chosen kind."""
 
     kind = RadioField(_l("Invoice type"), choices=choices(KIND_LABELS.items()), default="corporate")

@@ -14,7 +14,8 @@ from flask_login import current_user, login_required
 
 from ..i18n import current_language
 from ..security import no_store, reauth_required
-from . import bp, invoicing
+from ..services.accounts import invoicing
+from . import bp
 from .invoice_forms import InvoiceForm
 from .return_to import back_or, next_target
 

@@ -18,7 +18,7 @@ newsletter_cli = AppGroup("newsletter", help="E-mail to confirmed subscribers.")
 @click.argument("body_en_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def send(subject_zh: str, subject_en: str, body_zh_file: Path, body_en_file: Path) -> None:
     """Send to every confirmed, not withdrawn subscriber (plain-text bodies, UTF-8 files)."""
-    from .subscriptions import send_newsletter
+    from ..services.accounts.subscriptions import send_newsletter
 
     subjects = {"zh_CN": subject_zh.strip(), "en": subject_en.strip()}
     bodies = {

@@ -9,7 +9,8 @@ from flask_login import current_user, login_required
 from ..auth.limits import mark_attempt_counted, resend_throttle
 from ..extensions import csrf
 from ..security import no_store
-from . import bp, mailing_bp, subscriptions
+from ..services.accounts import subscriptions
+from . import bp, mailing_bp
 from .forms import SubscriptionForm
 
 

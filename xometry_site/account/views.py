@@ -13,9 +13,10 @@ from ..i18n import current_language, remember_language
 from ..read_only import reads_only
 from ..security import no_store, reauth_required
 from ..services import divisions
-from ..services.passwords import PasswordRejected
+from ..services.accounts import addresses, invoicing, profile, subscriptions
+from ..services.accounts.passwords import PasswordRejected
 from ..services.validators import mask_phone
-from . import addresses, bp, invoicing, profile, subscriptions
+from . import bp
 from .forms import CUSTOMER_TYPE_LABELS, LANGUAGE_LABELS, EmailChangeForm, PasswordForm, ProfileForm
 
 

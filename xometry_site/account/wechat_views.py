@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 from ..auth.wechat_forms import UnbindForm
 from ..auth.wechat_messages import account_error
 from ..security import no_store
-from ..services import wechat_accounts
-from ..services.wechat_accounts import WeChatAccountError
+from ..services.accounts import wechat_accounts
+from ..services.accounts.wechat_accounts import WeChatAccountError
 from . import bp
 
 

@@ -1,7 +1,7 @@
-"""Blueprint: routes in views.py."""
+"""Blueprint: the staff pages under /admin — dashboard (views.py), quotes to review, data requests and notices."""
 
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import privacy_views, quotes_views, views  # noqa: E402,F401
+from . import alerts_views, privacy_views, quotes_views, views  # noqa: E402,F401

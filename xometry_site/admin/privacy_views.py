@@ -12,7 +12,8 @@ from ..privacy.admin_forms import AnswerForm, NoticeForm
 from ..privacy.forms import ActionForm
 from ..privacy.presenters import action_label
 from ..security import no_store, staff_required
-from ..services import audit_trail, erasure, notices, privacy_requests
+from ..services.privacy import audit_trail, erasure, notices
+from ..services.privacy import requests as privacy_requests
 from . import bp
 
 PAGE_SIZE = 100

@@ -8,22 +8,22 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from ..forms import SiteForm
 from ..models import Quote
 from ..quotes.access import drawing_or_404, quote_or_404
 from ..quotes.downloads import drawing_response
 from ..quotes.labels import QUOTE_ERROR
 from ..security import no_store, staff_required
-from ..services import quoting
+from ..services.quotes import records, review
 from . import bp
 
 QUEUE_ORDER = ("in_review", "analysing", "quoted", "ordered", "expired", "cancelled")
 
 
-class EngineerPriceForm(FlaskForm):
+class EngineerPriceForm(SiteForm):
     """Lead times, expedite surcharge and a note; one `price_<drawing id>` field is added per part."""
 
     lead_days_standard = IntegerField(
@@ -57,7 +57,7 @@ def price_form_for(quote: Quote) -> EngineerPriceForm:
                 validators=[InputRequired(), NumberRange(min=Decimal("0.01"))],
             ),
         )
-    defaults = quoting.engineer_defaults(quote)
+    defaults = review.engineer_defaults(quote)
     form = Form(**defaults) if request.method == "GET" else Form()
     return form
 
@@ -71,10 +71,10 @@ def quotes():
         status = "in_review"
     return render_template(
         "admin/quotes.html",
-        quotes=quoting.quotes_with_status(status),
+        quotes=review.quotes_with_status(status),
         status=status,
         statuses=QUEUE_ORDER,
-        counts=quoting.review_queue_counts(),
+        counts=review.review_queue_counts(),
     )
 
 
@@ -85,7 +85,7 @@ def quote_detail(ref: str):
     quote = quote_or_404(ref)
     form = price_form_for(quote)
     if form.validate_on_submit():
-        price = quoting.EngineerPrice(
+        price = review.EngineerPrice(
             unit_prices={d.id: form[f"price_{d.id}"].data for d in quote.live_drawings},
             lead_days_standard=form.lead_days_standard.data,
             lead_days_expedited=form.lead_days_expedited.data,
@@ -93,8 +93,8 @@ def quote_detail(ref: str):
             note=form.note.data,
         )
         try:
-            quoting.set_engineer_price(quote, current_user, price)
-        except quoting.QuoteError as exc:
+            review.set_engineer_price(quote, current_user, price)
+        except records.QuoteError as exc:
             form.form_errors.append(str(QUOTE_ERROR.get(exc.code, exc.code)))
         else:
             flash(
@@ -106,9 +106,9 @@ def quote_detail(ref: str):
         quote=quote,
         form=form,
         drawings=quote.live_drawings,
-        owner=quoting.owner_of(quote),
+        owner=review.owner_of(quote),
         price_fields=[form[f"price_{d.id}"] for d in quote.live_drawings],
-        downloads=quoting.staff_downloads(quote.live_drawings),
+        downloads=review.staff_downloads(quote.live_drawings),
     ), (400 if form.errors else 200)
 
 

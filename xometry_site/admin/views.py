@@ -11,6 +11,6 @@ from . import bp
 @staff_required
 @no_store
 def index():
-    from ..services.quoting import review_queue_counts
+    from ..services.quotes.review import review_queue_counts
 
     return render_template("admin/index.html", quote_counts=review_queue_counts())

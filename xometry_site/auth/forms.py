@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import (
     AnyOf,
@@ -15,17 +14,18 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from ..models.user import CUSTOMER_TYPES
-from ..services.passwords import MAX_LENGTH, PasswordRejected, check_password_policy
-from ..services.registration import Registration, normalize_email
-from .fields import (
+from ..forms import (
     MOBILE_MESSAGE,
     PhoneNumberField,
+    SiteForm,
     adult_consent_field,
     choices,
     policy_consent_field,
     strip,
 )
+from ..models.user import CUSTOMER_TYPES
+from ..services.accounts.passwords import MAX_LENGTH, PasswordRejected, check_password_policy
+from ..services.accounts.registration import Registration, normalize_email
 
 CUSTOMER_TYPE_LABELS = {
     "company": _l("Company"),
@@ -63,7 +63,7 @@ EMAIL_VALIDATORS = [
 ]
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(SiteForm):
     """Registration by e-mail (policy 1.1): consents unticked and separate, phone in E.164."""
 
     name = StringField(
@@ -124,7 +124,7 @@ class RegisterForm(FlaskForm):
         )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SiteForm):
     """No address format check: any refusal must read the same."""
 
     email = EmailField(
@@ -139,13 +139,13 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(SiteForm):
     """The same answer follows for known and unknown addresses."""
 
     email = EmailField(_l("E-mail address"), EMAIL_VALIDATORS, filters=[strip])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(SiteForm):
     """The rules are checked by the service, which knows the account's name and address."""
 
     password = PasswordField(
@@ -164,11 +164,11 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class ReauthenticateForm(FlaskForm):
+class ReauthenticateForm(SiteForm):
     """The password again before a sensitive change."""
 
     password = PasswordField(_l("Password"), [_required(_l("Please enter your password."))])
 
 
-class ResendForm(FlaskForm):
+class ResendForm(SiteForm):
     """Only the CSRF token: the account is the signed-in one."""

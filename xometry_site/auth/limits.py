@@ -15,7 +15,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 
 from ..extensions import limiter
-from ..services.registration import normalize_email
+from ..services.accounts.registration import normalize_email
 
 DEFAULTS = {
     "LOGIN_LIMIT": "10 per minute; 50 per hour",

@@ -11,10 +11,10 @@ from flask_login import confirm_login, current_user, login_required
 from markupsafe import Markup
 
 from ..security import is_safe_next, mark_fresh_auth, no_store, safe_next
+from ..services.accounts.sign_in import SignInRefused, authenticate
 from . import bp
 from .forms import LoginForm, ReauthenticateForm
 from .limits import login_throttle, mark_attempt_counted, reauth_throttle
-from .operations import SignInRefused, authenticate
 from .sessions import end_session, start_session
 
 log = logging.getLogger(__name__)

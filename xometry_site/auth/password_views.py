@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 
 from ..i18n import current_language
 from ..security import no_store
-from ..services.password_reset import change_password, request_reset, user_for_reset_token
-from ..services.passwords import PasswordRejected
+from ..services.accounts.password_reset import change_password, request_reset, user_for_reset_token
+from ..services.accounts.passwords import PasswordRejected
 from ..services.tokens import TokenExpired, TokenInvalid
 from . import bp
 from .forms import ForgotPasswordForm, ResetPasswordForm, password_message

@@ -10,9 +10,9 @@ from flask_login import current_user, login_required
 
 from ..i18n import current_language
 from ..security import no_store, safe_next
-from ..services import registration
-from ..services.passwords import PasswordRejected
-from ..services.registration import AlreadyVerified, DuplicateEmail, PhoneUnavailable
+from ..services.accounts import registration
+from ..services.accounts.passwords import PasswordRejected
+from ..services.accounts.registration import AlreadyVerified, DuplicateEmail, PhoneUnavailable
 from ..services.tokens import TokenExpired, TokenInvalid
 from . import bp
 from .forms import RegisterForm, ResendForm, password_message

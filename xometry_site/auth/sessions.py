@@ -15,7 +15,7 @@ from ..extensions import db
 from ..i18n import remember_language
 from ..security import mark_fresh_auth
 from ..services import cookies
-from .operations import record_sign_in
+from ..services.accounts.sign_in import record_sign_in
 
 log = logging.getLogger(__name__)
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, SubmitField
 from wtforms.validators import Email, InputRequired, Length, Regexp, StopValidation
 
-from ..services.registration import normalize_email
-from .fields import (
+from ..forms import (
     MOBILE_MESSAGE,
     PhoneNumberField,
+    SiteForm,
     adult_consent_field,
     policy_consent_field,
     strip,
 )
+from ..services.accounts.registration import normalize_email
 
 
 def _needed_only_to_subscribe(form, field) -> None:
@@ -28,7 +28,7 @@ def _needed_only_to_subscribe(form, field) -> None:
         )
 
 
-class WeChatCompleteForm(FlaskForm):
+class WeChatCompleteForm(SiteForm):
     """First WeChat sign-in: a mobile number proved by SMS, the two required confirmations, and
     the optional newsletter (WeChat gives no e-mail address, so the box comes with a field for one).
     """
@@ -73,7 +73,7 @@ class WeChatCompleteForm(FlaskForm):
         return normalize_email(self.email.data) if self.subscribe.data else None
 
 
-class UnbindForm(FlaskForm):
+class UnbindForm(SiteForm):
     """A POST with a CSRF token."""
 
     submit = SubmitField(_l("Unbind WeChat"))

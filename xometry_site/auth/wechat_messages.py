@@ -6,8 +6,8 @@ from flask import render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..services.phone_codes import PhoneCodeError
-from .wechat_flow import Flow
+from ..services.accounts.phone_codes import PhoneCodeError
+from .wechat_session import Flow
 
 # kind → (HTTP status, title, explanation)
 FAILURES = {

@@ -11,12 +11,17 @@ from flask_login import current_user
 from ..extensions import limiter
 from ..i18n import current_language
 from ..security import is_recently_authenticated, mark_fresh_auth, no_store
-from ..services import phone_codes, sms, wechat_accounts
+from ..services import sms
+from ..services.accounts import phone_codes, wechat_accounts
+from ..services.accounts.wechat import (
+    WeChatError,
+    build_authorize_url,
+    exchange_code,
+    is_wechat_browser,
+)
+from ..services.accounts.wechat_accounts import WeChatAccountError
 from ..services.validators import InvalidPhone, normalize_phone
-from ..services.wechat import WeChatError, build_authorize_url, exchange_code, is_wechat_browser
-from ..services.wechat_accounts import WeChatAccountError
-from . import bp
-from . import wechat_flow as flow_state
+from . import bp, wechat_session
 from .wechat_forms import WeChatCompleteForm
 from .wechat_messages import account_error, code_error, failure_page
 
@@ -54,7 +59,7 @@ def _mp_configured() -> bool:
 def wechat_login():
     """Send the browser to WeChat with a fresh state bound to this session."""
     purpose = request.args.get("purpose", "login")
-    purpose = purpose if purpose in flow_state.PURPOSES else "login"
+    purpose = purpose if purpose in wechat_session.PURPOSES else "login"
     next_url = request.args.get("next")
     if purpose == "login" and current_user.is_authenticated:
         purpose = "reauth"  # signed in already: scanning again confirms it is still them
@@ -68,13 +73,13 @@ def wechat_login():
         # a QR code cannot be scanned by the phone that shows it
         return render_template("auth/wechat_in_app.html", next=next_url)
     user_id = current_user.id if current_user.is_authenticated else None
-    flow = flow_state.start(purpose, next_url, in_wechat, user_id)
+    flow = wechat_session.start(purpose, next_url, in_wechat, user_id)
     try:
         target = build_authorize_url(
-            current_app.config, flow_state.redirect_uri(), flow.state, in_wechat
+            current_app.config, wechat_session.redirect_uri(), flow.state, in_wechat
         )
     except WeChatError as error:
-        flow_state.discard()
+        wechat_session.discard()
         return failure_page(error.kind, flow)
     return redirect(target)
 
@@ -83,13 +88,13 @@ def wechat_login():
 def wechat_callback():
     """WeChat sends the browser back here with `code` and our `state` (no code: refused)."""
     state = request.args.get("state")
-    flow = flow_state.matching(state)
+    flow = wechat_session.matching(state)
     if flow is None:
-        duplicate_to = flow_state.already_done(state)
+        duplicate_to = wechat_session.already_done(state)
         if duplicate_to:  # the same callback again (double-click, reload): already handled
             return redirect(duplicate_to)
         log.warning("wechat.callback state=%s", "missing" if not state else "mismatch")
-        flow_state.discard()
+        wechat_session.discard()
         return failure_page("state", None)
     try:
         identity = exchange_code(
@@ -100,7 +105,7 @@ def wechat_callback():
             # most often a second request racing the first with the old cookie: answer without
             # touching the session (no Set-Cookie), so the first one's sign-in stands
             return redirect(url_for("auth.wechat_used", next=flow.next, purpose=flow.purpose))
-        flow_state.discard()
+        wechat_session.discard()
         return failure_page(error.kind, flow)
     if flow.purpose == "login":
         return _sign_in_or_register(flow, identity)
@@ -111,47 +116,47 @@ def wechat_callback():
 def wechat_used():
     """After a code that was used already: carry on if the first request signed us in."""
     purpose = request.args.get("purpose", "login")
-    purpose = purpose if purpose in flow_state.PURPOSES else "login"
-    flow = flow_state.Flow("", purpose, request.args.get("next"), False, None, 0)
+    purpose = purpose if purpose in wechat_session.PURPOSES else "login"
+    flow = wechat_session.Flow("", purpose, request.args.get("next"), False, None, 0)
     if purpose == "login" and current_user.is_authenticated:
         return redirect(flow.destination)
-    if purpose == "login" and flow_state.pending() is not None:
+    if purpose == "login" and wechat_session.pending() is not None:
         return redirect(url_for("auth.wechat_complete"))
     return failure_page("code_used", flow)
 
 
-def _sign_in_or_register(flow: flow_state.Flow, identity):
+def _sign_in_or_register(flow: wechat_session.Flow, identity):
     """A known WeChat user is signed in; a new one is asked for a phone number."""
     user = wechat_accounts.find_user(identity)
     if user is None:
-        flow_state.finish(flow, url_for("auth.wechat_complete"))
-        flow_state.keep_pending(identity, flow.next)
+        wechat_session.finish(flow, url_for("auth.wechat_complete"))
+        wechat_session.keep_pending(identity, flow.next)
         return redirect(url_for("auth.wechat_complete"))
     if not user.is_active:
-        flow_state.discard()
+        wechat_session.discard()
         log.info("wechat.sign_in_refused reason=inactive user=%s", user.id)
         return failure_page("inactive", flow)
     wechat_accounts.remember_app(user, identity)
-    flow_state.sign_in(user)  # a new session: the flow's state goes with the old one
-    flow_state.finish(flow, flow.destination)
+    wechat_session.sign_in(user)  # a new session: the flow's state goes with the old one
+    wechat_session.finish(flow, flow.destination)
     return redirect(flow.destination)
 
 
-def _for_signed_in_user(flow: flow_state.Flow, identity):
+def _for_signed_in_user(flow: wechat_session.Flow, identity):
     """Bind, or re-authenticate, for the user who started the flow (and is still signed in)."""
     if not current_user.is_authenticated or current_user.id != flow.user_id:
-        flow_state.discard()
+        wechat_session.discard()
         return failure_page("state", None)
     if flow.purpose == "reauth":
         owner = wechat_accounts.find_user(identity)
-        flow_state.finish(flow, flow.destination)
+        wechat_session.finish(flow, flow.destination)
         if owner is None or owner.id != current_user.id:
             log.warning("wechat.reauth_refused user=%s", current_user.id)
             return failure_page("reauth_mismatch", flow)
         mark_fresh_auth()
         log.info("auth.reauthenticated method=wechat user=%s", current_user.id)
         return redirect(flow.destination)
-    flow_state.finish(flow, url_for("account.wechat"))
+    wechat_session.finish(flow, url_for("account.wechat"))
     try:
         added = wechat_accounts.bind(current_user._get_current_object(), identity)
     except WeChatAccountError as error:
@@ -170,7 +175,7 @@ def _for_signed_in_user(flow: flow_state.Flow, identity):
 
 def _pending_or_restart():
     """The waiting identity, or a redirect back to the sign-in page when it has expired."""
-    waiting = flow_state.pending()
+    waiting = wechat_session.pending()
     if waiting is None:
         flash(_("Your WeChat sign-in has expired. Please scan the QR code again."), "info")
         return None, redirect(url_for("auth.login"))
@@ -192,7 +197,7 @@ def wechat_complete():
         return _sign_in_existing(existing, next_url)
     form = WeChatCompleteForm()
     if request.method == "GET" and not form.phone.data:
-        form.phone.data = flow_state.pending_phone()
+        form.phone.data = wechat_session.pending_phone()
     if form.validate_on_submit():
         try:
             user = wechat_accounts.sign_up(
@@ -211,7 +216,7 @@ def wechat_complete():
                 form.phone.errors.append(account_error(error.kind))
                 return render_template("auth/wechat_complete.html", form=form), 409
             return _sign_in_existing(wechat_accounts.find_user(identity), next_url)
-        flow_state.sign_in(user)
+        wechat_session.sign_in(user)
         flash(_("Welcome! Your account has been created."), "success")
         if form.newsletter_address():  # worded to read true whether or not the address was free
             flash(
@@ -222,7 +227,7 @@ def wechat_complete():
                 ),
                 "info",
             )
-        return redirect(flow_state.destination(next_url, "login"))
+        return redirect(wechat_session.destination(next_url, "login"))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/wechat_complete.html", form=form), status
 
@@ -246,7 +251,7 @@ def wechat_send_code():
         flash(_("We could not send the text message just now. Please try again later."), "error")
         return render_template("auth/wechat_complete.html", form=form), 503
     g.sms_sent = True
-    flow_state.remember_phone(phone)
+    wechat_session.remember_phone(phone)
     flash(
         _(
             "We have sent a 6-digit code to your phone. It is valid for %(minutes)s minutes.",
@@ -259,8 +264,8 @@ def wechat_send_code():
 
 def _sign_in_existing(user, next_url: str | None):
     """The waiting identity has an account now: sign in to it (unless it was closed)."""
-    flow_state.drop_pending()
+    wechat_session.drop_pending()
     if user is None or not user.is_active:
         return failure_page("inactive", None)
-    flow_state.sign_in(user)
-    return redirect(flow_state.destination(next_url, "login"))
+    wechat_session.sign_in(user)
+    return redirect(wechat_session.destination(next_url, "login"))

@@ -7,6 +7,7 @@ from .address import ShippingAddress
 from .audit import AuditEvent, SignInEvent
 from .consent import Consent
 from .invoice import InvoiceProfile
+from .outbox import OutboxMessage, StaffAlert
 from .phone_code import PhoneVerification
 from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLock
 from .quote import Drawing, Quote, QuoteEvent
@@ -49,6 +50,7 @@ __all__ = [
     "InvoiceProfile",
     "Notice",
     "NoticeReceipt",
+    "OutboxMessage",
     "PhoneVerification",
     "PrivacyRequest",
     "PurgeLock",
@@ -56,6 +58,7 @@ __all__ = [
     "QuoteEvent",
     "ShippingAddress",
     "SignInEvent",
+    "StaffAlert",
     "User",
     "WeChatIdentity",
 ]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 
-# kinds of consent the site asks for; each has a label in services/consents.py
+# kinds of consent the site asks for; each has a label in services/privacy/consents.py
 CONSENT_KINDS = (
     "policy",  # the Data Protection Policy (edition recorded)
     "adult",  # 18 or older, or acting for an organisation (policy section 6)

@@ -154,7 +154,7 @@ class Drawing(db.Model):
     geometry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     analysis_status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     # When a worker last claimed it, and how many analyses were started: a claim that grows old
-    # lost its worker (services/analysis_recovery.py retries it, or sends it to an engineer).
+    # lost its worker (services/quotes/analysis_recovery.py retries it, or sends it to an engineer).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     analysis_attempts: Mapped[int] = mapped_column(
         Integer, default=0, server_default="0", nullable=False

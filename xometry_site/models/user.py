@@ -71,12 +71,12 @@ class User(UserMixin, db.Model):
         return bool(self.password_hash)
 
     def set_password(self, password: str) -> None:
-        from ..services.passwords import hash_password
+        from ..services.accounts.passwords import hash_password
 
         self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        from ..services.passwords import verify_password
+        from ..services.accounts.passwords import verify_password
 
         return bool(self.password_hash) and verify_password(self.password_hash, password)
 

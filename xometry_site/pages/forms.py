@@ -1,11 +1,12 @@
 """Forms of the public pages."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SubmitField
 
+from ..forms import SiteForm
 
-class SessionlessForm(FlaskForm):
+
+class SessionlessForm(SiteForm):
     """A form on a public page, posted without a session and so without a CSRF token: its view
     checks where the request came from instead (security.same_origin_only)."""
 

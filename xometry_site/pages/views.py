@@ -10,7 +10,8 @@ from .. import health
 from ..auth.sessions import forget_remembered_devices
 from ..extensions import csrf, db
 from ..security import safe_next, same_origin_only
-from ..services import consents, cookies
+from ..services import cookies
+from ..services.privacy import consents
 from . import bp
 from .cache import public_page
 from .forms import CookieBannerForm, CookieSettingsForm

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..auth.fields import choices
-from ..services.notices import NoticeText, parse_addresses
+from ..forms import SiteForm, choices
+from ..services.privacy.notices import NoticeText, parse_addresses
 
 
-class AnswerForm(FlaskForm):
+class AnswerForm(SiteForm):
     """Staff set a request's status; answering or declining mails the text to the requester."""
 
     status = SelectField(
@@ -32,7 +31,7 @@ class AnswerForm(FlaskForm):
             raise ValidationError(_l("Write the answer the requester will receive."))
 
 
-class NoticeForm(FlaskForm):
+class NoticeForm(SiteForm):
     """A notice goes out in both languages: each user reads it in theirs."""
 
     title_zh = StringField(_l("Title (Chinese)"), validators=[DataRequired(), Length(max=200)])

@@ -11,7 +11,7 @@ privacy_cli = AppGroup("privacy", help="Retention and erasure of personal inform
 @privacy_cli.command("purge")
 def purge_command() -> None:
     """Erase or anonymise everything whose retention period is over; safe to run concurrently."""
-    from ..services import retention
+    from ..services.privacy import retention
 
     try:
         report = retention.purge()

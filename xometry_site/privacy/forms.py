@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
-from ..auth.fields import choices
-from ..services.privacy_requests import KIND_LABELS, Draft
-from ..services.withdrawal import WITHDRAWABLE
+from ..forms import SiteForm, choices
+from ..services.privacy.requests import KIND_LABELS, Draft
+from ..services.privacy.withdrawal import WITHDRAWABLE
 
 
-class ActionForm(FlaskForm):
+class ActionForm(SiteForm):
     """A button that changes something: only the CSRF token travels."""
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(SiteForm):
     """One click per consent: which kind travels in a hidden field."""
 
     kind = HiddenField(validators=[DataRequired()])
@@ -27,7 +26,7 @@ class WithdrawForm(FlaskForm):
             raise ValidationError(_l("This consent cannot be withdrawn here."))
 
 
-class DeleteAllDrawingsForm(FlaskForm):
+class DeleteAllDrawingsForm(SiteForm):
     """Deleting every drawing cannot be undone: a ticked box, not just a button."""
 
     confirm = BooleanField(
@@ -36,7 +35,7 @@ class DeleteAllDrawingsForm(FlaskForm):
     )
 
 
-class DeregisterForm(FlaskForm):
+class DeregisterForm(SiteForm):
     """Closing the account cannot be undone after the cooling-off: a ticked box confirms it."""
 
     confirm = BooleanField(
@@ -45,7 +44,7 @@ class DeregisterForm(FlaskForm):
     )
 
 
-class RequestForm(FlaskForm):
+class RequestForm(SiteForm):
     """A data-protection request; visitors also give the address we verify by a code."""
 
     kind = RadioField(
@@ -89,7 +88,7 @@ class RequestForm(FlaskForm):
         return Draft(self.kind.data, self.details.data, (self.processor.data or "").strip())
 
 
-class CodeForm(FlaskForm):
+class CodeForm(SiteForm):
     """The code mailed to a visitor proves the address is theirs before a request is filed."""
 
     code = StringField(

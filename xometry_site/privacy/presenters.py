@@ -8,8 +8,9 @@ from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
 from ..i18n import current_language
-from ..services import divisions, pi_registry
-from ..services.consents import LABELS as CONSENT_LABELS
+from ..services import divisions
+from ..services.privacy import pi_registry
+from ..services.privacy.consents import LABELS as CONSENT_LABELS
 from ..services.validators import mask_secret
 from ..templating import LANGUAGE_NAMES
 
@@ -69,7 +70,7 @@ def show_value(column: pi_registry.Column, value: Any) -> str:
 def code_name(codes: str, value: str) -> str:
     """The name other features give their codes (imported late: they are optional here)."""
     if codes == "process":
-        from ..services.quoting import catalogue_name
+        from ..services.quotes.catalogue import catalogue_name
 
         return catalogue_name("process", value)
     names: dict = {

@@ -9,7 +9,7 @@ from flask_login import current_user
 from ..extensions import limiter
 from ..i18n import current_language
 from ..security import no_store
-from ..services import privacy_requests as requests_service
+from ..services.privacy import requests as requests_service
 from . import bp
 from .forms import ActionForm, CodeForm, RequestForm
 from .presenters import when

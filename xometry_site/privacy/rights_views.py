@@ -19,8 +19,8 @@ from flask_login import current_user, login_required, logout_user
 from ..extensions import limiter
 from ..i18n import current_language
 from ..security import no_store, reauth_required
-from ..services import erasure
-from ..services import export as exports
+from ..services.privacy import erasure
+from ..services.privacy import export as exports
 from . import bp
 from .forms import ActionForm, DeleteAllDrawingsForm, DeregisterForm
 

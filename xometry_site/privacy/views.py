@@ -12,17 +12,11 @@ from ..extensions import db
 from ..i18n import current_language
 from ..policies import current_edition, load_document
 from ..security import is_safe_next, no_store
-from ..services import (
-    audit_trail,
-    cookies,
-    erasure,
-    notices,
-    pi_registry,
-    privacy_requests,
-    withdrawal,
-)
-from ..services import consents as consent_records
-from ..services import export as exports
+from ..services import cookies
+from ..services.privacy import audit_trail, erasure, notices, pi_registry, withdrawal
+from ..services.privacy import consents as consent_records
+from ..services.privacy import export as exports
+from ..services.privacy import requests as privacy_requests
 from . import bp, presenters
 from .forms import ActionForm, WithdrawForm
 

@@ -1,4 +1,4 @@
-"""Blueprint: routes in views.py."""
+"""Blueprint: "Request a quote" — routes in views.py, the streamed upload in upload_view.py."""
 
 from flask import Blueprint
 

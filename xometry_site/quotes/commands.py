@@ -32,7 +32,7 @@ def sweep(grace_hours: float) -> None:
     """Delete stored blobs that no row refers to (left by crashes between blob and commit)."""
     from datetime import timedelta
 
-    from ..services.quoting import known_blob_ids
+    from ..services.blob_sweep import known_blob_ids
 
     storage = get_storage(current_app._get_current_object())  # type: ignore[attr-defined]
     removed = vault.sweep_orphans(
@@ -47,7 +47,7 @@ def sweep(grace_hours: float) -> None:
 @quotes_cli.command("recover")
 def recover() -> None:
     """Queue again drawings whose analysing worker died (to an engineer after a few tries)."""
-    from ..services.analysis_recovery import recover_stale_claims
+    from ..services.quotes.analysis_recovery import recover_stale_claims
 
     click.echo(f"recovered {recover_stale_claims()} stalled drawing analysis(es)")
 

@@ -9,7 +9,8 @@ from urllib.parse import quote as percent_encode
 from flask import Response, abort, render_template
 
 from ..models import Drawing, User
-from ..services import quoting
+from ..services.alerts import UNAVAILABLE, unreadable_drawing
+from ..services.quotes import drawing_files, review
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +40,17 @@ def drawing_response(drawing: Drawing, viewer: User):
     A staff member fetching someone else's drawing leaves an audit record first.
     """
     if viewer.id != drawing.user_id:
-        quoting.record_staff_download(viewer, drawing)
+        review.record_staff_download(viewer, drawing)
     try:
-        chunks = quoting.verified_download(drawing)
-    except quoting.READ_ERRORS as exc:
+        chunks = drawing_files.verified_download(drawing)
+    except drawing_files.READ_ERRORS as exc:
         log.error("drawing.unreadable drawing=%s error=%s", drawing.id, type(exc).__name__)
-        page = render_template("quotes/unreadable.html", drawing=drawing)
+        state = unreadable_drawing(drawing.id, drawing.key_id, exc)  # staff are told
+        page = render_template("quotes/unreadable.html", drawing=drawing, state=state)
+        if state == UNAVAILABLE:  # intact, but not readable here now: try again later
+            response = Response(page, status=503, mimetype="text/html")
+            response.headers["Retry-After"] = "300"
+            return _private(response)
         return _private(Response(page, status=409, mimetype="text/html"))
     response = Response(chunks, mimetype="application/octet-stream", direct_passthrough=True)
     response.headers["Content-Disposition"] = content_disposition(drawing.filename)
@@ -55,7 +61,7 @@ def drawing_response(drawing: Drawing, viewer: User):
 def preview_response(drawing: Drawing):
     """The part's PNG, decrypted in memory (a few tens of KB); 404 when there is none."""
     try:
-        png = quoting.preview_bytes(drawing)
-    except quoting.READ_ERRORS:
+        png = drawing_files.preview_bytes(drawing)
+    except drawing_files.READ_ERRORS:
         abort(404)
     return _private(Response(png, mimetype="image/png"))

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ..auth.fields import choices
+from ..forms import SiteForm, choices
 
 MAX_QUANTITY = 100_000
 
 
-class QuoteForm(FlaskForm):
+class QuoteForm(SiteForm):
     """Process, material, finish, quantity, notes; the CSRF token is checked by the upload view
     on the streamed body, before any drawing is stored."""
 
@@ -38,7 +37,7 @@ class QuoteForm(FlaskForm):
     )
 
 
-class AcceptForm(FlaskForm):
+class AcceptForm(SiteForm):
     """Order a quoted price: where to ship, whom to invoice, how fast."""
 
     shipping_address_id = RadioField(
@@ -59,5 +58,5 @@ class AcceptForm(FlaskForm):
     )
 
 
-class CancelForm(FlaskForm):
+class CancelForm(SiteForm):
     """Only the CSRF token: cancelling is a state change."""

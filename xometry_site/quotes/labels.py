@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..services import geometry, pricing
+from ..services.quotes import geometry, pricing
 
 STATUS = {
     "analysing": _l("Analysing"),
@@ -47,6 +47,9 @@ UPLOAD_REFUSAL = {
     "malformed": _l("The upload could not be read. Nothing was stored; please try again."),
     "not_multipart": _l("The upload could not be read. Nothing was stored; please try again."),
     "no_files": _l("Please choose at least one drawing."),
+    "bad_encoding": _l(
+        "A file name or form field name could not be read (it is not UTF-8). Please rename the file and try again. Nothing was stored."
+    ),
 }
 
 QUOTE_ERROR = {

@@ -16,7 +16,8 @@ from flask_babel import get_timezone
 from markupsafe import Markup
 
 from ..i18n import current_language
-from ..services.quoting import ListedQuote, catalogue_name
+from ..services.quotes.catalogue import catalogue_name
+from ..services.quotes.records import ListedQuote
 
 TEMPLATE = "quotes/_my_quotes.html"
 MEMO_SIZE = 512

@@ -1,9 +1,11 @@
 """POST /quotes/new: the multipart body is streamed into encrypted storage by services.uploads.
 
 Order of checks: signed in and verified (decorator) → Content-Length within MAX_CONTENT_LENGTH
-(Werkzeug, 413) → when the first file part begins, the CSRF token and the choices that arrived
-before it (so a bad form stores nothing) → per file: extension, size while streaming, leading
-bytes → the whole form again → the quote row. Every refusal leaves no row and no blob.
+(Werkzeug, 413) → the first file's extension → the CSRF token and the form, validated once with
+the fields sent before the first file (so a bad form stores nothing; fields after the files are
+refused) → per file: size while streaming, leading bytes → the quote row. Every refusal leaves
+no row and no blob: `UploadReceiver` destroys the request's blobs on any exception, a failed
+commit of the quote included.
 """
 
 from __future__ import annotations
@@ -17,31 +19,13 @@ from werkzeug.datastructures import MultiDict
 from wtforms import ValidationError
 
 from ..errors import CSRF_MESSAGE, render_error
-from ..services import quoting
 from ..services.keyring import get_keyring
+from ..services.quotes import catalogue, creation
+from ..services.quotes.file_types import ACCEPT_ATTRIBUTE, FORMATS
+from ..services.quotes.uploads import UploadLimits, UploadReceiver, UploadRefused, drain
 from ..services.storage import get_storage
-from ..services.uploads import (
-    ACCEPT_ATTRIBUTE,
-    FORMATS,
-    ReceivedUpload,
-    UploadLimits,
-    UploadRefused,
-    drain,
-    receive_upload,
-)
-from ..services.vault import destroy
 from .forms import QuoteForm
 from .labels import UPLOAD_REFUSAL
-
-
-class _FormInvalid(Exception):
-    def __init__(self, form: QuoteForm) -> None:
-        super().__init__("form invalid")
-        self.form = form
-
-
-class _CsrfInvalid(Exception):
-    pass
 
 
 def wants_json() -> bool:
@@ -52,7 +36,7 @@ def build_form(fields: dict[str, str] | None = None) -> QuoteForm:
     """The form with the catalogue's choices, bound to streamed fields when given."""
     formdata = MultiDict(fields) if fields is not None else None
     form = QuoteForm(formdata=formdata)
-    choices = quoting.form_choices()
+    choices = catalogue.form_choices()
     form.process_.choices = choices["process"]
     form.material.choices = choices["material"]
     form.finish.choices = choices["finish"]
@@ -63,7 +47,7 @@ def validate_form(form: QuoteForm) -> bool:
     """Field validators, then whether material and finish belong to the chosen process."""
     if not form.validate():
         return False
-    problem = quoting.combination_error(
+    problem = catalogue.combination_error(
         form.process_.data, form.material.data, form.finish.data or None
     )
     if problem == "material":
@@ -88,7 +72,7 @@ def upload_page(form: QuoteForm | None = None, errors: list[str] | None = None, 
         max_files=limits.max_files,
         max_file_mb=_megabytes(limits.max_file_size),
         csrf_token_value=generate_csrf(),
-        combinations=quoting.material_combinations(),
+        combinations=catalogue.material_combinations(),
     ), status
 
 
@@ -106,71 +90,61 @@ def _megabytes(size: int) -> str:
     return format_decimal(size / (1024 * 1024), format="#,##0.#") + " MB"
 
 
-def _check_csrf(token: str | None) -> None:
+def _csrf_valid(token: str | None) -> bool:
     if not current_app.config.get("WTF_CSRF_ENABLED", True):
-        return
+        return True
     try:
         validate_csrf(token)
     except ValidationError:
-        raise _CsrfInvalid() from None
-
-
-def _before_first_file(fields: dict[str, str]) -> None:
-    """Runs when the first drawing begins: nothing is stored for a forged or invalid form."""
-    _check_csrf(fields.get("csrf_token"))
-    form = build_form(fields)
-    if not validate_form(form):
-        raise _FormInvalid(form)
+        return False
+    return True
 
 
 def receive_quote():
-    limits = limits_from_config()
     stream = request.stream  # 413 here when Content-Length is over MAX_CONTENT_LENGTH
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    storage = get_storage(app)
     try:
-        received = receive_upload(
+        with UploadReceiver(
             stream,
             request.headers,
-            storage,
+            get_storage(app),
             get_keyring(app),
-            limits,
-            before_first_file=_before_first_file,
+            limits_from_config(),
             read_ahead=bool(current_app.config.get("UPLOAD_READ_AHEAD", True)),
-        )
+        ) as upload:
+            response = _receive(upload)
     except UploadRefused as exc:
         drain(stream, int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
         return _refused(exc)
-    except _FormInvalid as exc:
-        drain(stream, int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
-        return _invalid(exc.form, [])
-    except _CsrfInvalid:
-        drain(stream, int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
+    drain(stream, int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
+    return response
+
+
+def _receive(upload: UploadReceiver):
+    """The form checked once, before any drawing is stored; then the files and the quote."""
+    fields = upload.read_fields()
+    if not _csrf_valid(fields.get("csrf_token")):
         current_app.logger.warning("security.csrf_rejected path=%s", request.path)
         return _error_response(400, str(CSRF_MESSAGE))
-    form = build_form(received.fields)
-    if not validate_form(form) or not received.files:
-        _discard(received)
-        errors = [] if received.files else [str(UPLOAD_REFUSAL["no_files"])]
-        return _invalid(form, errors)
-    request_data = quoting.QuoteRequest(
+    form = build_form(fields)
+    if not validate_form(form):
+        return _invalid(form, [])
+    received = upload.read_files()
+    if not received.files:
+        return _invalid(form, [str(UPLOAD_REFUSAL["no_files"])])
+    request_data = creation.QuoteRequest(
         process=form.process_.data,
         material=form.material.data,
         finish=form.finish.data or None,
         quantity=int(form.quantity.data),
         notes=form.notes.data,
     )
-    quote = quoting.create_quote(current_user, request_data, received.files)
+    quote = creation.create_quote(current_user, request_data, received.files)
+    upload.kept()
     url = url_for("quotes.detail", ref=quote.ref)
     if wants_json():
         return jsonify(redirect=url), 201
     return redirect(url, code=303)
-
-
-def _discard(received: ReceivedUpload) -> None:
-    storage = get_storage(current_app._get_current_object())  # type: ignore[attr-defined]
-    for item in received.files:
-        destroy(storage, item.stored.blob_id)
 
 
 def refusal_message(exc: UploadRefused) -> str:

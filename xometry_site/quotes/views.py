@@ -9,13 +9,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..auth.fields import choices
+from ..auth.decorators import verified_required
 from ..extensions import csrf
+from ..forms import choices
 from ..read_only import reads_only
 from ..security import no_store
-from ..services import quoting
+from ..services.quotes import acceptance, catalogue, quote_pricing, records, review
 from . import bp, labels
-from .access import drawing_or_404, quote_or_404, verified_required
+from .access import drawing_or_404, quote_or_404
 from .downloads import drawing_response, preview_response
 from .forms import AcceptForm, CancelForm
 from .labels import QUOTE_ERROR
@@ -28,7 +29,7 @@ from .upload_view import receive_quote, upload_page
 @login_required
 @no_store
 def index():
-    quotes = quoting.quotes_of(current_user)
+    quotes = records.quotes_of(current_user)
     return render_template("quotes/index.html", table=quote_table(quotes) if quotes else None)
 
 
@@ -56,8 +57,8 @@ def detail(ref: str):
         "quotes/detail.html",
         quote=quote,
         drawings=quote.live_drawings,
-        downloads=quoting.staff_downloads(quote.live_drawings),
-        lead_dates=quoting.lead_dates(quote),
+        downloads=review.staff_downloads(quote.live_drawings),
+        lead_dates=quote_pricing.lead_dates(quote),
         cancel_form=CancelForm(),
         is_owner=quote.user_id == current_user.id,
     )
@@ -84,9 +85,9 @@ def cancel(ref: str):
     form = CancelForm()
     if form.validate_on_submit():
         try:
-            quoting.cancel_quote(quote, current_user)
+            acceptance.cancel_quote(quote, current_user)
             flash(_("The quote was cancelled."), "success")
-        except quoting.QuoteError as exc:
+        except records.QuoteError as exc:
             flash(str(QUOTE_ERROR.get(exc.code, exc.code)), "error")
     return redirect(url_for("quotes.detail", ref=quote.ref))
 
@@ -101,7 +102,7 @@ def accept(ref: str):
     if quote.status != "quoted":
         flash(str(QUOTE_ERROR["not_acceptable"]), "error")
         return redirect(url_for("quotes.detail", ref=quote.ref))
-    addresses, invoice = quoting.order_details_of(current_user)
+    addresses, invoice = acceptance.order_details_of(current_user)
     form = AcceptForm()
     form.shipping_address_id.choices = choices((a.id, a.recipient) for a in addresses)
     form.invoice_profile_id.choices = choices(
@@ -117,14 +118,14 @@ def accept(ref: str):
         form.invoice_profile_id.data = invoice.id if invoice else None
     elif form.validate_on_submit():
         try:
-            quoting.accept_quote(
+            acceptance.accept_quote(
                 quote,
                 current_user,
                 form.shipping_address_id.data,
                 form.invoice_profile_id.data,
                 form.lead_choice.data,
             )
-        except quoting.QuoteError as exc:
+        except records.QuoteError as exc:
             form.form_errors.append(str(QUOTE_ERROR.get(exc.code, exc.code)))
         else:
             flash(_("Thank you: your order is placed. We will confirm it shortly."), "success")
@@ -136,7 +137,7 @@ def accept(ref: str):
         form=form,
         addresses=addresses,
         invoice=invoice,
-        lead_dates=quoting.lead_dates(quote),
+        lead_dates=quote_pricing.lead_dates(quote),
         add_address_url="/account/addresses/new?" + urlencode({"next": back}),
         add_invoice_url="/account/invoice?" + urlencode({"next": back}),
     ), (200 if request.method == "GET" or not form.errors else 400)
@@ -147,8 +148,8 @@ def quote_helpers() -> dict:
     """Labels and catalogue names for quote pages, admin pages and mail."""
     return {
         "labels": labels,
-        "catalogue_name": quoting.catalogue_name,
-        "review_days": quoting.REVIEW_REPLY_WORKING_DAYS,
+        "catalogue_name": catalogue.catalogue_name,
+        "review_days": quote_pricing.REVIEW_REPLY_WORKING_DAYS,
         "division_name": _division_name,
     }
 

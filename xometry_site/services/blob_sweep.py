@@ -8,11 +8,23 @@ from datetime import datetime
 from flask import current_app
 
 from ..extensions import db
-from .quoting import known_blob_ids
 from .storage import get_storage
 from .vault import DEFAULT_GRACE, sweep_orphans
 
 log = logging.getLogger(__name__)
+
+
+def known_blob_ids() -> set[str]:
+    """Every blob id any table refers to (columns named `blob_id` or `*_blob_id`), for the
+    sweeper: blobs of exports and other features are never taken for orphans."""
+    ids: set[str] = set()
+    with db.engine.connect() as conn:
+        for table in db.metadata.sorted_tables:
+            for column in table.columns:
+                if column.name == "blob_id" or column.name.endswith("_blob_id"):
+                    rows = conn.execute(db.select(column).where(column.is_not(None)))
+                    ids.update(value for (value,) in rows)
+    return ids
 
 
 def sweep_blobs(now: datetime | None = None) -> list[str]:

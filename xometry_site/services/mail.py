@@ -1,7 +1,8 @@
 """One mail service: bilingual templates rendered in the recipient's language, delivered off-request.
 
 Messages are rendered where they are sent (templates `mail/<name>.txt` and `.html`, the subject
-set by `{% set subject = _("…") %}`) and delivered by a job: to `instance/outbox/*.eml` by default,
+set by `{% set subject = _("…") %}`) and written to the outbox in the caller's transaction
+(services/outbox.py), which delivers them after the commit: to `instance/outbox/*.eml` by default,
 or by SMTP. Links in mail are built from SITE_URL, never from the request's Host header.
 """
 
@@ -20,7 +21,9 @@ from pathlib import Path
 from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 
-from .jobs import enqueue, task
+from ..models.base import new_token
+from . import outbox
+from .jobs import task
 
 log = logging.getLogger(__name__)
 
@@ -80,25 +83,48 @@ def _globals() -> dict:
 
 
 def send_mail(
-    to: str, template: str, lang: str | None, headers: dict | None = None, **context
+    to: str,
+    template: str,
+    lang: str | None,
+    headers: dict | None = None,
+    *,
+    db_session=None,
+    **context,
 ) -> None:
-    """Render now, deliver by a job; a failure is logged and never breaks the caller."""
+    """Render now and write the message to the outbox in the caller's transaction.
+
+    The caller commits it with the event that causes it (or after, when nothing else changes);
+    it is delivered after that commit, with retries. A rendering failure is logged, never raised.
+    """
+    key = new_token()
     try:
         msg = build_message(to, template, lang, headers=headers, **context)
+        del msg["Message-ID"]
+        msg["Message-ID"] = f"<{key}@xometry.asia>"  # the same id on every attempt
+        raw = msg.as_bytes()
     except Exception:
         log.exception("mail.render_failed template=%s", template)
         return
-    enqueue(deliver, msg.as_bytes(), queue="mail")
+    outbox.add(outbox.MAIL, to, outbox.mail_content(raw), template, key=key, session=db_session)
 
 
-@task
-def deliver(raw: bytes) -> None:
-    """Hand one rendered message to the configured backend."""
+def transmit(raw: bytes) -> None:
+    """Hand one rendered message to the configured backend; raises unless it was accepted."""
     config = current_app.config
     if config["MAIL_BACKEND"] == "smtp":
         _deliver_smtp(raw, config)
     else:
         _deliver_file(raw)
+
+
+@task
+def deliver(raw: bytes) -> None:
+    """Jobs queued before the outbox carried the message itself: send those as they were."""
+    try:
+        transmit(raw)
+    except Exception:
+        log.exception("mail.legacy_job_failed")
+        raise
 
 
 def _deliver_file(raw: bytes) -> None:

@@ -1,4 +1,5 @@
-"""Periodic work (retention purge, storage sweep, stalled analyses), started by `flask scheduler`.
+"""Periodic work (retention purge, storage sweep, stalled analyses, mail and text messages due),
+started by `flask scheduler`.
 
 Every scheduler ticks; for each job, the first to `SET key NX EX <period>` in Redis enqueues it and
 the others see the key and skip, so several instances may run a scheduler safely. Jobs themselves
@@ -37,7 +38,7 @@ class Periodic:
 @task
 def retention_purge_job() -> None:
     """`flask privacy purge` as a job: erasures due, expired exports, old records (policy 3.1)."""
-    from .retention import PurgeBusy, purge
+    from .privacy.retention import PurgeBusy, purge
 
     try:
         purge()
@@ -56,9 +57,17 @@ def blob_sweep_job() -> None:
 @task
 def analysis_recovery_job() -> None:
     """Queue again (or send to an engineer) drawings whose analysing worker was killed."""
-    from .analysis_recovery import recover_stale_claims
+    from .quotes.analysis_recovery import recover_stale_claims
 
     recover_stale_claims()
+
+
+@task
+def outbox_retry_job() -> None:
+    """`flask outbox retry` as a job: mail and texts whose job was lost or whose retry is due."""
+    from .outbox import deliver_due
+
+    deliver_due()
 
 
 SCHEDULE: tuple[Periodic, ...] = (
@@ -66,6 +75,9 @@ SCHEDULE: tuple[Periodic, ...] = (
         "retention-purge", "xometry_site.services.periodic:retention_purge_job", timedelta(hours=1)
     ),
     Periodic("blob-sweep", "xometry_site.services.periodic:blob_sweep_job", timedelta(hours=6)),
+    Periodic(
+        "outbox-retry", "xometry_site.services.periodic:outbox_retry_job", timedelta(minutes=1)
+    ),
     Periodic(
         "analysis-recovery",
         "xometry_site.services.periodic:analysis_recovery_job",

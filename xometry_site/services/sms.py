@@ -1,5 +1,6 @@
 """Text messages: one `send_code` for every caller, delivered by the backend SMS_BACKEND names.
 
+Every text goes through the outbox (services/outbox.py) like mail does.
 "console" (the default, development only) logs the message and appends it to
 `instance/outbox/sms.log`, where developers and browser tests read the code. Any other value is a
 dotted path ("package.module:Name" or "package.module.Name") to a provider's backend: a class
@@ -12,7 +13,7 @@ import importlib
 import json
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -21,6 +22,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..deadlines import call_with_deadline
+from ..extensions import db
+from ..models.base import utcnow
+from . import outbox
 from .validators import mask_phone
 
 log = logging.getLogger(__name__)
@@ -84,17 +88,41 @@ def code_text(code: str, lang: str, minutes: int) -> str:
         )
 
 
+def transmit(phone: str, text: str) -> None:
+    """Hand one text to the provider, within SMS_TIMEOUT whatever its client does (DeadlineExceeded
+    past it: the outbox tries again later; the late text, if it still goes, carries a valid code)."""
+    provider = backend()
+    call_with_deadline(
+        float(current_app.config.get("SMS_TIMEOUT") or 3), provider.send, phone, text
+    )
+
+
 def send_code(phone: str, code: str, lang: str, minutes: int = 10) -> None:
-    """Send a verification code; SmsError when the provider refuses, fails or takes longer than
-    SMS_TIMEOUT (then the visitor may ask again; a late delivery still carries a valid code)."""
-    seconds = float(current_app.config.get("SMS_TIMEOUT") or 3)
+    """Write the code's text message to the outbox, commit, and have it delivered.
+
+    The message dies with the code (`expires_at`): a text arriving after the code expired would
+    only confuse. SmsError when the backend is misconfigured, or when the delivery attempted at
+    once (no queue) failed: the visitor is told to try again, while the outbox keeps retrying
+    until the code expires.
+    """
     try:
-        provider, text = backend(), code_text(code, lang, minutes)
-        call_with_deadline(seconds, provider.send, phone, text)
+        backend()  # a misconfigured provider is refused before anything is written
     except SmsError:
         log.error("sms.failed to=%s reason=configuration", mask_phone(phone))
         raise
-    except Exception as error:  # a provider's own exceptions: never break the page
+    except Exception as error:  # a provider's constructor failing: the same answer
         log.error("sms.failed to=%s error=%s", mask_phone(phone), type(error).__name__)
         raise SmsError("provider failed") from error
-    log.info("sms.sent to=%s", mask_phone(phone))
+    message = outbox.add(
+        outbox.SMS,
+        phone,
+        code_text(code, lang, minutes),
+        "sms_code",
+        expires_at=utcnow() + timedelta(minutes=minutes),
+    )
+    db.session.commit()  # delivered (or queued) from here
+    state = outbox.outcome(message.id)
+    if state in ("retry", "failed", "expired"):
+        log.error("sms.failed to=%s outbox=%s", mask_phone(phone), message.id)
+        raise SmsError("provider failed")
+    log.info("sms.queued to=%s outbox=%s state=%s", mask_phone(phone), message.id, state)

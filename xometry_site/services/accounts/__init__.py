@@ -1,0 +1,1 @@
+"""Accounts: registration (e-mail and WeChat), sign-in, passwords, phone codes and the Personal Center."""

@@ -1,0 +1,1 @@
+"""The data-protection policy kept in code: registry, consents, copies, erasure, retention, requests."""

@@ -1,0 +1,172 @@
+"""Notices to users: security-incident notices (policy 3.2) and policy updates (policy 7).
+
+Incident notices are written by staff in both languages for everyone or for a list of addresses;
+each recipient gets a receipt, sees the notice on their pages until they dismiss it, and gets it by
+mail in their own language. A policy update is noticed when a user's newest consent to the policy
+is for an older edition than the one in force.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ...extensions import db
+from ...models import Notice, NoticeReceipt, User
+from ...models.base import utcnow
+from ..jobs import enqueue, task
+from ..mail import external_url, send_mail
+from . import audit_trail
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NoticeText:
+    """What staff wrote, in both languages."""
+
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+
+
+def parse_addresses(text: str | None) -> list[str]:
+    """E-mail addresses from a pasted list: commas, semicolons, spaces or lines; lower-cased, once."""
+    seen: dict[str, None] = {}
+    for part in (text or "").replace(",", " ").replace(";", " ").split():
+        seen.setdefault(part.strip().lower(), None)
+    return list(seen)
+
+
+def publish(
+    staff: User, text: NoticeText, audience: str, addresses: list[str] | None = None
+) -> tuple[Notice, int, list[str]]:
+    """Create the notice and a receipt per recipient, then mail them; returns unknown addresses."""
+    notice = Notice(
+        title_zh=text.title_zh,
+        title_en=text.title_en,
+        body_zh=text.body_zh,
+        body_en=text.body_en,
+        audience=audience,
+        created_by_id=staff.id,
+    )
+    db.session.add(notice)
+    db.session.flush()
+    query = sa.select(User.id, User.email).where(
+        User.deregistered_at.is_(None), User.erased_at.is_(None)
+    )
+    unknown: list[str] = []
+    if audience == "selected":
+        wanted = addresses or []
+        query = query.where(User.email.in_(wanted))
+        found = {email for _id, email in db.session.execute(query)}
+        unknown = [a for a in wanted if a not in found]
+    recipients = [user_id for user_id, _email in db.session.execute(query)]
+    db.session.add_all(NoticeReceipt(notice_id=notice.id, user_id=uid) for uid in recipients)
+    audit_trail.record(
+        "staff.notice_published",
+        subject_id=None,
+        actor_id=staff.id,
+        target=f"notice:{notice.id}:{len(recipients)}",
+    )
+    db.session.commit()
+    enqueue(mail_notice_job, notice.id, queue="mail")
+    return notice, len(recipients), unknown
+
+
+@task
+def mail_notice_job(notice_id: int) -> None:
+    """Mail every receipt not mailed yet, each in the recipient's language (idempotent)."""
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        return
+    pending = db.session.execute(
+        sa.select(NoticeReceipt, User)
+        .join(User, NoticeReceipt.user_id == User.id)
+        .where(NoticeReceipt.notice_id == notice_id, NoticeReceipt.mailed_at.is_(None))
+        .order_by(NoticeReceipt.id)
+    ).all()
+    for receipt, user in pending:
+        if user.email:
+            lang = (
+                user.preferred_language or "zh_CN"
+            )  # send_mail and Notice read any other as Chinese
+            send_mail(
+                user.email,
+                "notice",
+                lang,
+                title=notice.title(lang),
+                body=notice.body(lang),
+                privacy_url=external_url("privacy.index"),
+            )
+        receipt.mailed_at = utcnow()
+        db.session.commit()
+
+
+def published() -> list[Notice]:
+    """Every notice staff have sent, newest first (the staff notices page)."""
+    return list(db.session.scalars(sa.select(Notice).order_by(Notice.created_at.desc())))
+
+
+def visible_to(user: User) -> list[Notice]:
+    """Notices the user has not dismissed, newest first (the banner on every page)."""
+    return list(
+        db.session.scalars(
+            sa.select(Notice)
+            .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
+            .where(NoticeReceipt.user_id == user.id, NoticeReceipt.dismissed_at.is_(None))
+            .order_by(Notice.created_at.desc(), Notice.id.desc())
+        )
+    )
+
+
+def all_for(user: User) -> list[tuple[Notice, NoticeReceipt]]:
+    """Every notice sent to the user, dismissed or not ("My data")."""
+    rows = db.session.execute(
+        sa.select(Notice, NoticeReceipt)
+        .join(NoticeReceipt, NoticeReceipt.notice_id == Notice.id)
+        .where(NoticeReceipt.user_id == user.id)
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+    ).all()
+    return [(notice, receipt) for notice, receipt in rows]
+
+
+def dismiss(user: User, notice_id: int) -> bool:
+    """Hide a notice from the banner (it stays listed under "My data")."""
+    receipt = db.session.scalar(
+        sa.select(NoticeReceipt).filter_by(user_id=user.id, notice_id=notice_id)
+    )
+    if receipt is None:
+        return False
+    receipt.dismissed_at = receipt.dismissed_at or utcnow()
+    db.session.commit()
+    return True
+
+
+# --- policy updates ------------------------------------------------------------------------------
+
+
+def outdated_policy_edition(user: User) -> str | None:
+    """The edition the user last accepted, when an edition in force is newer; else None.
+
+    Edition ids are their effective dates (ISO), so they compare in time order.
+    """
+    from ...policies import current_edition
+
+    accepted = user.accepted_policy_edition  # loaded with the user (models.User)
+    if accepted is None:
+        return None
+    current = current_edition(current_app.config).id
+    return accepted if accepted < current else None
+
+
+def accept_current_policy(user: User, ip: str | None) -> None:
+    """Agreeing to a new edition is a new consent record; the older ones stay as evidence."""
+    from . import consents
+
+    consents.record(user, "policy", ip=ip, source="policy_update")
+    db.session.commit()

@@ -1,0 +1,684 @@
+"""The personal-information registry: every column of every table, classified against the policy.
+
+The policy's appendix ("List of Personal Information Collection") is the contract for what we store.
+Each table the site keeps about a user is an `Entry`: its appendix category, how to find a user's
+rows (`owner`), which columns are personal (with label, how shown, how erased) and which are
+technical (with the reason). "My data", the export and the erasure all read this list, and a test
+fails when a model holds a column that is neither here nor in NON_PERSONAL_TABLES.
+
+Erasure vocabulary (what happens when an account is erased):
+  erase              the value is deleted (row removed or column emptied)
+  anonymise          the value stays in a record that no longer identifies anyone
+  keep-pseudonymised the value stays, linked only to an HMAC of the account id (consent evidence)
+  keep-by-law        the value stays as long as a law requires, then is deleted
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+ERASE = "erase"
+ANONYMISE = "anonymise"
+PSEUDONYMISE = "keep-pseudonymised"
+KEEP_BY_LAW = "keep-by-law"
+ERASURE_LABELS = {
+    ERASE: _l("deleted"),
+    ANONYMISE: _l("kept without anything that identifies you"),
+    PSEUDONYMISE: _l("kept as evidence under a pseudonym"),
+    KEEP_BY_LAW: _l("kept as long as the law requires"),
+}
+
+# how a value is shown on "My data" (the export always carries the full value)
+TEXT, MASKED, SECRET, DATA, TIME, FLAG, REGION, LANGUAGE, CONSENT_KIND = (
+    "text",
+    "masked",
+    "secret",  # never shown nor exported: only whether it is set (the password hash)
+    "data",  # structured data, too long for the page: in the copy only
+    "time",
+    "flag",
+    "region",
+    "language",
+    "consent_kind",
+)
+
+
+@dataclass(frozen=True)
+class Category:
+    """A row of the policy appendix (or "running the account", which the site records itself)."""
+
+    key: str
+    title: Any
+    purpose: Any
+    method: Any
+    correct_path: str | None  # where the user corrects it (route contract paths)
+    correct_label: Any = None
+
+
+CATEGORIES: tuple[Category, ...] = (
+    Category(
+        "registration",
+        _l("Registration"),
+        _l("To register your account and verify your identity when you sign in."),
+        _l("You entered it on the website, or WeChat gave it to us when you agreed."),
+        "/account/profile",
+        _l("Correct it in Account Details"),
+    ),
+    Category(
+        "quotes",
+        _l("Request a quote"),
+        _l("To receive the drawings you upload and quote them, by AI or by our engineers."),
+        _l("You uploaded it."),
+        "/quotes",
+        _l("See your quotes"),
+    ),
+    Category(
+        "account",
+        _l("Personal Center – account information"),
+        _l("To understand and contact you."),
+        _l("You filled it in."),
+        "/account/profile",
+        _l("Correct it in Account Details"),
+    ),
+    Category(
+        "shipping",
+        _l("Personal Center – shipping information"),
+        _l("To ship ordered products."),
+        _l("You filled it in."),
+        "/account/addresses",
+        _l("Correct or delete your addresses"),
+    ),
+    Category(
+        "invoice",
+        _l("Personal Center – invoice information"),
+        _l("To issue VAT invoices accurately."),
+        _l("You filled it in."),
+        "/account/invoice",
+        _l("Correct or delete your invoice details"),
+    ),
+    Category(
+        "running",
+        _l("Running your account"),
+        _l(
+            "To keep your account secure, prove what you agreed to, and answer your requests "
+            "(policy sections 3.2, 5 and 7)."
+        ),
+        _l("Recorded by the site while you use it."),
+        None,
+    ),
+)
+CATEGORY_BY_KEY = {c.key: c for c in CATEGORIES}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A personal column: its label, how "My data" shows it, what erasure does to it."""
+
+    name: str
+    label: Any
+    erasure: str
+    show: str = TEXT
+    category: str | None = None  # when it differs from its table's (the users table spans four)
+    codes: str | None = None  # the value is a code: which list of names reads it on the page
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Columns that point at an encrypted blob: the drawing or export itself."""
+
+    blob_id: str
+    kid: str
+    wrapped_dek: str
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One table holding information about users."""
+
+    table: str
+    category: str
+    title: Any  # what one row is called
+    # "id" (the users table), "<fk column>", "<fk>><table>.<column>" via a parent, or
+    # "<column>=<users column>" for rows keyed by a value (a phone number) rather than an id
+    owner: str
+    personal: tuple[Column, ...]
+    technical: dict[str, str]  # column → why it is not personal information
+    on_erasure: str = "delete"  # "delete" rows, "update" (erase columns, pseudonymise the link)
+    blobs: tuple[Blob, ...] = ()
+    edit_path: str | None = None  # per-row: "{id}" is replaced
+    edit_label: Any = None  # the link's words when the page there cannot correct or delete
+    layout: str = "record"  # "record" (one card per row) or "table" (one line per row)
+    shown: bool = True  # on the "My data" category list (some have their own section)
+    where: Callable[[sa.Table], Any] | None = None  # only these rows belong on the list
+    keep_by_law: Callable[[sa.Table], Any] | None = None  # rows a law makes us keep
+    order_by: str | None = None
+
+    def columns(self, table: sa.Table) -> list[Column]:
+        """Personal columns the live table really has (a model may be newer than this list)."""
+        return [c for c in self.personal if c.name in table.c]
+
+
+USERS = Entry(
+    table="users",
+    category="registration",
+    title=_l("Your account"),
+    owner="id",
+    on_erasure="update",
+    personal=(
+        Column("name", _l("Name"), ERASE),
+        Column("email", _l("E-mail address"), ERASE),
+        Column("phone", _l("Phone number"), ERASE),
+        Column("customer_type", _l("Customer type"), ERASE, codes="customer_type"),
+        Column("job_title", _l("Job title"), ERASE, category="account"),
+        Column("invoice_email", _l("Invoice e-mail"), ERASE, category="account"),
+        Column("preferred_language", _l("Preferred language"), ERASE, LANGUAGE, "account"),
+        Column("password_hash", _l("Password"), ERASE, SECRET, "running"),
+        Column("email_verified_at", _l("E-mail verified"), ERASE, TIME, "running"),
+        Column("phone_verified_at", _l("Phone verified"), ERASE, TIME, "running"),
+        Column("created_at", _l("Account created"), ANONYMISE, TIME, "running"),
+        Column("last_login_at", _l("Last sign-in"), ERASE, TIME, "running"),
+        Column("is_minor", _l("Marked as a minor's account"), ANONYMISE, FLAG, "running"),
+    ),
+    technical={
+        "id": "row id; after erasure an empty stub keeps it so audit records stay consistent",
+        "session_token": "random secret that ends old sessions; says nothing about the person",
+        "is_staff": "role of operator employees, not information about customers",
+        "deregistered_at": "lifecycle bookkeeping of the (anonymised) account stub",
+        "erase_after": "lifecycle bookkeeping of the (anonymised) account stub",
+        "erased_at": "lifecycle bookkeeping of the (anonymised) account stub",
+    },
+)
+
+
+def _ordered_quote_ids(table: sa.Table) -> sa.Select:
+    """Quotes that became orders: rows hanging off them are kept by law."""
+    quotes = table.metadata.tables["quotes"]
+    return sa.select(quotes.c.id).where(quotes.c.status == "ordered")
+
+
+QUOTES = Entry(
+    table="quotes",
+    category="quotes",
+    title=_l("Quote"),
+    owner="user_id",
+    keep_by_law=lambda t: t.c.status == "ordered",
+    personal=(
+        Column("ref", _l("Quote"), ERASE),
+        Column("created_at", _l("Requested"), ERASE, TIME),
+        Column("process", _l("Process"), ERASE, codes="process"),
+        Column("material", _l("Material"), ERASE),
+        Column("finish", _l("Finish"), ERASE),
+        Column("quantity", _l("Quantity"), ERASE),
+        Column("notes", _l("Notes"), ERASE),
+        Column("status", _l("Status"), ERASE, codes="quote_status"),
+        Column("total", _l("Total"), ERASE),
+        Column("engineer_note", _l("Our engineer's note"), ERASE),
+        Column("ordered_at", _l("Ordered"), ERASE, TIME),
+    ),
+    technical={
+        "id": "row id",
+        "user_id": "link to the account",
+        "currency": "price bookkeeping",
+        "subtotal": "our price",
+        "vat_rate": "our price",
+        "vat": "our price",
+        "price_source": "how we priced",
+        "valid_until": "how long our price holds",
+        "lead_days_standard": "our lead time",
+        "lead_days_expedited": "our lead time",
+        "expedite_total": "our price",
+        "warnings": "pricing sanity codes",
+        "review_reason": "why an engineer reviews it (a code)",
+        "review_due": "our promised reply date",
+        "reviewed_by_id": "the staff member who reviewed it",
+        "shipping_address_id": "link to a shipping address (itself registered)",
+        "invoice_profile_id": "link to the invoice details (themselves registered)",
+        "lead_choice": "standard or expedited",
+        "updated_at": "row bookkeeping",
+        "quoted_at": "when we priced it",
+    },
+    edit_path="/quotes/{ref}",
+    edit_label=_l("Open this quote"),
+    order_by="-created_at",
+)
+
+REGISTRY_QUOTES: tuple[Entry, ...] = (
+    QUOTES,
+    Entry(
+        table="drawings",
+        category="quotes",
+        title=_l("Drawing"),
+        owner="user_id",
+        keep_by_law=lambda t: t.c.quote_id.in_(_ordered_quote_ids(t)),
+        where=lambda t: t.c.deleted_at.is_(None),
+        blobs=(
+            Blob("blob_id", "key_id", "wrapped_key", "filename"),
+            Blob("preview_blob_id", "preview_key_id", "preview_wrapped_key"),
+        ),
+        personal=(
+            Column("filename", _l("File name"), ERASE),
+            Column("size", _l("Size (bytes)"), ERASE),
+            Column("created_at", _l("Uploaded"), ERASE, TIME),
+            Column("geometry", _l("Measured geometry"), ERASE, DATA),
+            Column("deleted_at", _l("Deleted"), ERASE, TIME),
+        ),
+        technical={
+            "id": "row id",
+            "quote_id": "link to the quote",
+            "user_id": "link to the account",
+            "extension": "file type",
+            "sha256": "checksum of the file (useless without the file)",
+            "blob_id": "where the encrypted file is stored",
+            "key_id": "which key wraps the file's data key",
+            "wrapped_key": "the file's data key, encrypted (deleting it shreds the file)",
+            "preview_blob_id": "where the encrypted preview is stored",
+            "preview_key_id": "which key wraps the preview's data key",
+            "preview_wrapped_key": "the preview's data key, encrypted",
+            "analysis_status": "state of our analysis",
+            "claimed_at": "when a worker began analysing it (a dead worker's claim is freed)",
+            "analysis_attempts": "how many analyses were started (engineer review after a few)",
+            "review_reason": "why an engineer reviews it (a code)",
+            "unit_price": "our price",
+            "line_total": "our price",
+            "price_breakdown": "how we priced",
+        },
+        order_by="id",
+    ),
+    Entry(
+        table="quote_events",
+        category="quotes",
+        title=_l("Quote history"),
+        owner="quote_id>quotes.user_id",
+        keep_by_law=lambda t: t.c.quote_id.in_(_ordered_quote_ids(t)),
+        shown=False,  # the quote page shows its timeline
+        layout="table",
+        personal=(
+            Column("created_at", _l("When"), ERASE, TIME),
+            Column("status", _l("Status"), ERASE),
+            Column("reason", _l("Reason"), ERASE),
+        ),
+        technical={"id": "row id", "quote_id": "link to the quote", "actor_id": "who acted"},
+        order_by="id",
+    ),
+    Entry(
+        table="phone_verifications",
+        category="registration",
+        title=_l("Phone verification code"),
+        owner="phone=phone",
+        shown=False,  # short-lived; purged by retention
+        personal=(
+            Column("phone", _l("Phone number"), ERASE),
+            Column("created_at", _l("Sent"), ERASE, TIME),
+        ),
+        technical={
+            "id": "row id",
+            "code_hash": "keyed hash of a one-time code; useless once it expires",
+            "expires_at": "one-time code bookkeeping",
+            "attempts": "one-time code bookkeeping",
+            "consumed_at": "one-time code bookkeeping",
+        },
+    ),
+)
+
+REGISTRY: tuple[Entry, ...] = (
+    USERS,
+    Entry(
+        table="wechat_identities",
+        category="registration",
+        title=_l("WeChat account"),
+        owner="user_id",
+        personal=(
+            Column("openid", _l("WeChat OpenID"), ERASE),
+            Column("unionid", _l("WeChat UnionID"), ERASE),
+            Column("created_at", _l("Bound on"), ERASE, TIME),
+        ),
+        technical={"id": "row id", "user_id": "link to the account", "appid": "our app's id"},
+        edit_path="/account/wechat",
+    ),
+    Entry(
+        table="shipping_addresses",
+        category="shipping",
+        title=_l("Shipping address"),
+        owner="user_id",
+        personal=(
+            Column("organization", _l("Organization name"), ERASE),
+            Column("recipient", _l("Recipient's name"), ERASE),
+            Column("address", _l("Shipping address"), ERASE),
+            Column("phone", _l("Phone number"), ERASE),
+            Column("province", _l("Province"), ERASE, REGION),
+            Column("city", _l("City"), ERASE, REGION),
+            Column("postal_code", _l("Postal code"), ERASE),
+            Column("is_default", _l("Default address"), ERASE, FLAG),
+        ),
+        technical={
+            "id": "row id",
+            "user_id": "link to the account",
+            "created_at": "row bookkeeping",
+            "updated_at": "row bookkeeping",
+        },
+        edit_path="/account/addresses/{id}/edit",
+        order_by="id",
+    ),
+    Entry(
+        table="invoice_profiles",
+        category="invoice",
+        title=_l("Invoice details"),
+        owner="user_id",
+        personal=(
+            Column("kind", _l("Invoice type"), ERASE, codes="invoice_kind"),
+            Column("company_name", _l("Company name"), ERASE),
+            Column("name", _l("Name"), ERASE),
+            Column("tax_number", _l("Tax number"), ERASE, MASKED),
+            Column("province", _l("Province"), ERASE, REGION),
+            Column("city", _l("City"), ERASE, REGION),
+            Column("address", _l("Invoicing address"), ERASE),
+            Column("postal_code", _l("Postal code"), ERASE),
+            Column("bank_name", _l("Bank name"), ERASE),
+            Column("bank_account", _l("Bank account"), ERASE, MASKED),
+            Column("invoice_email", _l("Invoice e-mail"), ERASE),
+        ),
+        technical={
+            "id": "row id",
+            "user_id": "link to the account",
+            "created_at": "row bookkeeping",
+            "updated_at": "row bookkeeping",
+        },
+        edit_path="/account/invoice",
+    ),
+    Entry(
+        table="consents",
+        category="running",
+        title=_l("Consent"),
+        owner="user_id",
+        on_erasure="update",
+        layout="table",
+        shown=False,  # its own section, with the withdraw buttons
+        personal=(
+            Column("kind", _l("What"), PSEUDONYMISE, CONSENT_KIND),
+            Column("policy_edition", _l("Policy edition"), PSEUDONYMISE),
+            Column("given_at", _l("Given"), PSEUDONYMISE, TIME),
+            Column("confirmed_at", _l("Confirmed"), PSEUDONYMISE, TIME),
+            Column("withdrawn_at", _l("Withdrawn"), PSEUDONYMISE, TIME),
+            Column("source", _l("Where"), PSEUDONYMISE, codes="consent_source"),
+            Column("ip_address", _l("IP address"), ERASE),
+        ),
+        technical={
+            "id": "row id",
+            "user_id": "link to the account (emptied on erasure)",
+            "subject_ref": "the pseudonym that replaces the link after erasure",
+        },
+        order_by="given_at",
+    ),
+    Entry(
+        table="sign_in_events",
+        category="running",
+        title=_l("Sign-in"),
+        owner="user_id",
+        layout="table",
+        personal=(
+            Column("created_at", _l("When"), ERASE, TIME),
+            Column("method", _l("How"), ERASE, codes="sign_in_method"),
+            Column("ip_address", _l("IP address"), ERASE),
+            Column("user_agent", _l("Browser"), ERASE),
+        ),
+        technical={"id": "row id", "user_id": "link to the account"},
+        order_by="-created_at",
+    ),
+    Entry(
+        table="audit_events",
+        category="running",
+        title=_l("Access by our staff"),
+        owner="subject_id",
+        on_erasure="keep",
+        layout="table",
+        shown=False,  # its own section: who looked at your data and drawings
+        where=lambda t: sa.or_(t.c.actor_id.is_(None), t.c.actor_id != t.c.subject_id),
+        personal=(
+            Column("created_at", _l("When"), ANONYMISE, TIME),
+            Column("action", _l("What"), ANONYMISE),
+            Column("target", _l("Which record"), ANONYMISE),
+        ),
+        technical={
+            "id": "row id",
+            "subject_id": "link to the (anonymised) account stub",
+            "actor_id": "the staff member who acted (accountability)",
+        },
+        order_by="-created_at",
+    ),
+    Entry(
+        table="data_exports",
+        category="running",
+        title=_l("Copy of your data"),
+        owner="user_id",
+        shown=False,  # its own section, with the download links
+        blobs=(Blob("blob_id", "kid", "wrapped_dek"),),
+        personal=(
+            Column("requested_at", _l("Requested"), ERASE, TIME),
+            Column("ready_at", _l("Ready"), ERASE, TIME),
+            Column("expires_at", _l("Available until"), ERASE, TIME),
+            Column("status", _l("Status"), ERASE),
+        ),
+        technical={
+            "id": "row id",
+            "public_id": "random id in the download link",
+            "user_id": "link to the account",
+            "language": "language of the README in the archive",
+            "claimed_at": "job bookkeeping",
+            "blob_id": "where the encrypted archive is stored",
+            "kid": "which key wraps the archive's data key",
+            "wrapped_dek": "the archive's data key, encrypted",
+            "size": "archive size",
+            "sha256": "archive checksum",
+            "drawing_count": "number of files in the archive",
+        },
+    ),
+    Entry(
+        table="privacy_requests",
+        category="running",
+        title=_l("Your request"),
+        owner="user_id",
+        on_erasure="update",
+        shown=False,  # its own page: /privacy/requests
+        personal=(
+            Column("email", _l("E-mail address"), ERASE),
+            Column("kind", _l("Kind"), PSEUDONYMISE),
+            Column("processor", _l("Transfer to"), PSEUDONYMISE),
+            Column("details", _l("Details"), ERASE),
+            Column("status", _l("Status"), PSEUDONYMISE),
+            Column("created_at", _l("Sent"), PSEUDONYMISE, TIME),
+            Column("verified_at", _l("E-mail confirmed"), PSEUDONYMISE, TIME),
+            Column("due_on", _l("Due"), PSEUDONYMISE),
+            Column("answer", _l("Our answer"), ERASE),
+            Column("answered_at", _l("Answered"), PSEUDONYMISE, TIME),
+        ),
+        technical={
+            "id": "row id",
+            "public_id": "random id in links",
+            "user_id": "link to the account (emptied on erasure)",
+            "subject_ref": "the pseudonym that replaces the link after erasure",
+            "language": "language of our answer",
+            "code_hash": "hash of a one-time code; useless once it expires",
+            "code_expires_at": "one-time code bookkeeping",
+            "code_attempts": "one-time code bookkeeping",
+            "answered_by_id": "the staff member who answered (accountability)",
+        },
+    ),
+    Entry(
+        table="notice_receipts",
+        category="running",
+        title=_l("Notice sent to you"),
+        owner="user_id",
+        shown=False,  # its own section, with the notices' text
+        personal=(
+            Column("created_at", _l("Sent"), ERASE, TIME),
+            Column("mailed_at", _l("Mailed"), ERASE, TIME),
+            Column("dismissed_at", _l("Dismissed"), ERASE, TIME),
+        ),
+        technical={"id": "row id", "notice_id": "which notice", "user_id": "link to the account"},
+    ),
+    Entry(
+        table="outbox_messages",
+        category="running",
+        title=_l("Message to you"),
+        owner="recipient=email",  # only while waiting: address and content go once it is sent
+        shown=False,  # delivery bookkeeping; the content is encrypted
+        personal=(
+            Column("recipient", _l("Sent to"), ERASE),
+            Column("content", _l("Message"), ERASE, SECRET),  # may hold a reset link
+            Column("created_at", _l("Written"), ERASE, TIME),
+            Column("sent_at", _l("Sent"), ERASE, TIME),
+        ),
+        technical={
+            "id": "row id",
+            "key": "random idempotency key (also the mail's Message-ID)",
+            "channel": "mail or text message",
+            "purpose": "which kind of message (template name)",
+            "status": "delivery bookkeeping",
+            "attempts": "delivery bookkeeping",
+            "next_attempt_at": "delivery bookkeeping",
+            "claimed_at": "delivery bookkeeping",
+            "expires_at": "delivery bookkeeping (a code's lifetime)",
+            "last_error": "the transport's error class and code, never the address",
+        },
+    ),
+    *REGISTRY_QUOTES,
+)
+
+# tables that hold no information about a person at all
+NON_PERSONAL_TABLES: dict[str, str] = {
+    "notices": "texts our staff write to everyone or to a list; the recipients are receipts",
+    "purge_locks": "which purge run holds the lock",
+    "staff_alerts": "problems for staff, named by row and key ids (drawing:12, key:k1), no person",
+}
+
+ENTRY_BY_TABLE = {entry.table: entry for entry in REGISTRY}
+
+
+def live_entries(metadata: sa.MetaData) -> Iterator[tuple[Entry, sa.Table]]:
+    """Entries whose table exists in the models, in registry order."""
+    for entry in REGISTRY:
+        table = metadata.tables.get(entry.table)
+        if table is not None:
+            yield entry, table
+
+
+def unclassified_columns(metadata: sa.MetaData) -> list[str]:
+    """`table.column` of every column neither declared personal nor explained as technical."""
+    missing = []
+    for name, table in sorted(metadata.tables.items()):
+        if name in NON_PERSONAL_TABLES:
+            continue
+        entry = ENTRY_BY_TABLE.get(name)
+        known = set()
+        if entry is not None:
+            known = {c.name for c in entry.personal} | set(entry.technical)
+        missing.extend(f"{name}.{col.name}" for col in table.columns if col.name not in known)
+    return missing
+
+
+def stale_declarations(metadata: sa.MetaData) -> list[str]:
+    """Declared columns a live table no longer has (the registry must not promise fiction)."""
+    stale = []
+    for entry, table in live_entries(metadata):
+        declared = [c.name for c in entry.personal] + list(entry.technical)
+        stale.extend(f"{entry.table}.{name}" for name in declared if name not in table.c)
+    return stale
+
+
+def owner_clause(entry: Entry, table: sa.Table, metadata: sa.MetaData, user_id: int) -> Any:
+    """SQL condition selecting the rows of `table` that belong to the user."""
+    if "=" in entry.owner:
+        column, _, user_column = entry.owner.partition("=")
+        users = metadata.tables["users"]
+        value = sa.select(users.c[user_column]).where(users.c.id == user_id).scalar_subquery()
+        return table.c[column] == value
+    if ">" not in entry.owner:
+        return table.c[entry.owner] == user_id
+    fk, _, target = entry.owner.partition(">")
+    parent_name, _, parent_owner = target.partition(".")
+    parent = metadata.tables[parent_name]
+    parent_ids = sa.select(parent.c.id).where(parent.c[parent_owner] == user_id)
+    return table.c[fk].in_(parent_ids.scalar_subquery())
+
+
+def select_rows(
+    entry: Entry, table: sa.Table, metadata: sa.MetaData, user_id: int, *, listed: bool = True
+) -> sa.Select:
+    """The user's rows of one registry entry (only the listed ones when `where` narrows it)."""
+    query = sa.select(table).where(owner_clause(entry, table, metadata, user_id))
+    if listed and entry.where is not None:
+        query = query.where(entry.where(table))
+    if entry.order_by:
+        name = entry.order_by.lstrip("-")
+        column = table.c[name]
+        query = query.order_by(column.desc() if entry.order_by.startswith("-") else column)
+    elif "id" in table.c:
+        query = query.order_by(table.c.id)
+    return query
+
+
+@dataclass
+class Record:
+    """One row as shown or exported: (column, value) pairs in registry order."""
+
+    entry: Entry
+    row_id: Any
+    values: list[tuple[Column, Any]] = field(default_factory=list)
+
+    row_key: dict[str, Any] = field(default_factory=dict)  # id and ref, for links
+
+    @property
+    def edit_path(self) -> str | None:
+        """Where this very row is corrected (a quote's page, an address's form)."""
+        if not self.entry.edit_path:
+            return None
+        path = self.entry.edit_path
+        for name, value in self.row_key.items():
+            path = path.replace("{" + name + "}", str(value))
+        return path
+
+
+def collect(session: Any, metadata: sa.MetaData, user_id: int) -> dict[str, list[Record]]:
+    """Everything held about a user, by table name: what "My data" and the export are built from."""
+    found: dict[str, list[Record]] = {}
+    for entry, table in live_entries(metadata):
+        columns = entry.columns(table)
+        rows = session.execute(select_rows(entry, table, metadata, user_id)).mappings()
+        found[entry.table] = [
+            Record(
+                entry,
+                row.get("id"),
+                [(c, row[c.name]) for c in columns],
+                {k: row[k] for k in ("id", "ref") if k in row},
+            )
+            for row in rows
+        ]
+    return found
+
+
+def by_category(
+    found: dict[str, list[Record]],
+) -> list[tuple[Category, list[tuple[Entry, list[Record]]]]]:
+    """Group collected records by appendix category, then by table; the users row is split."""
+    groups: dict[str, dict[str, list[Record]]] = {c.key: {} for c in CATEGORIES}
+    for table, records in found.items():
+        entry = ENTRY_BY_TABLE[table]
+        if not entry.shown:
+            continue
+        for record in records:
+            split: dict[str, Record] = {}
+            for column, value in record.values:
+                key = column.category or entry.category
+                part = split.setdefault(key, Record(entry, record.row_id, row_key=record.row_key))
+                part.values.append((column, value))
+            for key, part in split.items():
+                groups[key].setdefault(table, []).append(part)
+    return [
+        (CATEGORY_BY_KEY[key], [(ENTRY_BY_TABLE[t], recs) for t, recs in tables.items()])
+        for key, tables in groups.items()
+    ]

@@ -1,0 +1,1 @@
+"""The quote workflow: catalogue, pricing, geometry of parts, uploads, previews and analysis."""

@@ -1,0 +1,98 @@
+"""The catalogue of processes, materials and finishes: names in the visitor's language, form choices, valid combinations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _rules() -> dict[str, Any]:
+    """The operator's pricing rules: processes, materials and finishes with their names."""
+    from . import pricing
+
+    return pricing.load_rules()
+
+
+def _name(entry: dict[str, Any], key: str, lang: str) -> str:
+    from . import pricing
+
+    names = entry.get("name") or {}
+    return pricing.localized(names, lang) if names else key
+
+
+def _lang() -> str:
+    from ...i18n import current_language
+
+    try:
+        return current_language()
+    except Exception:
+        return "zh_CN"
+
+
+def catalogue_name(kind: str, key: str | None, process: str | None = None) -> str:
+    """Display name of a process, material or finish in the current language."""
+    if not key:
+        return ""
+    processes = _rules()["processes"]
+    lang = _lang()
+    if kind == "process":
+        entry = processes.get(key)
+        return _name(entry, key, lang) if entry else key
+    plural = {"material": "materials", "finish": "finishes"}.get(kind, kind)
+    entry = (processes.get(process or "") or {}).get(plural, {}).get(key)
+    return _name(entry, key, lang) if entry else key
+
+
+def form_choices() -> dict[str, list[Any]]:
+    """Choices for the upload form: processes, then materials and finishes grouped by process."""
+    from wtforms import SelectChoice  # the (value, label) tuples are deprecated since WTForms 3.3
+
+    lang = _lang()
+    processes = _rules()["processes"]
+    choices: dict[str, list[Any]] = {"process": [], "material": [], "finish": []}
+    for key, process in processes.items():
+        label = _name(process, key, lang)
+        choices["process"].append(SelectChoice(key, label))
+        choices["material"] += [
+            SelectChoice(m, _name(entry, m, lang), optgroup=label)
+            for m, entry in process.get("materials", {}).items()
+        ]
+        choices["finish"] += [
+            SelectChoice(f, _name(entry, f, lang), optgroup=label)
+            for f, entry in process.get("finishes", {}).items()
+        ]
+    return choices
+
+
+def material_combinations() -> dict[str, dict[str, Any]]:
+    """process → its materials, and each finish → the materials it allows (None: any)."""
+    result: dict[str, dict[str, Any]] = {}
+    for key, process in _rules()["processes"].items():
+        result[key] = {
+            "materials": list(process.get("materials", {})),
+            "finishes": {f: e.get("materials") for f, e in process.get("finishes", {}).items()},
+        }
+    return result
+
+
+def combination_error(process: str, material: str, finish: str | None) -> str | None:
+    """ "material"/"finish" when the choice does not belong to the process, else None."""
+    allowed = material_combinations().get(process)
+    if allowed is None:
+        return "process"
+    if material not in allowed["materials"]:
+        return "material"
+    if finish:
+        if finish not in allowed["finishes"]:
+            return "finish"
+        only = allowed["finishes"][finish]
+        if only is not None and material not in only:
+            return "finish"
+    return None
+
+
+def default_finish(process: str) -> str:
+    """The first finish the rules list for a process (the one that costs nothing extra)."""
+    from . import pricing
+
+    finishes = pricing.load_rules()["processes"].get(process, {}).get("finishes", {})
+    return next(iter(finishes), "")

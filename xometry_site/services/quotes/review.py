@@ -1,0 +1,150 @@
+"""Staff review of quotes: the queue, the engineer's price and the customer's mail, staff downloads on record."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import undefer
+
+from ...extensions import db
+from ...models import AuditEvent, Drawing, Quote, User
+from .quote_pricing import set_price
+from .records import QuoteError, money
+
+log = logging.getLogger(__name__)
+
+
+def review_queue_counts() -> dict[str, int]:
+    """How many quotes are in each status (the dashboard and the queue tabs)."""
+    rows = db.session.execute(
+        db.select(Quote.status, db.func.count(Quote.id)).group_by(Quote.status)
+    )
+    return {status: count for status, count in rows}
+
+
+def quotes_with_status(status: str) -> list[Quote]:
+    """The queue: oldest first for quotes waiting on us, newest first for the rest."""
+    order = (
+        Quote.created_at.asc() if status in ("in_review", "analysing") else Quote.created_at.desc()
+    )
+    return list(
+        db.session.scalars(
+            db.select(Quote)
+            .filter_by(status=status)
+            .options(undefer(Quote.part_count))
+            .order_by(order)
+        )
+    )
+
+
+def owner_of(quote: Quote) -> User | None:
+    return db.session.get(User, quote.user_id)
+
+
+def engineer_defaults(quote: Quote) -> dict[str, Any]:
+    """Pre-fill for the engineer's form: the quote's lead times or the rules' for its process."""
+    from . import pricing
+
+    rules = pricing.load_rules()
+    lead = rules["processes"].get(quote.process, {}).get("lead_days", {})
+    return {
+        "lead_days_standard": quote.lead_days_standard or lead.get("standard"),
+        "lead_days_expedited": quote.lead_days_expedited or lead.get("expedited"),
+        "expedite_percent": Decimal(str(rules.get("expedite_surcharge", "0"))) * 100,
+        "note": quote.engineer_note,
+    }
+
+
+@dataclass(frozen=True)
+class EngineerPrice:
+    """What a staff member decides for a reviewed quote."""
+
+    unit_prices: dict[int, Decimal]  # drawing id → price per piece (CNY, before VAT)
+    lead_days_standard: int
+    lead_days_expedited: int | None
+    expedite_percent: Decimal | None  # surcharge on the total for the expedited lead time
+    note: str | None
+
+
+def set_engineer_price(quote: Quote, staff: User, price: EngineerPrice) -> None:
+    """Price a reviewed quote part by part, then mail the customer in their language."""
+    if not staff.is_staff:
+        raise QuoteError("not_staff")
+    if quote.status not in ("in_review", "analysing", "quoted"):
+        raise QuoteError("not_reviewable")
+    drawings = quote.live_drawings
+    if not drawings or any(d.id not in price.unit_prices for d in drawings):
+        raise QuoteError("missing_part_price")
+    for drawing in drawings:
+        unit = money(price.unit_prices[drawing.id])
+        if unit <= 0:
+            raise QuoteError("missing_part_price")
+        drawing.unit_price = unit
+        drawing.line_total = money(unit * quote.quantity)
+        drawing.price_breakdown = {"source": "engineer"}
+    expedite_subtotal = None
+    if price.lead_days_expedited and price.expedite_percent is not None:
+        subtotal = sum((d.line_total or Decimal(0) for d in drawings), Decimal(0))
+        expedite_subtotal = subtotal * (Decimal(1) + price.expedite_percent / Decimal(100))
+    quote.engineer_note = (price.note or "").strip() or None
+    quote.reviewed_by_id = staff.id
+    set_price(
+        quote, "engineer", price.lead_days_standard, price.lead_days_expedited, expedite_subtotal
+    )
+    quote.events[-1].actor_id = staff.id
+    notify_customer(quote)
+    db.session.commit()  # the price and its mail together
+    log.info("quote.priced quote=%s source=engineer", quote.id)
+
+
+def notify_customer(quote: Quote) -> None:
+    """Mail "your quote is ready" to the owner, in their preferred language."""
+    from ..mail import external_url, send_mail
+
+    owner = db.session.get(User, quote.user_id)
+    if owner is None or not owner.email or not owner.is_active:
+        return
+    send_mail(
+        owner.email,
+        "quote_ready",
+        owner.preferred_language,
+        user_name=owner.name,
+        ref=quote.ref,
+        total=quote.total,
+        valid_until=quote.valid_until,
+        link=external_url("quotes.detail", ref=quote.ref),
+    )
+
+
+def record_staff_download(staff: User, drawing: Drawing) -> None:
+    """Every staff download is on the owner's record (shown on the quote and under My data)."""
+    db.session.add(
+        AuditEvent(
+            actor_id=staff.id,
+            subject_id=drawing.user_id,
+            action="drawing.download",
+            target=f"drawing:{drawing.id}",
+        )
+    )
+    db.session.commit()
+    log.info("admin.drawing_download staff=%s drawing=%s", staff.id, drawing.id)
+
+
+def staff_downloads(drawings: Iterable[Drawing]) -> dict[int, list[AuditEvent]]:
+    """Staff downloads per drawing id, newest first, for the owner's quote page."""
+    targets = {f"drawing:{d.id}": d.id for d in drawings}
+    if not targets:
+        return {}
+    events = db.session.scalars(
+        db.select(AuditEvent)
+        .filter(AuditEvent.action == "drawing.download", AuditEvent.target.in_(list(targets)))
+        .order_by(AuditEvent.created_at.desc())
+    )
+    found: dict[int, list[AuditEvent]] = {}
+    for event in events:
+        found.setdefault(targets[event.target or ""], []).append(event)
+    return found

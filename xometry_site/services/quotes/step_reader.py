@@ -1,0 +1,115 @@
+"""STEP and IGES measured by OpenCascade in a child process fed through an in-memory file, never a disk file."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from .geometry import GeometryError, PartGeometry, units_hint
+
+STEP_WORKER = Path(__file__).with_name("step_worker.py")
+STEP_MEMORY_LIMIT = 4 << 30  # address-space cap for the OpenCascade child
+
+
+def analyze_step(
+    chunks: Iterable[bytes],
+    kind: str = "step",
+    timeout: float = 30.0,
+    preview_limit: int = 200_000,
+) -> PartGeometry:
+    """Measure a STEP or IGES file with OpenCascade in a child process, killed after `timeout`.
+
+    The bytes go into an anonymous in-memory file (memfd) given to the child as its stdin; the
+    child opens /proc/self/fd/0, so no plaintext touches disk. A crash or hang in the CAD kernel
+    costs the child, not the web worker.
+    """
+    if kind not in ("step", "iges"):
+        raise ValueError(f"kind must be 'step' or 'iges', not {kind!r}")
+    fd = os.memfd_create(f"drawing.{kind}", os.MFD_CLOEXEC)
+    try:
+        total = 0
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+                total += written
+        if total == 0:
+            raise GeometryError("empty", "the file is empty")
+        os.lseek(fd, 0, os.SEEK_SET)
+        out = _run_worker(fd, kind, timeout, preview_limit)
+    finally:
+        os.close(fd)
+    return _geometry_from_worker(out, kind)
+
+
+def _run_worker(stdin_fd: int, kind: str, timeout: float, preview_limit: int) -> bytes:
+    command = [
+        sys.executable,
+        "-I",
+        str(STEP_WORKER),
+        kind,
+        str(preview_limit),
+        str(STEP_MEMORY_LIMIT),
+    ]
+    proc = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
+        command,
+        stdin=stdin_fd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group, so a kill takes any helpers too
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise GeometryError("timeout", f"OpenCascade took longer than {timeout:g} s") from None
+    except BaseException:
+        _kill_group(proc)
+        raise
+    if proc.returncode != 0:
+        raise GeometryError("unreadable", f"the CAD reader stopped (exit {proc.returncode})")
+    return out
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate()
+
+
+def _geometry_from_worker(out: bytes, kind: str) -> PartGeometry:
+    line, _, mesh = out.partition(b"\n")
+    try:
+        report = json.loads(line)
+    except ValueError:
+        raise GeometryError("unreadable", "the CAD reader gave no answer") from None
+    if "error" in report:
+        raise GeometryError(report["error"], report.get("message", ""))
+    n = int(report["mesh_triangles"])
+    triangles = np.frombuffer(mesh, np.float32, count=n * 9).reshape(n, 3, 3) if n else None
+    lo, hi = tuple(report["bbox_min"]), tuple(report["bbox_max"])
+    size = [b - a for a, b in zip(lo, hi, strict=True)]
+    if report["volume"] <= 0 or min(size) <= 0:
+        raise GeometryError("degenerate", "the model encloses no volume")
+    return PartGeometry(
+        format=kind,
+        volume_mm3=float(report["volume"]),
+        area_mm2=float(report["area"]),
+        bbox_min=lo,  # type: ignore[arg-type]
+        bbox_max=hi,  # type: ignore[arg-type]
+        triangles=int(report["tessellated_triangles"]),
+        faces=int(report["faces"]),
+        solids=int(report["solids"]),
+        watertight=bool(report["closed"]),
+        units_hint=units_hint(size),
+        preview_triangles=triangles,
+    )

@@ -1,0 +1,186 @@
+"""Child process that measures a STEP/IGES file with OpenCascade (see step_reader.analyze_step).
+
+Run as a script, not imported: `python -I step_worker.py KIND PREVIEW_LIMIT MEMORY_LIMIT` with
+the drawing as stdin (an in-memory memfd, opened by path as /proc/self/fd/0). Writes one JSON
+line, then `mesh_triangles` × 9 float32 preview coordinates, to the original stdout; OpenCascade's
+own chatter is sent to /dev/null. Kept free of the web package so it starts fast and alone.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import sys
+from typing import Any
+
+DRAWING = "/proc/self/fd/0"
+
+
+def main(argv: list[str]) -> int:
+    kind, preview_limit, memory_limit = argv[1], int(argv[2]), int(argv[3])
+    resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
+    out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        report, mesh = measure(kind, preview_limit)
+    except MemoryError:
+        report, mesh = {"error": "too_complex", "message": "out of memory"}, b""
+    except Exception as exc:  # the CAD kernel raises many types; all mean "cannot read"
+        report, mesh = {"error": "unreadable", "message": f"{type(exc).__name__}: {exc}"}, b""
+    out.write(json.dumps(report).encode() + b"\n" + mesh)
+    out.flush()
+    return 0
+
+
+def measure(kind: str, preview_limit: int) -> tuple[dict[str, Any], bytes]:
+    """Read, measure and tessellate; returns the JSON report and the preview mesh bytes."""
+    from OCP.Bnd import Bnd_Box
+    from OCP.BRep import BRep_Tool
+    from OCP.BRepBndLib import BRepBndLib
+    from OCP.BRepGProp import BRepGProp
+    from OCP.GProp import GProp_GProps
+    from OCP.TopAbs import TopAbs_FACE, TopAbs_SHELL, TopAbs_SOLID
+
+    shape = read_shape(kind)
+    if shape is None or shape.IsNull():
+        return {"error": "unreadable", "message": f"not a {kind.upper()} file"}, b""
+    faces = count(shape, TopAbs_FACE)
+    if faces == 0:
+        return {"error": "unreadable", "message": "no surfaces in the file"}, b""
+    solids = count(shape, TopAbs_SOLID)
+    if solids == 0:  # IGES and some STEP exports carry loose faces: sew them into solids
+        shape = sew_into_solids(shape)
+        solids = count(shape, TopAbs_SOLID)
+    box = Bnd_Box()
+    BRepBndLib.AddOptimal_s(shape, box, False, False)
+    if box.IsVoid():
+        return {"error": "unreadable", "message": "empty bounding box"}, b""
+    props = GProp_GProps()
+    BRepGProp.VolumeProperties_s(shape, props)
+    volume = abs(props.Mass())
+    props = GProp_GProps()
+    BRepGProp.SurfaceProperties_s(shape, props)
+    area = props.Mass()
+    shells = list(explore(shape, TopAbs_SHELL))
+    closed = solids > 0 and bool(shells) and all(BRep_Tool.IsClosed_s(s) for s in shells)
+    lo, hi = box.CornerMin().Coord(), box.CornerMax().Coord()
+    total, mesh = tessellate(shape, lo, hi, preview_limit)
+    report = {
+        "volume": volume,
+        "area": area,
+        "bbox_min": list(lo),
+        "bbox_max": list(hi),
+        "faces": faces,
+        "solids": solids,
+        "closed": closed,
+        "tessellated_triangles": total,
+        "mesh_triangles": len(mesh) // 36,
+    }
+    return report, mesh
+
+
+def read_shape(kind: str) -> Any:
+    from OCP.IFSelect import IFSelect_RetDone
+
+    if kind == "iges":
+        from OCP.IGESControl import IGESControl_Reader as Reader
+    else:
+        from OCP.STEPControl import STEPControl_Reader as Reader
+    reader = Reader()
+    if reader.ReadFile(DRAWING) != IFSelect_RetDone:
+        return None
+    if reader.TransferRoots() == 0:
+        return None
+    return reader.OneShape()
+
+
+def explore(shape: Any, kind: Any) -> Any:
+    from OCP.TopExp import TopExp_Explorer
+
+    explorer = TopExp_Explorer(shape, kind)
+    while explorer.More():
+        yield explorer.Current()
+        explorer.Next()
+
+
+def count(shape: Any, kind: Any) -> int:
+    return sum(1 for _ in explore(shape, kind))
+
+
+def sew_into_solids(shape: Any) -> Any:
+    """Sew loose faces; every closed shell that results becomes a solid."""
+    from OCP.BRep import BRep_Builder, BRep_Tool
+    from OCP.BRepBuilderAPI import BRepBuilderAPI_MakeSolid, BRepBuilderAPI_Sewing
+    from OCP.TopAbs import TopAbs_SHELL
+    from OCP.TopoDS import TopoDS, TopoDS_Compound
+
+    sewing = BRepBuilderAPI_Sewing(1e-3)
+    sewing.Add(shape)
+    sewing.Perform()
+    sewn = sewing.SewedShape()
+    compound = TopoDS_Compound()
+    builder = BRep_Builder()
+    builder.MakeCompound(compound)
+    made = 0
+    for shell in explore(sewn, TopAbs_SHELL):
+        shell = TopoDS.Shell(shell)
+        if BRep_Tool.IsClosed_s(shell):
+            builder.Add(compound, BRepBuilderAPI_MakeSolid(shell).Solid())
+        else:
+            builder.Add(compound, shell)
+        made += 1
+    return compound if made else sewn
+
+
+def tessellate(shape: Any, lo: tuple, hi: tuple, limit: int) -> tuple[int, bytes]:
+    """Triangles for the preview: every face meshed, then every k-th kept to stay under `limit`."""
+    import numpy as np
+    from OCP.BRep import BRep_Tool
+    from OCP.BRepMesh import BRepMesh_IncrementalMesh
+    from OCP.TopAbs import TopAbs_FACE, TopAbs_REVERSED
+    from OCP.TopLoc import TopLoc_Location
+    from OCP.TopoDS import TopoDS
+
+    diagonal = math.dist(lo, hi)
+    BRepMesh_IncrementalMesh(shape, max(diagonal * 2e-3, 1e-3), False, 0.35, True)
+    triangulations = []
+    for face in explore(shape, TopAbs_FACE):
+        face = TopoDS.Face(face)
+        location = TopLoc_Location()
+        mesh = BRep_Tool.Triangulation_s(face, location)
+        if mesh is not None:
+            triangulations.append((mesh, location, face.Orientation() == TopAbs_REVERSED))
+    total = sum(m.NbTriangles() for m, _, _ in triangulations)
+    if limit <= 0 or total == 0:
+        return total, b""
+    stride = max(1, math.ceil(total / limit))
+    out: list[list[float]] = []
+    index = 0
+    for mesh, location, reversed_ in triangulations:
+        transform = location.Transformation()
+        identity = location.IsIdentity()
+        nodes: dict[int, tuple[float, float, float]] = {}
+        for t in range(1, mesh.NbTriangles() + 1):
+            index += 1
+            if (index - 1) % stride:
+                continue
+            a, b, c = mesh.Triangle(t).Get()
+            if reversed_:
+                b, c = c, b
+            corners = []
+            for n in (a, b, c):
+                if n not in nodes:
+                    point = mesh.Node(n)
+                    if not identity:
+                        point = point.Transformed(transform)
+                    nodes[n] = point.Coord()
+                corners.extend(nodes[n])
+            out.append(corners)
+    return total, np.asarray(out, dtype=np.float32).tobytes()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
