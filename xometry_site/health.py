@@ -90,7 +90,9 @@ def _state(name: str, future: concurrent.futures.Future) -> str:
     if error is None:
         return future.result()
     log.warning("health.%s_failed error=%s", name, type(error).__name__)
-    return "unreachable"
+    # a client's own deadline may end the check just before the budget does: the same outcome
+    timed_out = isinstance(error, TimeoutError) or "Timeout" in type(error).__name__
+    return "timeout" if timed_out else "unreachable"
 
 
 def report(app: Flask) -> tuple[dict[str, Any], bool]:
