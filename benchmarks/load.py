@@ -201,6 +201,7 @@ def production_env(database: str, keyring: str, instance: Path) -> dict[str, str
         WECHAT_OPEN_BASE_URL=closed,
         WECHAT_API_BASE_URL=closed,
         SITE_URL="https://www.xometry.test",
+        ICP_LICENSE="沪ICP备00000000号",
     )
     return env
 

@@ -40,6 +40,9 @@ class Config:
     CONTACT_EMAIL = _env("CONTACT_EMAIL", "info@xometry.asia")
     POLICY_EFFECTIVE_DATE = _env("POLICY_EFFECTIVE_DATE", "2024-07-01")
     POLICY_CURRENT_EDITION = _env("POLICY_CURRENT_EDITION")
+    # filings shown in the footer when set: ICP 备案号 (linked to MIIT's site) and 公安备案号
+    ICP_LICENSE = _env("ICP_LICENSE")
+    PSB_LICENSE = _env("PSB_LICENSE")
     # privacy (policy 3.1, 5): deregistration cooling-off and how long each kind of record is kept
     DEREGISTRATION_COOLING_OFF_DAYS = _env_int("DEREGISTRATION_COOLING_OFF_DAYS", 7)
     PRIVACY_REQUEST_WORKING_DAYS = 15  # policy 5.7: we answer within 15 working days
@@ -325,6 +328,12 @@ def _check_site_url(config: dict) -> str | None:
     return None
 
 
+def _check_icp_license(config: dict) -> str | None:
+    if not (config.get("ICP_LICENSE") or "").strip():
+        return "ICP_LICENSE must be set (a site served in mainland China shows its ICP 备案号)"
+    return None
+
+
 _PRODUCTION_CHECKS = (
     _check_secret_key,
     _check_database,
@@ -337,6 +346,7 @@ _PRODUCTION_CHECKS = (
     _check_debug,
     _check_password_hashing,
     _check_site_url,
+    _check_icp_license,
 )
 
 

@@ -213,6 +213,7 @@ def production_env(
         WECHAT_API_BASE_URL=wechat,
         WECHAT_TIMEOUT="2",
         SITE_URL=f"https://{SITE_HOST}",
+        ICP_LICENSE="沪ICP备12345678号-1",
         PROXY_FIX="1",
         FORWARDED_ALLOW_IPS="127.0.0.1",
         WEB_CONCURRENCY="1",

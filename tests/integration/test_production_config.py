@@ -46,6 +46,7 @@ def good_settings(tmp_path: Path) -> dict:
         "STORAGE_BACKEND": "s3",
         "S3_BUCKET": "xometry-drawings",
         "SERVER_NAME_FOR_MAIL": "https://www.xometry.asia",
+        "ICP_LICENSE": "沪ICP备12345678号-1",
     }
 
 
@@ -95,6 +96,8 @@ def test_real_settings_are_accepted(tmp_path, restore_logging):
         ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND"),
         ({"DEBUG": True}, "DEBUG"),
         ({"SERVER_NAME_FOR_MAIL": "http://www.xometry.asia"}, "SITE_URL"),
+        ({"ICP_LICENSE": None}, "ICP_LICENSE"),
+        ({"ICP_LICENSE": "  "}, "ICP_LICENSE"),
     ],
 )
 def test_each_development_default_is_refused_by_name(tmp_path, override, complaint):
@@ -111,7 +114,7 @@ def test_every_problem_is_named_at_once():
     message = str(refused.value)
     for name in ("SECRET_KEY", "DATABASE_URL", "WECHAT_APP_ID", "MAIL_BACKEND", "SMS_BACKEND"):
         assert name in message
-    for name in ("KEYRING", "REDIS_URL", "S3_BUCKET", "SITE_URL"):
+    for name in ("KEYRING", "REDIS_URL", "S3_BUCKET", "SITE_URL", "ICP_LICENSE"):
         assert name in message
 
 
@@ -148,6 +151,7 @@ def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         KEYRING=real_keyring(),
         S3_BUCKET="xometry-drawings",
         SITE_URL="https://www.xometry.asia",
+        ICP_LICENSE="沪ICP备12345678号-1",
         FLASK_APP="app",
     )
     env.pop("RATELIMIT_STORAGE_URI", None)
@@ -314,12 +318,14 @@ def test_env_example_with_its_blanks_filled_starts_in_production(tmp_path):
         "SMS_BACKEND": "provider.sms:AliyunSms",
         "WECHAT_APP_ID": "wx0123456789abcdef",
         "WECHAT_APP_SECRET": secrets.token_hex(16),
+        "ICP_LICENSE": "沪ICP备12345678号-1",
     }
     assert {k for k, v in env.items() if v == ""} - set(blanks) <= {
         "S3_PREFIX",
         "WEB_CONCURRENCY",
         "WECHAT_MP_APP_ID",
         "WECHAT_MP_APP_SECRET",
+        "PSB_LICENSE",
     }
     env.update(blanks, INSTANCE_PATH=str(tmp_path / "instance"))
     done = _run(env, "from app import app; print(app.config['APP_ENV'])")
