@@ -192,6 +192,7 @@ def production_env(database: str, keyring: str, instance: Path) -> dict[str, str
         STORAGE_BACKEND="s3",
         S3_BUCKET="benchmark-not-contacted",
         S3_ENDPOINT_URL=closed,
+        STORAGE_LOCATION_CHECK="off",  # never contacted, on loopback
         MAIL_BACKEND="smtp",
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(free_port()),

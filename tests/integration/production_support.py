@@ -199,6 +199,7 @@ def production_env(
         S3_ENDPOINT_URL=s3_endpoint,
         S3_BUCKET=BUCKET,
         S3_REGION="us-east-1",
+        STORAGE_LOCATION_CHECK="off",  # moto on loopback stands in for storage in China
         S3_ACCESS_KEY_ID="test-access-key",
         S3_SECRET_ACCESS_KEY="test-secret-key",
         MAIL_BACKEND="smtp",
