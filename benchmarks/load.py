@@ -203,6 +203,7 @@ def production_env(database: str, keyring: str, instance: Path) -> dict[str, str
         WECHAT_API_BASE_URL=closed,
         SITE_URL="https://www.xometry.test",
         ICP_LICENSE="沪ICP备00000000号",
+        POLICY_EFFECTIVE_DATE="2024-07-01",
     )
     return env
 

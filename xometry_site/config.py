@@ -207,6 +207,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_NAME = "__Host-remember_token"
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    POLICY_EFFECTIVE_DATE = _env("POLICY_EFFECTIVE_DATE")  # no default: required (policy 7)
     HSTS_SECONDS = _env_int("HSTS_SECONDS", 31536000)
     LOG_JSON = True
     PROXY_FIX = _env_int("PROXY_FIX", 1)
@@ -400,6 +401,19 @@ def _check_site_url(config: dict) -> str | None:
     return None
 
 
+def _check_policy_effective_date(config: dict) -> str | None:
+    from datetime import date
+
+    value = config.get("POLICY_EFFECTIVE_DATE")
+    if not value:
+        return "POLICY_EFFECTIVE_DATE must be set (the day the current policy edition took effect)"
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return f"POLICY_EFFECTIVE_DATE {value!r} is not a date (YYYY-MM-DD)"
+    return None
+
+
 def _check_icp_license(config: dict) -> str | None:
     if not (config.get("ICP_LICENSE") or "").strip():
         return "ICP_LICENSE must be set (a site served in mainland China shows its ICP 备案号)"
@@ -420,6 +434,7 @@ _PRODUCTION_CHECKS = (
     _check_password_hashing,
     _check_site_url,
     _check_icp_license,
+    _check_policy_effective_date,
 )
 
 

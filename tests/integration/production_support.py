@@ -215,6 +215,7 @@ def production_env(
         WECHAT_TIMEOUT="2",
         SITE_URL=f"https://{SITE_HOST}",
         ICP_LICENSE="沪ICP备12345678号-1",
+        POLICY_EFFECTIVE_DATE="2024-07-01",
         PROXY_FIX="1",
         FORWARDED_ALLOW_IPS="127.0.0.1",
         WEB_CONCURRENCY="1",

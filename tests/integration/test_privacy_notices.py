@@ -13,7 +13,7 @@ from xometry_site.services.privacy import consents
 @pytest.fixture
 def app_config():
     """Users are created while the 2022 edition is in force."""
-    return {"POLICY_CURRENT_EDITION": "2022-03-15"}
+    return {"POLICY_CURRENT_EDITION": "2022"}
 
 
 def _publish_2024(app):
@@ -31,9 +31,9 @@ def test_a_new_edition_shows_its_changes_and_a_comparison_link(app, client, user
     _publish_2024(app)
     page = client.get("/?lang=en").get_data(as_text=True)
     assert "Our Data Protection Policy has been updated" in page
-    assert "You accepted the edition of 2022-03-15" in page
+    assert "You accepted the edition of 2022" in page
     assert "The policy now covers the WeChat Mini Program" in page  # the summary of changes
-    assert "/policy/compare?a=2022-03-15&amp;b=2024-07-01" in page
+    assert "/policy/compare?a=2022&amp;b=2024" in page
     assert 'action="/privacy/policy/accept"' in page
     assert 'href="/privacy/policy/decline"' in page
     zh = client.get("/?lang=zh_CN").get_data(as_text=True)
@@ -46,9 +46,9 @@ def test_accepting_records_a_consent_for_the_new_edition(app, client, user, logi
     response = client.post("/privacy/policy/accept", data={})
     assert response.status_code == 302
     newest = consents.active(user, "policy")
-    assert newest.policy_edition == "2024-07-01" and newest.source == "policy_update"
+    assert newest.policy_edition == "2024" and newest.source == "policy_update"
     old = db.session.scalar(
-        db.select(Consent).filter_by(user_id=user.id, kind="policy", policy_edition="2022-03-15")
+        db.select(Consent).filter_by(user_id=user.id, kind="policy", policy_edition="2022")
     )
     assert old is not None  # the earlier consent stays on record
     assert "Our Data Protection Policy has been updated" not in client.get("/?lang=en").get_data(
@@ -125,7 +125,7 @@ def test_notice_shows_on_every_page_until_dismissed_and_stays_in_my_data(
 def test_the_comparison_is_linked_and_readable_in_both_languages(app, client, user, login_as):
     login_as(user)
     _publish_2024(app)
-    link = "/policy/compare?a=2022-03-15&amp;b=2024-07-01"
+    link = "/policy/compare?a=2022&amp;b=2024"
     for lang, button in (("zh_CN", "比较两个版本"), ("en", "Compare the two editions")):
         page = client.get(f"/?lang={lang}").get_data(as_text=True)
         assert 'id="policy-update-title"' in page and button in page and link in page, lang
@@ -157,3 +157,28 @@ def test_incident_notice_mail_defaults_to_chinese_and_skips_closed_accounts(
     assert len(mail) == 1 and "安全事件通知" in text_of(mail[0])
     assert mail[0]["Content-Language"].startswith("zh")
     assert messages_to(mailbox, closed.email) == []
+
+
+@pytest.mark.parametrize("app_config", [{"POLICY_EFFECTIVE_DATE": "2024-09-02"}])
+def test_a_consent_recorded_under_a_date_id_keeps_its_edition_when_the_date_is_set(
+    app, client, make_user, login_as
+):
+    """Consents were recorded under the edition's effective date (the default 2024-07-01)
+    before editions had names: setting the date neither asks the user again nor loses the link."""
+    user = make_user()
+    db.session.execute(
+        db.update(Consent).where(Consent.user_id == user.id).values(policy_edition="2024-07-01")
+    )
+    db.session.commit()
+    login_as(user)
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert "Our Data Protection Policy has been updated" not in page
+    consents_page = client.get("/privacy/consents?lang=en").get_data(as_text=True)
+    assert 'href="/policy/2024"' in consents_page
+    # and an edition before it still counts as older
+    db.session.execute(
+        db.update(Consent).where(Consent.user_id == user.id).values(policy_edition="2022-03-15")
+    )
+    db.session.commit()
+    page = client.get("/?lang=en").get_data(as_text=True)
+    assert "You accepted the edition of 2022" in page

@@ -51,6 +51,7 @@ def good_settings(tmp_path: Path) -> dict:
         "STORAGE_LOCATION_CHECK": "on",
         "SERVER_NAME_FOR_MAIL": "https://www.xometry.asia",
         "ICP_LICENSE": "沪ICP备12345678号-1",
+        "POLICY_EFFECTIVE_DATE": "2024-07-01",
     }
 
 
@@ -105,6 +106,11 @@ def test_real_settings_are_accepted(tmp_path, restore_logging):
         ({"SERVER_NAME_FOR_MAIL": "http://www.xometry.asia"}, "SITE_URL"),
         ({"ICP_LICENSE": None}, "ICP_LICENSE"),
         ({"ICP_LICENSE": "  "}, "ICP_LICENSE"),
+        ({"POLICY_EFFECTIVE_DATE": None}, "POLICY_EFFECTIVE_DATE must be set"),
+        (
+            {"POLICY_EFFECTIVE_DATE": "1 July 2024"},
+            "POLICY_EFFECTIVE_DATE '1 July 2024' is not a date",
+        ),
     ],
 )
 def test_each_development_default_is_refused_by_name(tmp_path, override, complaint):
@@ -246,6 +252,7 @@ def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         S3_BUCKET="xometry-drawings",
         SITE_URL="https://www.xometry.asia",
         ICP_LICENSE="沪ICP备12345678号-1",
+        POLICY_EFFECTIVE_DATE="2024-07-01",
         FLASK_APP="app",
     )
     env.pop("RATELIMIT_STORAGE_URI", None)
@@ -413,6 +420,7 @@ def test_env_example_with_its_blanks_filled_starts_in_production(tmp_path):
         "WECHAT_APP_ID": "wx0123456789abcdef",
         "WECHAT_APP_SECRET": secrets.token_hex(16),
         "ICP_LICENSE": "沪ICP备12345678号-1",
+        "POLICY_EFFECTIVE_DATE": "2024-07-01",
     }
     assert {k for k, v in env.items() if v == ""} - set(blanks) <= {
         "S3_PREFIX",

@@ -75,7 +75,7 @@ def policy():
 @bp.get("/policy/<edition_id>")
 @public_page
 def policy_edition(edition_id: str):
-    """Any published edition by its date id; a content key redirects to the date id."""
+    """Any published edition by its name; a date id of the past redirects to the name."""
     edition = _edition_or_404(edition_id)
     if edition_id != edition.id:
         return redirect(url_for("pages.policy_edition", edition_id=edition.id))

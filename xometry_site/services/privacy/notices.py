@@ -151,17 +151,19 @@ def dismiss(user: User, notice_id: int) -> bool:
 
 
 def outdated_policy_edition(user: User) -> str | None:
-    """The edition the user last accepted, when an edition in force is newer; else None.
+    """The id of the edition the user last accepted, when an edition in force is newer; else None.
 
-    Edition ids are their effective dates (ISO), so they compare in time order.
-    """
-    from ...policies import current_edition
+    A consent recorded under an edition's former date id counts as that edition's."""
+    from ...policies import current_edition, get_edition, is_older
 
     accepted = user.accepted_policy_edition  # loaded with the user (models.User)
     if accepted is None:
         return None
-    current = current_edition(current_app.config).id
-    return accepted if accepted < current else None
+    config = current_app.config
+    if not is_older(config, accepted, current_edition(config)):
+        return None
+    edition = get_edition(config, accepted)
+    return edition.id if edition else accepted
 
 
 def accept_current_policy(user: User, ip: str | None) -> None:
