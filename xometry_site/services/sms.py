@@ -1,4 +1,5 @@
-"""Text messages: one `send_code` for every caller, delivered by the backend SMS_BACKEND names.
+"""Text messages: `send_code` (verification codes) and `send_text` (any other message, e.g. an
+incident notice, policy 3.2), both delivered by `send_text` through the backend SMS_BACKEND names.
 
 "console" (the default, development only) logs the message and appends it to
 `instance/outbox/sms.log`, where developers and browser tests read the code. Any other value is a
@@ -85,8 +86,13 @@ def code_text(code: str, lang: str, minutes: int) -> str:
 
 def send_code(phone: str, code: str, lang: str, minutes: int = 10) -> None:
     """Send a verification code; SmsError when the provider refuses or fails."""
+    send_text(phone, code_text(code, lang, minutes))
+
+
+def send_text(phone: str, text: str) -> None:
+    """Send one text message; SmsError when the provider refuses or fails."""
     try:
-        backend().send(phone, code_text(code, lang, minutes))
+        backend().send(phone, text)
     except SmsError:
         log.error("sms.failed to=%s reason=configuration", mask_phone(phone))
         raise

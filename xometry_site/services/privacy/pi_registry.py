@@ -534,6 +534,7 @@ REGISTRY: tuple[Entry, ...] = (
         personal=(
             Column("created_at", _l("Sent"), ERASE, TIME),
             Column("mailed_at", _l("Mailed"), ERASE, TIME),
+            Column("texted_at", _l("Sent by text message"), ERASE, TIME),
             Column("dismissed_at", _l("Dismissed"), ERASE, TIME),
         ),
         technical={"id": "row id", "notice_id": "which notice", "user_id": "link to the account"},
