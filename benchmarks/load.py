@@ -196,6 +196,7 @@ def production_env(database: str, keyring: str, instance: Path) -> dict[str, str
         STORAGE_BACKEND="s3",
         S3_BUCKET="benchmark-not-contacted",
         S3_ENDPOINT_URL=closed,
+        STORAGE_LOCATION_CHECK="off",  # never contacted, on loopback
         MAIL_BACKEND="smtp",
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=str(free_port()),
@@ -205,6 +206,8 @@ def production_env(database: str, keyring: str, instance: Path) -> dict[str, str
         WECHAT_OPEN_BASE_URL=closed,
         WECHAT_API_BASE_URL=closed,
         SITE_URL="https://www.xometry.test",
+        ICP_LICENSE="沪ICP备00000000号",
+        POLICY_EFFECTIVE_DATE="2024-07-01",
     )
     return env
 

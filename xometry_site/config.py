@@ -44,6 +44,9 @@ class Config:
     CONTACT_EMAIL = _env("CONTACT_EMAIL", "info@xometry.asia")
     POLICY_EFFECTIVE_DATE = _env("POLICY_EFFECTIVE_DATE", "2024-07-01")
     POLICY_CURRENT_EDITION = _env("POLICY_CURRENT_EDITION")
+    # filings shown in the footer when set: ICP 备案号 (linked to MIIT's site) and 公安备案号
+    ICP_LICENSE = _env("ICP_LICENSE")
+    PSB_LICENSE = _env("PSB_LICENSE")
     # privacy (policy 3.1, 5): deregistration cooling-off and how long each kind of record is kept
     DEREGISTRATION_COOLING_OFF_DAYS = _env_int("DEREGISTRATION_COOLING_OFF_DAYS", 7)
     PRIVACY_REQUEST_WORKING_DAYS = 15  # policy 5.7: we answer within 15 working days
@@ -185,6 +188,12 @@ class Config:
     S3_CONNECT_TIMEOUT = _env_float("S3_CONNECT_TIMEOUT", 1)
     S3_READ_TIMEOUT = _env_float("S3_READ_TIMEOUT", 5)
     S3_MAX_ATTEMPTS = _env_int("S3_MAX_ATTEMPTS", 2)
+    # policy 3.1: personal information is stored in mainland China. Production recognises AWS
+    # China (cn-*, *.amazonaws.com.cn) and Aliyun OSS (oss-cn-*) by region and endpoint; other
+    # storage (MinIO, a shared directory …) is declared with STORAGE_LOCATION=CN.
+    STORAGE_LOCATION = _env("STORAGE_LOCATION")
+    # "off" skips the check, for tests against an S3 server on loopback (moto) only
+    STORAGE_LOCATION_CHECK = _env("STORAGE_LOCATION_CHECK", "on")
 
     PREFERRED_URL_SCHEME = "http"
     SERVER_NAME_FOR_MAIL = _env("SITE_URL")  # production refuses to start without an https one
@@ -234,6 +243,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_NAME = "__Host-remember_token"
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    POLICY_EFFECTIVE_DATE = _env("POLICY_EFFECTIVE_DATE")  # no default: required (policy 7)
     HSTS_SECONDS = _env_int("HSTS_SECONDS", 31536000)
     LOG_JSON = True
     PROXY_FIX = _env_int("PROXY_FIX", 1)
@@ -347,6 +357,72 @@ def _check_storage(config: dict) -> str | None:
     return None
 
 
+# Aliyun's Hong Kong region is named like the mainland ones but is outside mainland China
+_OUTSIDE_MAINLAND_REGIONS = {"cn-hongkong"}
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _mainland_region(region: str) -> bool:
+    region = region.lower().removeprefix("oss-")
+    return region.startswith("cn-") and region not in _OUTSIDE_MAINLAND_REGIONS
+
+
+def _endpoint_region(host: str) -> tuple[str, str] | None:
+    """(provider, region) of an AWS or Aliyun endpoint host; None for any other host."""
+    import re
+
+    if host.endswith(".amazonaws.com.cn"):
+        return "AWS", "cn"  # AWS China (cn-north-1, cn-northwest-1)
+    if host.endswith(".amazonaws.com"):
+        return "AWS", "global"
+    if host.endswith(".aliyuncs.com"):
+        match = re.search(r"(?:^|\.)oss-([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$", host)
+        return "Aliyun", match[1] if match else "unknown"
+    return None
+
+
+def _check_storage_location(config: dict) -> str | None:
+    """Policy 3.1: drawings and exports are stored in mainland China; refuse any other place."""
+    from urllib.parse import urlsplit
+
+    backend = (config.get("STORAGE_BACKEND") or "").lower()
+    declared = (config.get("STORAGE_LOCATION") or "").strip().upper()
+    endpoint = config.get("S3_ENDPOINT_URL") or ""
+    host = (urlsplit(endpoint).hostname or "").lower()
+    if (config.get("STORAGE_LOCATION_CHECK") or "on").lower() == "off":
+        if backend == "s3" and host in _LOOPBACK_HOSTS:
+            return None
+        return "STORAGE_LOCATION_CHECK=off is only for tests against S3 on loopback"
+    if declared and declared != "CN":
+        return f"STORAGE_LOCATION={declared} is outside mainland China (policy 3.1)"
+    if backend == "local":
+        if declared != "CN":
+            return "STORAGE_LOCATION=CN must declare that STORAGE_LOCAL_ROOT is in mainland China"
+        return None
+    if backend != "s3":
+        return None  # _check_storage names the unknown backend
+    region = config.get("S3_REGION") or ""
+    known = (
+        _endpoint_region(host) if host else ("AWS", "cn" if _mainland_region(region) else region)
+    )
+    if known is None:
+        if declared != "CN":
+            return (
+                f"S3_ENDPOINT_URL {host} is not AWS China or Aliyun OSS in mainland China: "
+                "set STORAGE_LOCATION=CN if it is in mainland China"
+            )
+        return None
+    provider, endpoint_region = known
+    if provider == "Aliyun" and not _mainland_region(endpoint_region):
+        return f"S3_ENDPOINT_URL {host} is Aliyun OSS outside mainland China (policy 3.1)"
+    if provider == "AWS" and endpoint_region != "cn":
+        where = f"S3_ENDPOINT_URL {host}" if host else f"S3_REGION {region or '(none)'}"
+        return f"{where} is AWS outside mainland China (policy 3.1)"
+    if region and not _mainland_region(region):
+        return f"S3_REGION {region} is outside mainland China (policy 3.1)"
+    return None
+
+
 def _check_password_hashing(config: dict) -> str | None:
     if config.get("PASSWORD_HASH_FAST"):
         return "PASSWORD_HASH_FAST must be off (cheap password hashes are for tests only)"
@@ -365,6 +441,25 @@ def _check_site_url(config: dict) -> str | None:
     return None
 
 
+def _check_policy_effective_date(config: dict) -> str | None:
+    from datetime import date
+
+    value = config.get("POLICY_EFFECTIVE_DATE")
+    if not value:
+        return "POLICY_EFFECTIVE_DATE must be set (the day the current policy edition took effect)"
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return f"POLICY_EFFECTIVE_DATE {value!r} is not a date (YYYY-MM-DD)"
+    return None
+
+
+def _check_icp_license(config: dict) -> str | None:
+    if not (config.get("ICP_LICENSE") or "").strip():
+        return "ICP_LICENSE must be set (a site served in mainland China shows its ICP 备案号)"
+    return None
+
+
 _PRODUCTION_CHECKS = (
     _check_secret_key,
     _check_database,
@@ -374,9 +469,12 @@ _PRODUCTION_CHECKS = (
     _check_keyring,
     _check_redis,
     _check_storage,
+    _check_storage_location,
     _check_debug,
     _check_password_hashing,
     _check_site_url,
+    _check_icp_license,
+    _check_policy_effective_date,
 )
 
 

@@ -153,3 +153,12 @@ def messages_to(mailbox, address: str) -> list:
 
 def aware(year, month, day, hour=12) -> datetime:
     return datetime(year, month, day, hour, tzinfo=UTC)
+
+
+def notice_form(title_zh: str, title_en: str, body_zh: str, body_en: str, **extra) -> dict:
+    """The staff notice form: the parts policy 3.2 lists, `body_*` as what happened."""
+    data = {"title_zh": title_zh, "title_en": title_en, **extra}
+    for part in ("happened", "impact", "measures", "advice", "remedies"):
+        data[f"{part}_zh"] = body_zh if part == "happened" else f"{part}（中文）"
+        data[f"{part}_en"] = body_en if part == "happened" else f"{part} (English)"
+    return data

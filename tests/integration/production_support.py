@@ -199,6 +199,7 @@ def production_env(
         S3_ENDPOINT_URL=s3_endpoint,
         S3_BUCKET=BUCKET,
         S3_REGION="us-east-1",
+        STORAGE_LOCATION_CHECK="off",  # moto on loopback stands in for storage in China
         S3_ACCESS_KEY_ID="test-access-key",
         S3_SECRET_ACCESS_KEY="test-secret-key",
         MAIL_BACKEND="smtp",
@@ -213,6 +214,8 @@ def production_env(
         WECHAT_API_BASE_URL=wechat,
         WECHAT_TIMEOUT="2",
         SITE_URL=f"https://{SITE_HOST}",
+        ICP_LICENSE="沪ICP备12345678号-1",
+        POLICY_EFFECTIVE_DATE="2024-07-01",
         PROXY_FIX="1",
         FORWARDED_ALLOW_IPS="127.0.0.1",
         WEB_CONCURRENCY="1",

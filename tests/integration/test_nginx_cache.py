@@ -102,9 +102,9 @@ def cache_status(response) -> str | None:
 
 
 def policy_edition(site) -> str:
-    """The path of one dated edition, as the policy page links it."""
+    """The path of one edition, as the policy page links it (by its name)."""
     page = Browser().get(site["url"], "/policy")
-    match = re.search(r'href="(/policy/\d{4}-\d{2}-\d{2})"', page.text)
+    match = re.search(r'href="(/policy/\d{4})"', page.text)
     assert match, "the policy page lists its editions"
     return match.group(1)
 

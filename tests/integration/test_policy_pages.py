@@ -167,8 +167,16 @@ def test_effective_date_and_contact_address_come_from_settings(client):
     _html, zh = page(client, "/policy?lang=zh_CN")  # the English choice is remembered otherwise
     assert "生效日期：2024年9月2日" in zh.find(class_="policy-meta").text()
     assert "privacy@example.cn" in zh.find("section", id="section-8").text()
-    assert client.get("/policy/2024-09-02").status_code == 200
-    assert client.get("/policy/2024-07-01").status_code == 404
+    # the archived edition keeps the address it was published with
+    _html, archived = page(client, "/policy/2022?lang=en")
+    assert "info@xometry.asia" in archived.find("article").text()
+    assert "privacy@example.cn" not in archived.find("article").text()
+    assert client.get("/policy/2024").status_code == 200
+    # the date moves no address: the date ids of the past redirect to the edition's name
+    for old in ("/policy/2024-09-02", "/policy/2024-07-01"):
+        response = client.get(old)
+        assert response.status_code == 302, old
+        assert response.headers["Location"].endswith("/policy/2024")
 
 
 def test_default_settings_give_the_default_date_and_address(client):
@@ -194,18 +202,18 @@ def test_editions_list_marks_the_current_one(client, url, current_word, archived
     _html, root = page(client, url)
     items = list(root.find("ul", class_="policy-edition-list").iter("li"))
     assert len(items) == 2
-    assert items[0].find("a").attrs["href"] == "/policy/2024-07-01"
+    assert items[0].find("a").attrs["href"] == "/policy/2024"
     assert items[0].find("a").attrs.get("aria-current") == "page"
     assert items[0].find(class_="policy-badge").text() == current_word
-    assert items[1].find("a").attrs["href"] == "/policy/2022-03-15"
+    assert items[1].find("a").attrs["href"] == "/policy/2022"
     assert items[1].find(class_="policy-badge").text() == archived_word
     compare = root.find("a", class_="policy-compare-link").attrs["href"]
-    assert compare == "/policy/compare?a=2022-03-15&b=2024-07-01"
+    assert compare == "/policy/compare?a=2022&b=2024"
     assert root.find("ul", class_="policy-changes")
 
 
 def test_archived_edition_is_served_with_a_notice_and_its_own_text(client):
-    _html, root = page(client, "/policy/2022-03-15?lang=en")
+    _html, root = page(client, "/policy/2022?lang=en")
     notice = root.find(class_="policy-notice-archived")
     assert "archived edition" in notice.text()
     assert notice.find("a").attrs["href"] == "/policy"
@@ -215,9 +223,9 @@ def test_archived_edition_is_served_with_a_notice_and_its_own_text(client):
     assert "International Transfer" in article
     assert not list(root.iter(id="appendix"))
     assert root.find("a", class_="policy-compare-link").attrs["href"] == (
-        "/policy/compare?a=2022-03-15&b=2024-07-01"
+        "/policy/compare?a=2022&b=2024"
     )
-    _html, zh = page(client, "/policy/2022-03-15?lang=zh_CN")
+    _html, zh = page(client, "/policy/2022?lang=zh_CN")
     assert "5号楼5208室" in zh.find("article").text()
     assert "历史版本" in zh.find(class_="policy-notice-archived").text()
 
@@ -227,13 +235,17 @@ def test_current_page_has_no_archived_notice(client):
     assert not list(root.iter(class_="policy-notice-archived"))
 
 
-def test_unknown_edition_is_404_and_content_key_redirects(client):
-    assert client.get("/policy/2023-01-01").status_code == 404
+def test_unknown_edition_is_404_and_date_addresses_redirect_to_the_name(client):
+    assert client.get("/policy/2019-01-01").status_code == 404  # before any configured date
+    assert client.get("/policy/2023").status_code == 404
     assert client.get("/policy/../etc").status_code == 404
-    response = client.get("/policy/2024")
-    assert response.status_code == 302
-    assert response.headers["Location"].endswith("/policy/2024-07-01")
-    assert client.get("/policy/compare?a=2022-03-15&b=nope").status_code == 404
+    for old, name in (("2024-07-01", "2024"), ("2022-03-15", "2022")):
+        response = client.get(f"/policy/{old}")
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith(f"/policy/{name}")
+    assert client.get("/policy/compare?a=2022&b=nope").status_code == 404
+    old_comparison = client.get("/policy/compare?a=2022-03-15&b=2024-07-01&lang=en")
+    assert old_comparison.status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -245,8 +257,8 @@ def test_unknown_edition_is_404_and_content_key_redirects(client):
 )
 def test_compare_page_shows_both_editions_section_by_section(client, url, unchanged, missing):
     _html, root = page(client, url)
-    assert selected(root.find("select", id="compare-a")) == ["2022-03-15"]
-    assert selected(root.find("select", id="compare-b")) == ["2024-07-01"]
+    assert selected(root.find("select", id="compare-a")) == ["2022"]
+    assert selected(root.find("select", id="compare-b")) == ["2024"]
     rows = {r.attrs["id"]: r for r in root.iter("section", class_="compare-row")}
     assert list(rows)[:2] == ["compare-intro", "compare-processing"]
     cookies = rows["compare-cookies"]
@@ -261,13 +273,13 @@ def test_compare_page_shows_both_editions_section_by_section(client, url, unchan
 
 
 def test_compare_page_accepts_any_two_editions(client):
-    _html, root = page(client, "/policy/compare?lang=en&a=2024-07-01&b=2022-03-15")
+    _html, root = page(client, "/policy/compare?lang=en&a=2024&b=2022")
     first, second = list(root.find(id="compare-intro").iter("div", class_="compare-col"))
     assert "Room 4225" in first.text() and "Room 5208" in second.text()
     assert not list(root.iter("ul", class_="policy-changes"))  # no summary backwards
 
 
-@pytest.mark.parametrize("url", ["/policy", "/policy/2022-03-15", "/policy/compare"])
+@pytest.mark.parametrize("url", ["/policy", "/policy/2022", "/policy/compare"])
 def test_pages_have_no_inline_script_or_style(client, url):
     html, _root = page(client, url)
     assert not re.search(r"<script(?![^>]*\bsrc=)", html)

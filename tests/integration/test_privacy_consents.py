@@ -19,7 +19,7 @@ def test_consents_page_lists_each_consent_with_edition_and_date(client, user, lo
     page = response.get_data(as_text=True)
     assert "Data Protection Policy" in page
     assert "18 or older, or acting for an organisation" in page
-    assert 'href="/policy/2024-07-01"' in page  # the edition agreed to, linked
+    assert 'href="/policy/2024"' in page  # the edition agreed to, linked
     assert "withdraw and close my account" in page  # the policy consent → deregistration
 
 

@@ -6,7 +6,7 @@ import logging
 import re
 
 from conftest import sign_in
-from privacy_support import fill_everything, messages_to, personal_strings, text_of
+from privacy_support import fill_everything, messages_to, notice_form, personal_strings, text_of
 
 from xometry_site.extensions import db
 from xometry_site.models import User
@@ -35,13 +35,7 @@ def test_no_personal_data_in_the_logs_of_any_right(app, client, make_user, mailb
     staff.get(f"/admin/users?q={user.email}")
     staff.post(
         "/admin/notices",
-        data={
-            "title_zh": "通知",
-            "title_en": "N",
-            "body_zh": "正文",
-            "body_en": "B",
-            "audience": "all",
-        },
+        data=notice_form("通知", "N", "正文", "B", audience="all"),
     )
     client.post("/privacy/deregister", data={"confirm": "y"})
     db.session.expire_all()

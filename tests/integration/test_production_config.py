@@ -45,7 +45,13 @@ def good_settings(tmp_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": "redis://cache.internal:6379/0",
         "STORAGE_BACKEND": "s3",
         "S3_BUCKET": "xometry-drawings",
+        "S3_REGION": "cn-north-1",
+        "S3_ENDPOINT_URL": None,
+        "STORAGE_LOCATION": None,
+        "STORAGE_LOCATION_CHECK": "on",
         "SERVER_NAME_FOR_MAIL": "https://www.xometry.asia",
+        "ICP_LICENSE": "沪ICP备12345678号-1",
+        "POLICY_EFFECTIVE_DATE": "2024-07-01",
     }
 
 
@@ -90,11 +96,21 @@ def test_real_settings_are_accepted(tmp_path, restore_logging):
         ({"KEYRING": '{"primary": "k9", "keys": {}}'}, "KEYRING is malformed"),
         ({"REDIS_URL": None}, "REDIS_URL"),
         ({"RATELIMIT_STORAGE_URI": "memory://"}, "RATELIMIT_STORAGE_URI"),
-        ({"STORAGE_BACKEND": "local", "STORAGE_LOCAL_ROOT": None}, "STORAGE_LOCAL_ROOT"),
+        (
+            {"STORAGE_BACKEND": "local", "STORAGE_LOCAL_ROOT": None, "STORAGE_LOCATION": "CN"},
+            "STORAGE_LOCAL_ROOT",
+        ),
         ({"S3_BUCKET": None}, "S3_BUCKET"),
         ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND"),
         ({"DEBUG": True}, "DEBUG"),
         ({"SERVER_NAME_FOR_MAIL": "http://www.xometry.asia"}, "SITE_URL"),
+        ({"ICP_LICENSE": None}, "ICP_LICENSE"),
+        ({"ICP_LICENSE": "  "}, "ICP_LICENSE"),
+        ({"POLICY_EFFECTIVE_DATE": None}, "POLICY_EFFECTIVE_DATE must be set"),
+        (
+            {"POLICY_EFFECTIVE_DATE": "1 July 2024"},
+            "POLICY_EFFECTIVE_DATE '1 July 2024' is not a date",
+        ),
     ],
 )
 def test_each_development_default_is_refused_by_name(tmp_path, override, complaint):
@@ -111,14 +127,101 @@ def test_every_problem_is_named_at_once():
     message = str(refused.value)
     for name in ("SECRET_KEY", "DATABASE_URL", "WECHAT_APP_ID", "MAIL_BACKEND", "SMS_BACKEND"):
         assert name in message
-    for name in ("KEYRING", "REDIS_URL", "S3_BUCKET", "SITE_URL"):
+    for name in ("KEYRING", "REDIS_URL", "S3_BUCKET", "SITE_URL", "ICP_LICENSE"):
         assert name in message
 
 
 def test_local_storage_needs_an_explicit_shared_root(tmp_path, restore_logging):
-    settings = {**good_settings(tmp_path), "STORAGE_BACKEND": "local"}
+    settings = {**good_settings(tmp_path), "STORAGE_BACKEND": "local", "STORAGE_LOCATION": "CN"}
     settings["STORAGE_LOCAL_ROOT"] = str(tmp_path / "shared-blobs")
     assert create_app(settings, env="production").config["STORAGE_LOCAL_ROOT"]
+
+
+@pytest.mark.parametrize(
+    "place",
+    [
+        {"S3_REGION": "cn-north-1"},  # AWS China, boto3's own endpoint
+        {
+            "S3_REGION": "cn-northwest-1",
+            "S3_ENDPOINT_URL": "https://s3.cn-northwest-1.amazonaws.com.cn",
+        },
+        {"S3_REGION": "cn-shanghai", "S3_ENDPOINT_URL": "https://oss-cn-shanghai.aliyuncs.com"},
+        {
+            "S3_REGION": "oss-cn-beijing",
+            "S3_ENDPOINT_URL": "https://s3.oss-cn-beijing.aliyuncs.com",
+        },
+        {
+            "S3_REGION": "cn-hangzhou",
+            "S3_ENDPOINT_URL": "https://oss-cn-hangzhou-internal.aliyuncs.com",
+        },
+        {
+            "S3_REGION": "us-east-1",
+            "S3_ENDPOINT_URL": "https://minio.sh.internal",
+            "STORAGE_LOCATION": "CN",
+        },
+        {"STORAGE_BACKEND": "local", "STORAGE_LOCAL_ROOT": "/mnt/blobs", "STORAGE_LOCATION": "cn"},
+    ],
+)
+def test_storage_in_mainland_china_is_accepted(tmp_path, restore_logging, place):
+    create_app({**good_settings(tmp_path), **place}, env="production")
+
+
+@pytest.mark.parametrize(
+    ("place", "complaint"),
+    [
+        ({"S3_REGION": "us-east-1"}, "S3_REGION us-east-1 is AWS outside mainland China"),
+        (
+            {"S3_REGION": "cn-north-1", "S3_ENDPOINT_URL": "https://s3.us-west-2.amazonaws.com"},
+            "S3_ENDPOINT_URL s3.us-west-2.amazonaws.com is AWS outside mainland China",
+        ),
+        (
+            {"S3_REGION": "cn-hongkong", "S3_ENDPOINT_URL": "https://oss-cn-hongkong.aliyuncs.com"},
+            "oss-cn-hongkong.aliyuncs.com is Aliyun OSS outside mainland China",
+        ),
+        (
+            {
+                "S3_REGION": "ap-southeast-1",
+                "S3_ENDPOINT_URL": "https://oss-ap-southeast-1.aliyuncs.com",
+            },
+            "Aliyun OSS outside mainland China",
+        ),
+        (
+            {
+                "S3_REGION": "ap-southeast-1",
+                "S3_ENDPOINT_URL": "https://oss-cn-shanghai.aliyuncs.com",
+            },
+            "S3_REGION ap-southeast-1 is outside mainland China",
+        ),
+        (
+            {"S3_ENDPOINT_URL": "https://minio.example.com"},
+            "S3_ENDPOINT_URL minio.example.com is not AWS China or Aliyun OSS",
+        ),
+        (
+            {"S3_ENDPOINT_URL": "https://oss-us-west-1.aliyuncs.com", "STORAGE_LOCATION": "CN"},
+            "Aliyun OSS outside mainland China",  # a known endpoint outranks a declaration
+        ),
+        ({"STORAGE_LOCATION": "HK"}, "STORAGE_LOCATION=HK is outside mainland China"),
+        (
+            {"STORAGE_BACKEND": "local", "STORAGE_LOCAL_ROOT": "/mnt/blobs"},
+            "STORAGE_LOCATION=CN must declare",
+        ),
+        (
+            {"STORAGE_LOCATION_CHECK": "off", "S3_ENDPOINT_URL": "https://s3.amazonaws.com"},
+            "STORAGE_LOCATION_CHECK=off is only for tests against S3 on loopback",
+        ),
+    ],
+)
+def test_storage_outside_mainland_china_is_refused_by_name(tmp_path, place, complaint):
+    with pytest.raises(RuntimeError, match="Refusing to start in production") as refused:
+        create_app({**good_settings(tmp_path), **place}, env="production")
+    assert complaint in str(refused.value)
+    assert str(refused.value).count(";") == 0
+
+
+def test_the_location_check_may_be_turned_off_only_for_s3_on_loopback(tmp_path, restore_logging):
+    settings = {**good_settings(tmp_path), "S3_REGION": "us-east-1"}
+    settings.update(STORAGE_LOCATION_CHECK="off", S3_ENDPOINT_URL="http://127.0.0.1:9000")
+    create_app(settings, env="production")
 
 
 def test_keyring_may_come_from_a_secret_file_but_not_a_generated_one(tmp_path, restore_logging):
@@ -148,6 +251,8 @@ def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         KEYRING=real_keyring(),
         S3_BUCKET="xometry-drawings",
         SITE_URL="https://www.xometry.asia",
+        ICP_LICENSE="沪ICP备12345678号-1",
+        POLICY_EFFECTIVE_DATE="2024-07-01",
         FLASK_APP="app",
     )
     env.pop("RATELIMIT_STORAGE_URI", None)
@@ -314,12 +419,15 @@ def test_env_example_with_its_blanks_filled_starts_in_production(tmp_path):
         "SMS_BACKEND": "provider.sms:AliyunSms",
         "WECHAT_APP_ID": "wx0123456789abcdef",
         "WECHAT_APP_SECRET": secrets.token_hex(16),
+        "ICP_LICENSE": "沪ICP备12345678号-1",
+        "POLICY_EFFECTIVE_DATE": "2024-07-01",
     }
     assert {k for k, v in env.items() if v == ""} - set(blanks) <= {
         "S3_PREFIX",
         "WEB_CONCURRENCY",
         "WECHAT_MP_APP_ID",
         "WECHAT_MP_APP_SECRET",
+        "PSB_LICENSE",
     }
     env.update(blanks, INSTANCE_PATH=str(tmp_path / "instance"))
     done = _run(env, "from app import app; print(app.config['APP_ENV'])")

@@ -13,7 +13,7 @@ from conftest import sign_in
 from flask import template_rendered
 from flask.testing import FlaskClient
 
-PUBLIC = ["/", "/policy", "/policy/2024-07-01", "/policy/2022-03-15", "/policy/compare", "/cookies"]
+PUBLIC = ["/", "/policy", "/policy/2024", "/policy/2022", "/policy/compare", "/cookies"]
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def renders(app):
     template_rendered.disconnect(record, app)
 
 
-@pytest.mark.parametrize("path", [*PUBLIC, "/policy/compare?a=2022-03-15&b=2024-07-01"])
+@pytest.mark.parametrize("path", [*PUBLIC, "/policy/compare?a=2022&b=2024"])
 def test_an_anonymous_visit_sets_no_cookie_and_may_be_kept_by_any_cache(csrf_app, path):
     response = csrf_app.test_client().get(path)
     assert response.status_code == 200
@@ -57,7 +57,7 @@ def test_a_browser_that_has_the_page_gets_304_without_the_page(app, path):
     assert other.status_code == 200 and other.get_data() == first.get_data()
 
 
-@pytest.mark.parametrize("path", ["/", "/policy", "/policy/2024-07-01", "/policy/compare"])
+@pytest.mark.parametrize("path", ["/", "/policy", "/policy/2024", "/policy/compare"])
 def test_second_anonymous_visit_is_served_without_rendering(app, renders, path):
     first = app.test_client().get(path)
     assert first.status_code == 200 and renders

@@ -139,6 +139,7 @@ class NoticeReceipt(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    texted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # SMS, or none: no phone
     dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     notice: Mapped[Notice] = relationship(back_populates="receipts")

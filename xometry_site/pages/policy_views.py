@@ -8,9 +8,11 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_babel import get_locale
 from markupsafe import Markup, escape
 
+from ..extensions import db
 from ..policies import Edition, editions, format_effective_date, get_edition, load_document
 from ..policies import normalize_locale as content_locale
 from ..policies.compare import compare_rows
+from ..services.privacy import pi_registry
 from . import bp
 from .cache import public_page
 
@@ -75,11 +77,19 @@ def policy():
 @bp.get("/policy/<edition_id>")
 @public_page
 def policy_edition(edition_id: str):
-    """Any published edition by its date id; a content key redirects to the date id."""
+    """Any published edition by its name; a date id of the past redirects to the name."""
     edition = _edition_or_404(edition_id)
     if edition_id != edition.id:
         return redirect(url_for("pages.policy_edition", edition_id=edition.id))
     return _render_policy(edition)
+
+
+@bp.get("/policy/collection-list")
+@public_page
+def collection_list():
+    """个人信息收集清单: every personal column the registry declares, by scenario."""
+    groups = pi_registry.collection_list(db.metadata)
+    return render_template("pages/collection_list.html", groups=groups)
 
 
 @bp.get("/policy/compare")

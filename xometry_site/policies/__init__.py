@@ -1,12 +1,16 @@
 """The Data Protection Policy editions as content, so publishing one is content plus one setting.
 
-Files: ``content/<key>.<locale>.json`` for every locale in LOCALES; keys sort in publication order
-(a year or an ISO date). Both languages of an edition share anchors, numbers and topics.
+Files: ``content/<key>.<locale>.json`` for every locale in LOCALES; keys are the editions' names
+and sort in publication order (the year: "2022", "2024"). Both languages of an edition share
+anchors, numbers and topics.
 
 Document schema::
 
     title: str
     effective_date: "YYYY-MM-DD" | null   # null: POLICY_EFFECTIVE_DATE (one edition at most)
+    contact_email: str | null             # the address the edition was published with; null:
+                                          # CONTACT_EMAIL (the current edition)
+    former_ids: [str]                     # optional: ids it was once known by (dates it had)
     intro: [block]                        # paragraphs before the table of contents
     toc_title: str | null                 # the text's own heading for the contents, if it has one
     sections: [{anchor, number | null, title, topic, blocks: [block]}]
@@ -26,14 +30,20 @@ long in the document's language); ``load_document`` fills them in. Texts are pla
 escape them.
 
 Editions are the keys with every language file. POLICY_CURRENT_EDITION names the current key (unset:
-the newest); later keys are drafts, neither listed nor served. An edition's id, used in URLs, is its
-effective date. To publish a new edition: add its files (with their ``effective_date``), then set
-POLICY_CURRENT_EDITION to the new key — the one setting.
+the newest); later keys are drafts, neither listed nor served. An edition's id, used in URLs and
+recorded on consents, is its key: stable, whatever its effective date. Ids of the past were
+effective dates ("2022-03-15", "2024-07-01"): ``get_edition`` still resolves those (the edition
+with that date, one listing it in ``former_ids``, or else the edition whose date is configured, for
+a date after its predecessor's), so old addresses redirect and recorded consents keep their
+edition when POLICY_EFFECTIVE_DATE is set. To publish a new edition: write the outgoing edition's
+``effective_date`` and ``contact_email`` into its files (it keeps them once archived), add the new
+files, then set POLICY_CURRENT_EDITION to the new key.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -48,6 +58,7 @@ LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
 DEFAULT_EFFECTIVE_DATE = "2024-07-01"
 DEFAULT_CONTACT_EMAIL = "info@xometry.asia"
+DATE_ID = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,8 @@ class Edition:
     is_current: bool
     contact_email: str
     previous_id: str | None = None
+    date_is_configured: bool = False  # effective_date comes from POLICY_EFFECTIVE_DATE
+    former_ids: tuple[str, ...] = ()
 
     @property
     def is_archived(self) -> bool:
@@ -109,15 +122,18 @@ def editions(config: Mapping[str, Any]) -> list[Edition]:
     published: list[Edition] = []
     previous_id = None
     for key in keys[: keys.index(current_key) + 1]:
-        fixed_date = read_raw(key, DEFAULT_LOCALE).get("effective_date")
+        raw = read_raw(key, DEFAULT_LOCALE)
+        fixed_date = raw.get("effective_date")
         effective = date.fromisoformat(fixed_date or configured_date)
         edition = Edition(
-            id=effective.isoformat(),
+            id=key,
             key=key,
             effective_date=effective,
             is_current=key == current_key,
-            contact_email=contact_email,
+            contact_email=raw.get("contact_email") or contact_email,
             previous_id=previous_id,
+            date_is_configured=not fixed_date,
+            former_ids=tuple(raw.get("former_ids") or ()),
         )
         published.append(edition)
         previous_id = edition.id
@@ -129,12 +145,35 @@ def current_edition(config: Mapping[str, Any]) -> Edition:
     return editions(config)[0]
 
 
-def get_edition(config: Mapping[str, Any], edition_id: str) -> Edition | None:
-    """A published edition by its id (effective date) or its content key; None if there is none."""
-    for edition in editions(config):
-        if edition_id in (edition.id, edition.key):
+def get_edition(config: Mapping[str, Any], edition_id: str | None) -> Edition | None:
+    """A published edition by its id, or by a date id of the past (see the module's docstring);
+    None if there is none."""
+    published = editions(config)
+    for edition in published:
+        if edition_id in (edition.id, edition.effective_date.isoformat(), *edition.former_ids):
             return edition
+    if not edition_id or not DATE_ID.fullmatch(edition_id):
+        return None
+    try:
+        day = date.fromisoformat(edition_id)
+    except ValueError:
+        return None
+    by_id = {edition.id: edition for edition in published}
+    for edition in published:
+        before = by_id.get(edition.previous_id or "")
+        if edition.date_is_configured and (before is None or day > before.effective_date):
+            return edition  # recorded while POLICY_EFFECTIVE_DATE said another day
     return None
+
+
+def is_older(config: Mapping[str, Any], edition_id: str | None, than: Edition) -> bool:
+    """Whether a recorded edition id names an edition published before `than` (an id that names
+    no published edition counts as older: the user is asked again)."""
+    edition = get_edition(config, edition_id)
+    if edition is None:
+        return True
+    keys = content_keys()
+    return keys.index(edition.key) < keys.index(than.key)
 
 
 def _fill(value: Any, values: Mapping[str, str]) -> Any:

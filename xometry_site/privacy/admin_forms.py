@@ -7,7 +7,7 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..forms import SiteForm, choices
-from ..services.privacy.notices import NoticeText, parse_addresses
+from ..services.privacy.notices import PARTS, NoticeText, parse_addresses
 
 
 class AnswerForm(SiteForm):
@@ -31,13 +31,25 @@ class AnswerForm(SiteForm):
             raise ValidationError(_l("Write the answer the requester will receive."))
 
 
+_PART = [DataRequired(), Length(max=4000)]
+
+
 class NoticeForm(SiteForm):
     """A notice goes out in both languages: each user reads it in theirs."""
 
     title_zh = StringField(_l("Title (Chinese)"), validators=[DataRequired(), Length(max=200)])
     title_en = StringField(_l("Title (English)"), validators=[DataRequired(), Length(max=200)])
-    body_zh = TextAreaField(_l("Text (Chinese)"), validators=[DataRequired(), Length(max=20000)])
-    body_en = TextAreaField(_l("Text (English)"), validators=[DataRequired(), Length(max=20000)])
+    # the parts policy 3.2 lists, each in both languages (notices.PARTS)
+    happened_zh = TextAreaField(_l("What happened (Chinese)"), validators=_PART)
+    happened_en = TextAreaField(_l("What happened (English)"), validators=_PART)
+    impact_zh = TextAreaField(_l("Possible impact (Chinese)"), validators=_PART)
+    impact_en = TextAreaField(_l("Possible impact (English)"), validators=_PART)
+    measures_zh = TextAreaField(_l("Measures we took and will take (Chinese)"), validators=_PART)
+    measures_en = TextAreaField(_l("Measures we took and will take (English)"), validators=_PART)
+    advice_zh = TextAreaField(_l("How to protect yourself (Chinese)"), validators=_PART)
+    advice_en = TextAreaField(_l("How to protect yourself (English)"), validators=_PART)
+    remedies_zh = TextAreaField(_l("Remedies available to you (Chinese)"), validators=_PART)
+    remedies_en = TextAreaField(_l("Remedies available to you (English)"), validators=_PART)
     audience = RadioField(
         _l("Send to"),
         choices=choices(
@@ -54,9 +66,10 @@ class NoticeForm(SiteForm):
 
     def text(self) -> NoticeText:
         """What staff wrote, trimmed, as the service takes it."""
-        return NoticeText(
+        parts = [key for key, _heading in PARTS]
+        return NoticeText.from_parts(
             self.title_zh.data.strip(),
             self.title_en.data.strip(),
-            self.body_zh.data.strip(),
-            self.body_en.data.strip(),
+            {key: self[f"{key}_zh"].data for key in parts},
+            {key: self[f"{key}_en"].data for key in parts},
         )

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from ..auth.sessions import forget_remembered_devices
 from ..extensions import db
 from ..i18n import current_language
-from ..policies import current_edition, load_document
+from ..policies import current_edition, get_edition, load_document
 from ..security import is_safe_next, no_store
 from ..services import cookies
 from ..services.privacy import audit_trail, erasure, notices, pi_registry, withdrawal
@@ -43,7 +43,14 @@ def inject_privacy_helpers() -> dict:
         "request_overdue": privacy_requests.is_overdue,
         "pi_when": presenters.when,
         "privacy_banner": _banner,
+        "policy_edition_id": _edition_id,
     }
+
+
+def _edition_id(recorded: str) -> str:
+    """The id a recorded edition is published under now (a date id of the past resolves)."""
+    edition = get_edition(current_app.config, recorded)
+    return edition.id if edition else recorded
 
 
 def _banner() -> dict:

@@ -1,6 +1,6 @@
-"""Text messages: one `send_code` for every caller, delivered by the backend SMS_BACKEND names.
-
-Every text goes through the outbox (services/outbox.py) like mail does.
+"""Text messages: `send_code` (verification codes) and `send_text` (any other message, e.g. an
+incident notice, policy 3.2), both written to the outbox (services/outbox.py) like mail and
+delivered from there through the backend SMS_BACKEND names.
 "console" (the default, development only) logs the message and appends it to
 `instance/outbox/sms.log`, where developers and browser tests read the code. Any other value is a
 dotted path ("package.module:Name" or "package.module.Name") to a provider's backend: a class
@@ -126,3 +126,18 @@ def send_code(phone: str, code: str, lang: str, minutes: int = 10) -> None:
         log.error("sms.failed to=%s outbox=%s", mask_phone(phone), message.id)
         raise SmsError("provider failed")
     log.info("sms.queued to=%s outbox=%s state=%s", mask_phone(phone), message.id, state)
+
+
+def send_text(phone: str, text: str, purpose: str = "sms_text") -> None:
+    """Put one text message (an incident notice, say) into the outbox in the caller's
+    transaction: it leaves after the caller commits, with the outbox's retries. SmsError when
+    the backend is misconfigured, before anything is written."""
+    try:
+        backend()
+    except SmsError:
+        log.error("sms.failed to=%s reason=configuration", mask_phone(phone))
+        raise
+    except Exception as error:  # a provider's constructor failing: the same answer
+        log.error("sms.failed to=%s error=%s", mask_phone(phone), type(error).__name__)
+        raise SmsError("provider failed") from error
+    outbox.add(outbox.SMS, phone, text, purpose)

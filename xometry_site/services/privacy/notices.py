@@ -1,8 +1,10 @@
 """Notices to users: security-incident notices (policy 3.2) and policy updates (policy 7).
 
-Incident notices are written by staff in both languages for everyone or for a list of addresses;
-each recipient gets a receipt, sees the notice on their pages until they dismiss it, and gets it by
-mail in their own language. A policy update is noticed when a user's newest consent to the policy
+Incident notices are written by staff in both languages, in the parts policy 3.2 lists (what
+happened, possible impact, measures taken, advice for self-protection, remedies), for everyone or
+for a list of addresses. Each recipient (accounts in their cooling-off period too: their data is
+still held) gets a receipt, sees the notice on their pages until they dismiss it, gets it by mail
+in their own language and, with a phone number (WeChat-only accounts too), by text message. A policy update is noticed when a user's newest consent to the policy
 is for an older edition than the one in force.
 """
 
@@ -13,15 +15,29 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ...extensions import db
 from ...models import Notice, NoticeReceipt, User
 from ...models.base import utcnow
+from .. import sms
 from ..jobs import enqueue, task
 from ..mail import external_url, send_mail
 from . import audit_trail
 
 log = logging.getLogger(__name__)
+
+
+# the parts of an incident notice, in the order policy 3.2 lists them
+PARTS = (
+    ("happened", _l("What happened")),
+    ("impact", _l("Possible impact")),
+    ("measures", _l("Measures we took and will take")),
+    ("advice", _l("How to protect yourself")),
+    ("remedies", _l("Remedies available to you")),
+)
 
 
 @dataclass(frozen=True)
@@ -32,6 +48,22 @@ class NoticeText:
     title_en: str
     body_zh: str
     body_en: str
+
+    @classmethod
+    def from_parts(
+        cls, title_zh: str, title_en: str, zh: dict[str, str], en: dict[str, str]
+    ) -> NoticeText:
+        """A notice from the parts policy 3.2 lists (keys of PARTS), each under its heading."""
+        return cls(title_zh, title_en, _compose(zh, "zh_CN"), _compose(en, "en"))
+
+
+def _compose(parts: dict[str, str], lang: str) -> str:
+    with force_locale(lang):
+        return "\n\n".join(
+            f"{heading}\n{parts[key].strip()}"
+            for key, heading in PARTS
+            if parts.get(key, "").strip()
+        )
 
 
 def parse_addresses(text: str | None) -> list[str]:
@@ -56,9 +88,8 @@ def publish(
     )
     db.session.add(notice)
     db.session.flush()
-    query = sa.select(User.id, User.email).where(
-        User.deregistered_at.is_(None), User.erased_at.is_(None)
-    )
+    # accounts in their cooling-off period are affected too: their data is held until erasure
+    query = sa.select(User.id, User.email).where(User.erased_at.is_(None))
     unknown: list[str] = []
     if audience == "selected":
         wanted = addresses or []
@@ -75,6 +106,7 @@ def publish(
     )
     db.session.commit()
     enqueue(mail_notice_job, notice.id, queue="mail")
+    enqueue(text_notice_job, notice.id, queue="mail")
     return notice, len(recipients), unknown
 
 
@@ -104,6 +136,46 @@ def mail_notice_job(notice_id: int) -> None:
                 privacy_url=external_url("privacy.index"),
             )
         receipt.mailed_at = utcnow()
+        db.session.commit()
+
+
+def notice_sms(notice: Notice, lang: str) -> str:
+    """The text message: the title and where the whole notice is (a text cannot hold it)."""
+    with force_locale(lang if lang in current_app.config["LANGUAGES"] else "zh_CN"):
+        return _(
+            "[Xometry Asia] %(title)s. What happened, its impact, what we did, how to protect "
+            "yourself and your remedies: %(url)s",
+            title=notice.title(lang),
+            url=external_url("privacy.index"),
+        )
+
+
+@task
+def text_notice_job(notice_id: int) -> None:
+    """Text every recipient with a phone not texted yet, in their language (idempotent); one
+    failure does not stop the others, and a later run retries what failed."""
+    notice = db.session.get(Notice, notice_id)
+    if notice is None:
+        return
+    pending = db.session.execute(
+        sa.select(NoticeReceipt, User)
+        .join(User, NoticeReceipt.user_id == User.id)
+        .where(
+            NoticeReceipt.notice_id == notice_id,
+            NoticeReceipt.texted_at.is_(None),
+            User.phone.is_not(None),
+            User.erased_at.is_(None),
+        )
+        .order_by(NoticeReceipt.id)
+    ).all()
+    for receipt, user in pending:
+        try:
+            text = notice_sms(notice, user.preferred_language or "zh_CN")
+            sms.send_text(user.phone, text, purpose="sms_notice")
+        except sms.SmsError:
+            log.warning("notice.sms_failed notice=%s receipt=%s", notice_id, receipt.id)
+            continue
+        receipt.texted_at = utcnow()  # handed to the outbox, in the same transaction
         db.session.commit()
 
 
@@ -151,17 +223,19 @@ def dismiss(user: User, notice_id: int) -> bool:
 
 
 def outdated_policy_edition(user: User) -> str | None:
-    """The edition the user last accepted, when an edition in force is newer; else None.
+    """The id of the edition the user last accepted, when an edition in force is newer; else None.
 
-    Edition ids are their effective dates (ISO), so they compare in time order.
-    """
-    from ...policies import current_edition
+    A consent recorded under an edition's former date id counts as that edition's."""
+    from ...policies import current_edition, get_edition, is_older
 
     accepted = user.accepted_policy_edition  # loaded with the user (models.User)
     if accepted is None:
         return None
-    current = current_edition(current_app.config).id
-    return accepted if accepted < current else None
+    config = current_app.config
+    if not is_older(config, accepted, current_edition(config)):
+        return None
+    edition = get_edition(config, accepted)
+    return edition.id if edition else accepted
 
 
 def accept_current_policy(user: User, ip: str | None) -> None:

@@ -157,6 +157,9 @@ class Entry:
     where: Callable[[sa.Table], Any] | None = None  # only these rows belong on the list
     keep_by_law: Callable[[sa.Table], Any] | None = None  # rows a law makes us keep
     order_by: str | None = None
+    # the collection list's purpose and method when they are narrower than the category's
+    purpose: Any = None
+    method: Any = None
 
     def columns(self, table: sa.Table) -> list[Column]:
         """Personal columns the live table really has (a model may be newer than this list)."""
@@ -309,6 +312,8 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
         table="phone_verifications",
         category="registration",
         title=_l("Phone verification code"),
+        purpose=_l("To verify that the phone number is yours."),
+        method=_l("You entered the number; we sent it a one-time code by text message."),
         owner="phone=phone",
         shown=False,  # short-lived; purged by retention
         personal=(
@@ -394,6 +399,8 @@ REGISTRY: tuple[Entry, ...] = (
         table="consents",
         category="running",
         title=_l("Consent"),
+        purpose=_l("To prove what you agreed to, when, and under which edition of the policy."),
+        method=_l("Recorded when you agree or withdraw, with the address you did it from."),
         owner="user_id",
         on_erasure="update",
         layout="table",
@@ -418,6 +425,8 @@ REGISTRY: tuple[Entry, ...] = (
         table="sign_in_events",
         category="running",
         title=_l("Sign-in"),
+        purpose=_l("To keep your account secure and show you where it was used (policy 3.2)."),
+        method=_l("Recorded by the site each time you sign in."),
         owner="user_id",
         layout="table",
         personal=(
@@ -433,6 +442,8 @@ REGISTRY: tuple[Entry, ...] = (
         table="audit_events",
         category="running",
         title=_l("Access by our staff"),
+        purpose=_l("To hold our staff accountable for every look at your data (the audit log)."),
+        method=_l("Recorded by the site when a staff member opens or acts on your data."),
         owner="subject_id",
         on_erasure="keep",
         layout="table",
@@ -454,6 +465,8 @@ REGISTRY: tuple[Entry, ...] = (
         table="data_exports",
         category="running",
         title=_l("Copy of your data"),
+        purpose=_l("To give you a copy of your personal information (policy 5.1)."),
+        method=_l("Recorded when you ask for a copy."),
         owner="user_id",
         shown=False,  # its own section, with the download links
         blobs=(Blob("blob_id", "kid", "wrapped_dek"),),
@@ -481,6 +494,8 @@ REGISTRY: tuple[Entry, ...] = (
         table="privacy_requests",
         category="running",
         title=_l("Your request"),
+        purpose=_l("To answer your data requests within 15 working days (policy 5.7)."),
+        method=_l("You sent it to us."),
         owner="user_id",
         on_erasure="update",
         shown=False,  # its own page: /privacy/requests
@@ -512,11 +527,14 @@ REGISTRY: tuple[Entry, ...] = (
         table="notice_receipts",
         category="running",
         title=_l("Notice sent to you"),
+        purpose=_l("To tell you of a security incident and of policy updates (policy 3.2, 7)."),
+        method=_l("Recorded by the site when we send you a notice."),
         owner="user_id",
         shown=False,  # its own section, with the notices' text
         personal=(
             Column("created_at", _l("Sent"), ERASE, TIME),
             Column("mailed_at", _l("Mailed"), ERASE, TIME),
+            Column("texted_at", _l("Sent by text message"), ERASE, TIME),
             Column("dismissed_at", _l("Dismissed"), ERASE, TIME),
         ),
         technical={"id": "row id", "notice_id": "which notice", "user_id": "link to the account"},
@@ -659,6 +677,42 @@ def collect(session: Any, metadata: sa.MetaData, user_id: int) -> dict[str, list
             for row in rows
         ]
     return found
+
+
+@dataclass(frozen=True)
+class CollectedItem:
+    """One line of the personal-information collection list (个人信息收集清单)."""
+
+    entry: Entry
+    columns: tuple[Column, ...]
+    purpose: Any
+    method: Any
+
+    @property
+    def keys(self) -> list[str]:
+        return [f"{self.entry.table}.{c.name}" for c in self.columns]
+
+
+def collection_list(metadata: sa.MetaData) -> list[tuple[Category, list[CollectedItem]]]:
+    """Every personal column the site holds, by scenario (category), with purpose and method:
+    generated from the registry, so a table declared here is on the public list at once."""
+    groups: dict[str, list[CollectedItem]] = {c.key: [] for c in CATEGORIES}
+    for entry, table in live_entries(metadata):
+        by_key: dict[str, list[Column]] = {}
+        for column in entry.columns(table):
+            by_key.setdefault(column.category or entry.category, []).append(column)
+        for key, columns in by_key.items():
+            category = CATEGORY_BY_KEY[key]
+            narrower = key == entry.category  # an entry's own purpose is for its own category
+            groups[key].append(
+                CollectedItem(
+                    entry,
+                    tuple(columns),
+                    (narrower and entry.purpose) or category.purpose,
+                    (narrower and entry.method) or category.method,
+                )
+            )
+    return [(CATEGORY_BY_KEY[key], items) for key, items in groups.items() if items]
 
 
 def by_category(
