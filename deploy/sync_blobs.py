@@ -12,11 +12,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from xometry_site.services.s3_storage import S3Storage
 from xometry_site.services.storage import (
     BLOB_ID_PATTERN,
     BlobStorage,
     LocalStorage,
-    S3Storage,
 )
 
 CHUNK = 1024 * 1024

@@ -73,7 +73,7 @@ def _s3_env(endpoint: str, bucket: str) -> dict[str, str]:
 
 
 def _storage(endpoint: str, bucket: str, create: bool = False):
-    from xometry_site.services.storage import S3Storage
+    from xometry_site.services.s3_storage import S3Storage
 
     storage = S3Storage(
         bucket,

@@ -260,7 +260,7 @@ def test_worker_killed_mid_upload_leaves_no_row_no_blob_no_plaintext(faults):
     for place in (faults.tmp / "instance", faults.scratch):
         assert files_containing(place, marker) == [], "no plaintext on disk"
     # what the killed upload left in storage is an unfinished multipart upload: the sweeper's job
-    from xometry_site.services.storage import S3Storage
+    from xometry_site.services.s3_storage import S3Storage
 
     storage = S3Storage(
         BUCKET,

@@ -17,11 +17,11 @@ from flask import Flask
 
 from xometry_site.services.crypto import CorruptBlob, rewrap
 from xometry_site.services.keyring import KeyRing
+from xometry_site.services.s3_storage import S3Storage
 from xometry_site.services.storage import (
     BlobNotFound,
     BlobStorage,
     LocalStorage,
-    S3Storage,
     get_storage,
     new_blob_id,
 )
