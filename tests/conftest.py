@@ -165,6 +165,7 @@ def app(tmp_path, database_url, smtp_server, _schema, app_config):
         yield application
         _db.session.remove()
         _truncate()
+        _db.engine.dispose()  # each test's app has its own pool: close it, not leave it to GC
 
 
 class BrowserClient(FlaskClient):
