@@ -205,6 +205,9 @@ def test_s3_that_never_answers_fails_within_its_deadlines(tmp_path, hole):
         HEALTH_CHECK_TIMEOUT=0.3,
     )
     storage = get_storage(app)
+    # botocore loads its endpoint rules on a client's first call (0.5 s or more on a busy
+    # machine): the first call warms it up; the second shows the deadline alone
+    _timed(storage.exists, "b" * 32)
     error, took = _timed(storage.exists, "a" * 32)
     assert isinstance(error, Exception), error
     assert took < 0.3 + SLACK, took
