@@ -187,7 +187,7 @@ def test_choices_survive_a_refusal(app, client, db, customer):
     response = post_quote(client, [("x.txt", b"x")], quantity="7", material="al7075")
     html = response.get_data(as_text=True)
     assert 'value="7"' in html
-    assert 'selected value="al7075"' in html
+    assert 'value="al7075" selected' in html
 
 
 def test_invalid_form_stores_nothing(app, client, db, customer):

@@ -46,7 +46,7 @@ def price_form_for(quote: Quote) -> EngineerPriceForm:
     class Form(EngineerPriceForm):
         pass
 
-    for drawing in quote.live_drawings:
+    for drawing in quote.parts:
         setattr(
             Form,
             f"price_{drawing.id}",
@@ -86,7 +86,7 @@ def quote_detail(ref: str):
     form = price_form_for(quote)
     if form.validate_on_submit():
         price = review.EngineerPrice(
-            unit_prices={d.id: form[f"price_{d.id}"].data for d in quote.live_drawings},
+            unit_prices={d.id: form[f"price_{d.id}"].data for d in quote.parts},
             lead_days_standard=form.lead_days_standard.data,
             lead_days_expedited=form.lead_days_expedited.data,
             expedite_percent=form.expedite_percent.data,
@@ -107,7 +107,7 @@ def quote_detail(ref: str):
         form=form,
         drawings=quote.live_drawings,
         owner=review.owner_of(quote),
-        price_fields=[form[f"price_{d.id}"] for d in quote.live_drawings],
+        price_fields=[form[f"price_{d.id}"] for d in quote.parts],
         downloads=review.staff_downloads(quote.live_drawings),
     ), (400 if form.errors else 200)
 

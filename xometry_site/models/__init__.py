@@ -36,7 +36,7 @@ User.unread_notice_count = column_property(
 # A quote list shows each quote's part count: counted by the database, not by loading drawings.
 Quote.part_count = column_property(
     select(func.count(Drawing.id))
-    .where(Drawing.quote_id == Quote.id, Drawing.deleted_at.is_(None))
+    .where(Drawing.quote_id == Quote.id, Drawing.deleted_at.is_(None), Drawing.part_of_id.is_(None))
     .correlate_except(Drawing)
     .scalar_subquery(),
     deferred=True,

@@ -30,6 +30,11 @@ PRICE_SOURCES = ("instant", "engineer")
 # pending → measuring (claimed by one worker) → analysed (measured) | unmeasurable (a format we
 # only read by eye) | failed (reason)
 ANALYSIS_STATUSES = ("pending", "measuring", "analysed", "unmeasurable", "failed")
+TOLERANCES = ("iso2768m", "iso2768f", "custom")
+INSPECTIONS = ("standard", "coc", "cmm")
+LEAD_CHOICES = ("standard", "expedited")
+# A 3D file is a part; a 2D file is a drawing attached to a part, or a part of its own for review.
+FLAT_FORMATS = frozenset({"pdf", "dwg", "dxf"})
 Money = Numeric(12, 2)
 
 
@@ -79,6 +84,8 @@ class Quote(db.Model):
         ForeignKey("invoice_profiles.id", ondelete="SET NULL")
     )
     lead_choice: Mapped[str | None] = mapped_column(String(10))  # standard | expedited
+    # What the order costs at the chosen lead time, incl. VAT: fixed when the quote is accepted.
+    ordered_total: Mapped[Decimal | None] = mapped_column(Money)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(
@@ -100,8 +107,31 @@ class Quote(db.Model):
         return [d for d in self.drawings if d.deleted_at is None]
 
     @property
+    def parts(self) -> list[Drawing]:
+        """What is made and priced: every live file that is not attached to another part."""
+        return [d for d in self.live_drawings if d.part_of_id is None]
+
+    def attachments_of(self, part: Drawing) -> list[Drawing]:
+        """The 2D drawings attached to `part`."""
+        return [d for d in self.live_drawings if d.part_of_id == part.id]
+
+    @property
+    def payable_total(self) -> Decimal | None:
+        """The one total to show: the ordered lead time's once ordered, else the standard one."""
+        if self.ordered_total is not None:
+            return self.ordered_total
+        if self.lead_choice == "expedited" and self.expedite_total is not None:
+            return self.expedite_total
+        return self.total
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_configurable(self) -> bool:
+        """The customer may still change the parts' options (not once ordered or cancelled)."""
+        return self.status in ("quoted", "in_review", "expired")
 
     def __repr__(self) -> str:
         return f"<Quote {self.id}>"
@@ -160,6 +190,18 @@ class Drawing(db.Model):
         Integer, default=0, server_default="0", nullable=False
     )
     review_reason: Mapped[str | None] = mapped_column(String(40))
+    # A part's options (None on an attached 2D drawing: it follows its part). A part without
+    # options of its own (older quotes) takes the quote's; see `options_of`.
+    part_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drawings.id", ondelete="SET NULL"), index=True
+    )
+    process: Mapped[str | None] = mapped_column(String(40))
+    material: Mapped[str | None] = mapped_column(String(40))
+    finish: Mapped[str | None] = mapped_column(String(40))
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    tolerance: Mapped[str | None] = mapped_column(String(10))
+    threads: Mapped[int | None] = mapped_column(Integer)
+    inspection: Mapped[str | None] = mapped_column(String(10))
     unit_price: Mapped[Decimal | None] = mapped_column(Money)
     line_total: Mapped[Decimal | None] = mapped_column(Money)
     price_breakdown: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -172,6 +214,11 @@ class Drawing(db.Model):
     @property
     def is_readable(self) -> bool:
         return self.deleted_at is None and self.wrapped_key is not None
+
+    @property
+    def is_flat(self) -> bool:
+        """A 2D drawing (PDF, DWG, DXF): read by an engineer, attachable to a part."""
+        return self.extension in FLAT_FORMATS
 
     @property
     def has_preview(self) -> bool:

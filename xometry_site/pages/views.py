@@ -9,7 +9,7 @@ from flask_login import current_user
 from .. import health
 from ..auth.sessions import forget_remembered_devices
 from ..extensions import csrf, db
-from ..security import safe_next, same_origin_only
+from ..security import may_be_signed_in, safe_next, same_origin_only
 from ..services import cookies
 from ..services.privacy import consents
 from . import bp
@@ -20,7 +20,13 @@ from .forms import CookieBannerForm, CookieSettingsForm
 @bp.get("/")
 @public_page
 def home():
-    return render_template("pages/home.html")
+    """Everyone sees the offer; a signed-in, verified customer also gets the drop zone itself."""
+    upload = None
+    if may_be_signed_in() and current_user.is_authenticated and current_user.is_verified:
+        from ..quotes.upload_view import upload_context
+
+        upload = upload_context()
+    return render_template("pages/home.html", upload=upload, compact=True)
 
 
 @bp.get("/healthz")

@@ -86,6 +86,14 @@ def code_name(codes: str, value: str) -> str:
         from ..quotes.labels import STATUS
 
         names["quote_status"] = STATUS
+    elif codes == "lead_choice":
+        from ..quotes.labels import LEAD_CHOICE
+
+        names["lead_choice"] = LEAD_CHOICE
+    elif codes in ("tolerance", "inspection"):
+        from ..services.quotes.catalogue import option_name
+
+        return option_name(codes, value)
     return str(names.get(codes, {}).get(value, value))
 
 

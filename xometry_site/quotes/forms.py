@@ -9,32 +9,63 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..forms import SiteForm, choices
 
 MAX_QUANTITY = 100_000
+MAX_THREADS = 1_000
 
 
 class QuoteForm(SiteForm):
-    """Process, material, finish, quantity, notes; the CSRF token is checked by the upload view
-    on the streamed body, before any drawing is stored."""
+    """Files first: process, material, finish and quantity are optional (the rules' defaults,
+    changed per part on the quote page); the CSRF token is checked by the upload view on the
+    streamed body, before any drawing is stored."""
 
     class Meta:
         csrf = False
 
     # `process` is a method of every WTForms form: the attribute differs, the field name does not
-    process_ = SelectField(_l("Process"), name="process", validators=[InputRequired()])
-    material = SelectField(_l("Material"), validators=[InputRequired()])
+    process_ = SelectField(
+        _l("Process"), name="process", validators=[Optional()], validate_choice=False
+    )
+    material = SelectField(_l("Material"), validators=[Optional()], validate_choice=False)
     # "" = the process's standard finish; membership is checked against the process by the view
     finish = SelectField(_l("Finish"), validators=[Optional()], validate_choice=False)
     quantity = IntegerField(
         _l("Quantity"),
-        default=1,
-        validators=[
-            InputRequired(message=_l("Enter how many parts you need.")),
-            NumberRange(min=1, max=MAX_QUANTITY),
-        ],
+        validators=[Optional(), NumberRange(min=1, max=MAX_QUANTITY)],
     )
     notes = TextAreaField(
         _l("Notes for the engineer (tolerances, threads, inspection)"),
         validators=[Optional(), Length(max=2000)],
     )
+
+
+class PartForm(SiteForm):
+    """One part's options on the quote page (and the query of its live price)."""
+
+    process_ = SelectField(_l("Process"), name="process", validators=[InputRequired()])
+    material = SelectField(_l("Material"), validators=[InputRequired()], validate_choice=False)
+    finish = SelectField(_l("Finish"), validators=[InputRequired()], validate_choice=False)
+    quantity = IntegerField(
+        _l("Quantity"),
+        validators=[
+            InputRequired(message=_l("Enter how many parts you need.")),
+            NumberRange(min=1, max=MAX_QUANTITY),
+        ],
+    )
+    tolerance = SelectField(_l("Tolerance"), validators=[InputRequired()])
+    threads = IntegerField(
+        _l("Tapped holes"),
+        default=0,
+        validators=[
+            InputRequired(message=_l("Enter the number of tapped holes (0 if none).")),
+            NumberRange(min=0, max=MAX_THREADS),
+        ],
+    )
+    inspection = SelectField(_l("Inspection"), validators=[InputRequired()])
+
+
+class AttachForm(SiteForm):
+    """Move a 2D drawing to another part ("" = its own part, for an engineer)."""
+
+    part_id = SelectField(_l("Drawing for"), validators=[Optional()], validate_choice=True)
 
 
 class AcceptForm(SiteForm):

@@ -25,6 +25,8 @@ TIMELINE = {
 }
 
 PRICE_SOURCE = pricing.SOURCE_LABELS
+LEAD_CHOICE = {"standard": _l("Standard"), "expedited": _l("Expedited")}
+DFM_SEVERITY = {"info": _l("Note"), "warning": _l("Check"), "review": _l("Engineer review")}
 
 # Why a part or a quote went to an engineer: the geometry and pricing services' reason codes.
 REVIEW_REASON = {**geometry.REASON_LABELS, **pricing.REASON_LABELS}
@@ -61,6 +63,11 @@ QUOTE_ERROR = {
     "missing_part_price": _l("Enter a price above zero for every part."),
     "not_reviewable": _l("This quote cannot be priced any more."),
     "not_staff": _l("Only staff can do this."),
+    "not_a_part": _l("This file is not a part of this quote."),
+    "not_a_drawing": _l("Only a 2D drawing (PDF, DWG, DXF) can be attached to a part."),
+    "bad_combination": _l("This material or finish is not offered for the chosen process."),
+    "not_changeable": _l("This quote can no longer be changed."),
+    "not_owner": _l("Only the customer who asked for this quote can change it."),
 }
 
 

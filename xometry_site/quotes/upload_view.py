@@ -10,6 +10,8 @@ commit of the quote included.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from flask import current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -47,8 +49,13 @@ def validate_form(form: QuoteForm) -> bool:
     """Field validators, then whether material and finish belong to the chosen process."""
     if not form.validate():
         return False
+    if not (form.process_.data or form.material.data or form.finish.data):
+        return True  # every option from the rules' defaults
+    defaults = creation.QuoteRequest(
+        process=form.process_.data or None, material=form.material.data or None
+    ).with_defaults()
     problem = catalogue.combination_error(
-        form.process_.data, form.material.data, form.finish.data or None
+        defaults.process or "", defaults.material or "", form.finish.data or None
     )
     if problem == "material":
         form.material.errors.append(_("This material is not offered for the chosen process."))
@@ -60,12 +67,19 @@ def validate_form(form: QuoteForm) -> bool:
 
 
 def upload_page(form: QuoteForm | None = None, errors: list[str] | None = None, status: int = 200):
-    form = form or build_form()
-    limits = limits_from_config()
     return render_template(
         "quotes/new.html",
-        form=form,
+        form=form or build_form(),
         errors=errors or [],
+        upload=upload_context(),
+        compact=False,
+    ), status
+
+
+def upload_context() -> SimpleNamespace:
+    """What the upload form needs, on /quotes/new and on a signed-in customer's home page."""
+    limits = limits_from_config()
+    return SimpleNamespace(
         accept=ACCEPT_ATTRIBUTE,
         extensions=sorted(FORMATS),
         max_file_size=limits.max_file_size,
@@ -73,7 +87,8 @@ def upload_page(form: QuoteForm | None = None, errors: list[str] | None = None, 
         max_file_mb=_megabytes(limits.max_file_size),
         csrf_token_value=generate_csrf(),
         combinations=catalogue.material_combinations(),
-    ), status
+        defaults=creation.QuoteRequest().with_defaults(),
+    )
 
 
 def limits_from_config() -> UploadLimits:
@@ -133,10 +148,10 @@ def _receive(upload: UploadReceiver):
     if not received.files:
         return _invalid(form, [str(UPLOAD_REFUSAL["no_files"])])
     request_data = creation.QuoteRequest(
-        process=form.process_.data,
-        material=form.material.data,
+        process=form.process_.data or None,
+        material=form.material.data or None,
         finish=form.finish.data or None,
-        quantity=int(form.quantity.data),
+        quantity=int(form.quantity.data) if form.quantity.data else None,
         notes=form.notes.data,
     )
     quote = creation.create_quote(current_user, request_data, received.files)

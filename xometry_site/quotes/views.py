@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -14,7 +15,15 @@ from ..extensions import csrf
 from ..forms import choices
 from ..read_only import reads_only
 from ..security import no_store
-from ..services.quotes import acceptance, catalogue, quote_pricing, records, review
+from ..services.quotes import (
+    acceptance,
+    catalogue,
+    part_quote,
+    pricing,
+    quote_pricing,
+    records,
+    review,
+)
 from . import bp, labels
 from .access import drawing_or_404, quote_or_404
 from .downloads import drawing_response, preview_response
@@ -52,16 +61,55 @@ csrf.exempt(new)
 @login_required
 @no_store
 def detail(ref: str):
-    quote = quote_or_404(ref)
+    return detail_page(quote_or_404(ref))
+
+
+def detail_page(quote, forms: dict | None = None, status: int = 200):
+    """The quote with one form per part; `forms` keeps a refused part's input and errors."""
+    from .part_forms import attach_form_for, part_form_for
+
+    is_owner = quote.user_id == current_user.id
+    editable = is_owner and quote.is_configurable
+    forms = forms or {}
+    rules = pricing.load_rules()
+    measured = quote.status != "analysing"
     return render_template(
         "quotes/detail.html",
         quote=quote,
         drawings=quote.live_drawings,
+        parts=[
+            PartView(
+                part=p,
+                options=part_quote.options_of(p, quote),
+                result=part_quote.quote_part(p, part_quote.options_of(p, quote), quote.notes, rules)
+                if measured
+                else None,
+                form=forms.get(p.id) or (part_form_for(quote, p) if editable else None),
+                attachments=quote.attachments_of(p),
+            )
+            for p in quote.parts
+        ],
+        attach_forms={
+            d.id: attach_form_for(quote, d) for d in quote.live_drawings if editable and d.is_flat
+        },
+        combinations=catalogue.material_combinations(),
         downloads=review.staff_downloads(quote.live_drawings),
         lead_dates=quote_pricing.lead_dates(quote),
         cancel_form=CancelForm(),
-        is_owner=quote.user_id == current_user.id,
-    )
+        is_owner=is_owner,
+        editable=editable,
+        reviewed_options=catalogue.reviewed_options(),
+    ), status
+
+
+class PartView(NamedTuple):
+    """What the page shows of one part: its quote now, its form, its attached drawings."""
+
+    part: Any
+    options: Any
+    result: Any
+    form: Any
+    attachments: list
 
 
 @bp.get("/<ref>/files/<int:drawing_id>")
@@ -149,6 +197,7 @@ def quote_helpers() -> dict:
     return {
         "labels": labels,
         "catalogue_name": catalogue.catalogue_name,
+        "option_name": catalogue.option_name,
         "review_days": quote_pricing.REVIEW_REPLY_WORKING_DAYS,
         "division_name": _division_name,
     }

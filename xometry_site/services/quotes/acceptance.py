@@ -65,6 +65,7 @@ def accept_quote(
     quote.shipping_address_id = address.id
     quote.invoice_profile_id = invoice.id
     quote.lead_choice = "expedited" if lead_choice == "expedited" else "standard"
+    quote.ordered_total = quote.expedite_total if quote.lead_choice == "expedited" else quote.total
     quote.status = "ordered"
     quote.ordered_at = moment
     record_event(quote, "ordered", actor=user)
@@ -92,7 +93,7 @@ def notify_staff(quote: Quote) -> None:
             "quote_ordered",
             "zh_CN",
             ref=quote.ref,
-            total=quote.expedite_total if quote.lead_choice == "expedited" else quote.total,
+            total=quote.payable_total,
             lead_choice=quote.lead_choice,
             link=external_url("admin.quote_detail", ref=quote.ref),
         )

@@ -96,3 +96,24 @@ def default_finish(process: str) -> str:
 
     finishes = pricing.load_rules()["processes"].get(process, {}).get("finishes", {})
     return next(iter(finishes), "")
+
+
+def option_choices(kind: str) -> list[Any]:
+    """Choices for a part's `tolerance` or `inspection`, named by the rules, in order."""
+    from wtforms import SelectChoice
+
+    lang = _lang()
+    entries = (_rules().get("options") or {}).get(kind) or {}
+    return [SelectChoice(key, _name(entry, key, lang)) for key, entry in entries.items()]
+
+
+def option_name(kind: str, key: str | None) -> str:
+    """Display name of a tolerance or inspection choice in the current language."""
+    entry = ((_rules().get("options") or {}).get(kind) or {}).get(key or "")
+    return _name(entry, key or "", _lang()) if entry else (key or "")
+
+
+def reviewed_options() -> dict[str, list[str]]:
+    """Option values that always send a part to an engineer (shown beside their control)."""
+    tolerances = (_rules().get("options") or {}).get("tolerance") or {}
+    return {"tolerance": [key for key, entry in tolerances.items() if entry.get("review")]}

@@ -33,13 +33,32 @@ DEFAULT_STEP_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class QuoteRequest:
-    """What the customer asked for, already validated by the form."""
+    """What the customer asked for, already validated by the form; every option may be left to
+    the rules' defaults and changed per part once the files are in."""
 
-    process: str
-    material: str
-    finish: str | None
-    quantity: int
-    notes: str | None
+    process: str | None = None
+    material: str | None = None
+    finish: str | None = None
+    quantity: int | None = None
+    notes: str | None = None
+
+    def with_defaults(self) -> QuoteRequest:
+        """Options the customer left out, from the operator's rules (`defaults`)."""
+        from .pricing import load_rules
+
+        defaults = load_rules().get("defaults") or {}
+        process = self.process or defaults.get("process") or "cnc_machining"
+        material = self.material
+        if not material:
+            same = process == defaults.get("process")
+            material = defaults.get("material") if same else first_material(process)
+        return QuoteRequest(
+            process=process,
+            material=material,
+            finish=self.finish or default_finish(process) or None,
+            quantity=self.quantity or int(defaults.get("quantity", 1)),
+            notes=self.notes,
+        )
 
 
 def create_quote(user: User, request: QuoteRequest, files: list[ReceivedFile]) -> Quote:
@@ -50,27 +69,33 @@ def create_quote(user: User, request: QuoteRequest, files: list[ReceivedFile]) -
     """
     if not files:
         raise QuoteError("no_files")
+    request = request.with_defaults()
+    assert request.process and request.material and request.quantity  # noqa: S101 - defaults
     quote = Quote(
         user_id=user.id,
         process=request.process,
         material=request.material,
-        finish=request.finish or default_finish(request.process) or None,
+        finish=request.finish,
         quantity=request.quantity,
         notes=(request.notes or "").strip() or None,
         status="analysing",
     )
     for received in files:
-        quote.drawings.append(
-            stored_drawing(
-                received.stored,
-                user_id=user.id,
-                filename=received.filename,
-                extension=received.extension,
-            )
+        drawing = stored_drawing(
+            received.stored,
+            user_id=user.id,
+            filename=received.filename,
+            extension=received.extension,
         )
+        drawing.process, drawing.material = request.process, request.material
+        drawing.finish, drawing.quantity = request.finish, request.quantity
+        drawing.tolerance, drawing.threads, drawing.inspection = "iso2768m", 0, "standard"
+        quote.drawings.append(drawing)
     record_event(quote, "analysing")
     db.session.add(quote)
     try:
+        db.session.flush()
+        attach_drawings_by_name(quote)
         db.session.commit()
     except BaseException:
         db.session.rollback()
@@ -78,6 +103,32 @@ def create_quote(user: User, request: QuoteRequest, files: list[ReceivedFile]) -
     log.info("quote.created quote=%s drawings=%d", quote.id, len(files))
     enqueue(analyse_quote, quote.id, queue="analysis")
     return quote
+
+
+def attach_drawings_by_name(quote: Quote) -> None:
+    """A 2D drawing named like a 3D part ("bracket.pdf" beside "bracket.step") belongs to it."""
+    solids = {}
+    for drawing in quote.live_drawings:
+        if not drawing.is_flat:
+            solids.setdefault(_stem(drawing.filename), drawing)
+    for drawing in quote.live_drawings:
+        part = solids.get(_stem(drawing.filename)) if drawing.is_flat else None
+        if part is not None:
+            drawing.part_of_id = part.id
+            drawing.process = drawing.material = drawing.finish = None
+            drawing.quantity = drawing.threads = None
+            drawing.tolerance = drawing.inspection = None
+
+
+def _stem(filename: str) -> str:
+    return filename.rsplit(".", 1)[0].strip().casefold()
+
+
+def first_material(process: str) -> str | None:
+    from .pricing import load_rules
+
+    materials = load_rules()["processes"].get(process, {}).get("materials", {})
+    return next(iter(materials), None)
 
 
 @task

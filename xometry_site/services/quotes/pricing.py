@@ -46,6 +46,13 @@ REASON_LABELS = {
         "The model has holes, so its volume is uncertain; an engineer will check it."
     ),
     "part_too_large": _l("The part is larger than our instant-quote limit for this process."),
+    "custom_tolerance": _l(
+        "Custom tolerances are read from your drawing by an engineer, who quotes this part."
+    ),
+    "threads_need_review": _l("This many tapped holes is quoted by an engineer."),
+    "dfm_review": _l(
+        "Our manufacturability check found something an engineer must look at (see below)."
+    ),
 }
 BREAKDOWN_LABELS = {
     "material": _l("Material"),
@@ -55,6 +62,9 @@ BREAKDOWN_LABELS = {
     "quantity_discount": _l("Quantity discount"),
     "expedite": _l("Expedited production"),
     "minimum_order": _l("Minimum order adjustment"),
+    "tolerance": _l("Fine tolerance"),
+    "threads": _l("Tapped holes"),
+    "inspection": _l("Inspection"),
 }
 WARNING_LABELS = {
     "maybe_inches": _l("This part is under 5 mm long — was it drawn in inches?"),
@@ -204,7 +214,36 @@ def validate_rules(rules: dict[str, Any]) -> list[str]:
         problems.append("no processes")
     for pid, p in processes.items():
         _validate_process(pid, p, number, problems)
+    _validate_options(rules, number, problems)
     return problems
+
+
+def _validate_options(rules: dict[str, Any], number: Any, problems: list[str]) -> None:
+    """The per-part options (tolerance, threads, inspection) and the defaults of a new part."""
+    defaults = rules.get("defaults") or {}
+    process = (rules.get("processes") or {}).get(defaults.get("process", ""))
+    if defaults and (process is None or defaults.get("material") not in process["materials"]):
+        problems.append("defaults must name a process and one of its materials")
+    options = rules.get("options")
+    if options is None:
+        return
+    tolerances = options.get("tolerance") or {}
+    if "iso2768m" not in tolerances:
+        problems.append("options.tolerance needs iso2768m, the standard")
+    for key, entry in tolerances.items():
+        if not {"en", "zh_CN"} <= set(entry.get("name", {})):
+            problems.append(f"options.tolerance.{key}.name needs en and zh_CN")
+        if not entry.get("review"):
+            number(f"options.tolerance.{key}.machine_factor", entry.get("machine_factor"), "1")
+    number("options.threads.per_thread_cny", (options.get("threads") or {}).get("per_thread_cny"))
+    inspections = options.get("inspection") or {}
+    if "standard" not in inspections:
+        problems.append("options.inspection needs standard")
+    for key, entry in inspections.items():
+        if not {"en", "zh_CN"} <= set(entry.get("name", {})):
+            problems.append(f"options.inspection.{key}.name needs en and zh_CN")
+        for money_key in ("per_part_cny", "per_line_cny"):
+            number(f"options.inspection.{key}.{money_key}", entry.get(money_key, "0"))
 
 
 def _validate_process(pid: str, p: dict[str, Any], number: Any, problems: list[str]) -> None:
@@ -359,6 +398,9 @@ def price_part(
     notes: str | None = None,
     file_format: str | None = None,
     rules: dict[str, Any] | None = None,
+    tolerance: str = "iso2768m",
+    threads: int = 0,
+    inspection: str = "standard",
 ) -> PartPrice:
     """Instant price of `quantity` identical parts, or NeedsReview(reason)."""
     if quantity < 1:
@@ -367,6 +409,16 @@ def price_part(
     reason = review_reason(process, file_format, geometry, notes, rules)
     if reason:
         raise NeedsReview(reason)
+    options = rules.get("options") or {}
+    tol = (options.get("tolerance") or {}).get(tolerance)
+    if tolerance != "iso2768m" and (tol is None or tol.get("review")):
+        raise NeedsReview("custom_tolerance")
+    thread_rule = options.get("threads") or {}
+    if threads < 0 or threads > int(thread_rule.get("max_instant", 50)):
+        raise NeedsReview("threads_need_review")
+    check = (options.get("inspection") or {}).get(inspection)
+    if inspection != "standard" and check is None:
+        raise NeedsReview("no_rule")
     assert geometry is not None  # noqa: S101 - review_reason sent None to review
     rule = rules["processes"][process]
     if material not in rule["materials"] or not finish_allowed(rule, material, finish):
@@ -379,6 +431,12 @@ def price_part(
     costs = unit_costs(rule, rule["materials"][material], geometry)
     f = rule["finishes"][finish]
     costs["finish"] = _d(f["per_part_cny"]) + _d(f["per_cm2_cny"]) * _d(geometry.area_mm2) / 100
+    costs["tolerance"] = costs["machine_time"] * (_d((tol or {}).get("machine_factor", "1")) - 1)
+    costs["threads"] = _d(thread_rule.get("per_thread_cny", "0")) * threads
+    check = check or {}
+    costs["inspection"] = (
+        _d(check.get("per_part_cny", "0")) + _d(check.get("per_line_cny", "0")) / quantity
+    )
     qbreak = quantity_break(rules, quantity)
     discount = -(sum(costs.values(), Decimal(0)) * _d(qbreak["discount"]))
     setup = _d(rule.get("setup_cny", "0")) / quantity
@@ -386,7 +444,10 @@ def price_part(
     raw = [
         ("material", costs["material"]),
         ("machine_time", costs["machine_time"]),
+        ("tolerance", costs["tolerance"]),
+        ("threads", costs["threads"]),
         ("finish", costs["finish"]),
+        ("inspection", costs["inspection"]),
         ("setup", setup),
         ("quantity_discount", discount),
         ("expedite", (sum(costs.values(), Decimal(0)) + discount + setup) * surcharge),
@@ -402,7 +463,7 @@ def price_part(
     subtotal = unit * quantity
     vat_rate = _d(rules["vat_rate"])
     vat = _cents(subtotal * vat_rate)
-    extra_days = int(qbreak.get("extra_days", 0)) + int(f.get("extra_days", 0))
+    extra_days = sum(int(entry.get("extra_days", 0)) for entry in (qbreak, f, tol or {}, check))
     return PartPrice(
         process=process,
         material=material,

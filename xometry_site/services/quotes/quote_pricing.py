@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from ...extensions import db
 from ...models import Quote
 from ...models.base import utcnow
 from ..working_days import add_working_days
-from .catalogue import default_finish
 from .records import money, record_event
 
 log = logging.getLogger(__name__)
@@ -21,64 +19,85 @@ VALID_DAYS = 30
 REVIEW_REPLY_WORKING_DAYS = 1
 
 
-def price_quote(quote: Quote) -> None:
-    """Price each part by the rules; all priced → "quoted" (instant), else "in_review".
+def price_quote(quote: Quote, now: datetime | None = None) -> None:
+    """Price each part by its options; all priced → "quoted" (instant), else "in_review".
 
     Parts the rules can price keep their instant price even when another part of the same
-    quote goes to an engineer, who then only needs to price the rest.
+    quote goes to an engineer, who then only needs to price the rest. A part an engineer priced
+    keeps that price while its options stay as they were when priced.
     """
     from . import pricing
-    from .geometry import PartGeometry
+    from .part_quote import options_of, quote_part
 
     rules = pricing.load_rules()
     reasons: list[str] = []
     warnings: set[str] = set()
-    priced: list[tuple[Any, Any]] = []
-    for drawing in quote.live_drawings:
-        geometry = PartGeometry.from_dict(drawing.geometry) if drawing.geometry else None
-        try:
-            standard, expedited = (
-                pricing.price_part(
-                    quote.process,
-                    quote.material,
-                    quote.finish or default_finish(quote.process),
-                    geometry,
-                    quote.quantity,
-                    expedited=fast,
-                    notes=quote.notes,
-                    file_format=drawing.extension,
-                    rules=rules,
-                )
-                for fast in (False, True)
-            )
-        except pricing.NeedsReview as exc:
-            drawing.review_reason = drawing.review_reason or exc.reason_code[:40]
-            reasons.append(drawing.review_reason)
+    lead_standard: list[int] = []
+    lead_expedited: list[int] = []
+    expedite_subtotal = Decimal(0)
+    sources: set[str] = set()
+    for part in quote.parts:
+        options = options_of(part, quote)
+        kept = part.price_breakdown or {}
+        if kept.get("source") == "engineer" and kept.get("options") == options.as_dict():
+            sources.add("engineer")
+            expedite_subtotal += Decimal(kept.get("expedited_subtotal") or part.line_total or 0)
             continue
-        drawing.unit_price = money(standard.unit_price)
-        drawing.line_total = money(standard.subtotal)
-        drawing.price_breakdown = {
+        result = quote_part(part, options, notes=quote.notes, rules=rules)
+        if not result.instant:
+            part.review_reason = (result.review_reason or "no_rule")[:40]
+            part.unit_price = part.line_total = part.price_breakdown = None
+            reasons.append(part.review_reason)
+            continue
+        standard, expedited = result.standard, result.expedited
+        assert standard is not None and expedited is not None  # noqa: S101 - instant
+        part.review_reason = None
+        part.unit_price = money(standard.unit_price)
+        part.line_total = money(standard.subtotal)
+        part.price_breakdown = {
             "source": "instant",
             "standard": standard.to_dict(),
             "expedited": expedited.to_dict(),
         }
+        sources.add("instant")
         warnings.update(standard.warnings)
-        priced.append((standard, expedited))
+        lead_standard.append(standard.lead_days_standard)
+        lead_expedited.append(expedited.lead_days_expedited)
+        expedite_subtotal += expedited.subtotal
+    for drawing in quote.live_drawings:
+        if drawing.part_of_id is not None:  # an attached drawing is read, not priced
+            drawing.unit_price = drawing.line_total = drawing.price_breakdown = None
+            drawing.review_reason = None
     quote.warnings = sorted(warnings) or None
     if reasons:
-        send_to_review(quote, reasons[0])
+        _update_totals(quote)
+        send_to_review(quote, reasons[0], now)
         return
+    if "engineer" in sources:
+        lead_standard.append(quote.lead_days_standard or 0)
+        lead_expedited.append(quote.lead_days_expedited or 0)
     set_price(
         quote,
-        "instant",
-        lead_standard=max(s.lead_days_standard for s, _ in priced),
-        lead_expedited=max(e.lead_days_expedited for _, e in priced),
-        expedite_subtotal=sum((e.subtotal for _, e in priced), Decimal(0)),
+        "engineer" if "engineer" in sources else "instant",
+        lead_standard=max(lead_standard, default=0),
+        lead_expedited=max(lead_expedited, default=0) or None,
+        expedite_subtotal=expedite_subtotal,
         vat_rate=Decimal(str(rules["vat_rate"])),
         valid_days=int(rules["validity_days"]),
+        now=now,
     )
     db.session.commit()
     log.info("quote.priced quote=%s source=instant", quote.id)
+
+
+def _update_totals(quote: Quote) -> None:
+    """The instant parts' sum while others wait for an engineer (shown as a partial total)."""
+    subtotal = money(sum((d.line_total or Decimal(0) for d in quote.parts), Decimal(0)))
+    quote.subtotal = subtotal if subtotal else None
+    quote.vat = money(subtotal * VAT_RATE) if subtotal else None
+    quote.vat_rate = VAT_RATE if subtotal else None
+    quote.total = quote.subtotal + quote.vat if subtotal else None
+    quote.expedite_total = None
 
 
 def set_price(
@@ -93,7 +112,7 @@ def set_price(
 ) -> None:
     """Totals from the parts' line totals, VAT (13 %), valid 30 days; status → quoted."""
     moment = now or utcnow()
-    subtotal = money(sum((d.line_total or Decimal(0) for d in quote.live_drawings), Decimal(0)))
+    subtotal = money(sum((d.line_total or Decimal(0) for d in quote.parts), Decimal(0)))
     quote.subtotal = subtotal
     quote.vat_rate = vat_rate
     quote.vat = money(subtotal * vat_rate)
@@ -115,12 +134,14 @@ def set_price(
 
 
 def send_to_review(quote: Quote, reason: str, now: datetime | None = None) -> None:
-    """Hand the quote to an engineer with the promised reply date (China working days)."""
-    quote.status = "in_review"
+    """Hand the quote to an engineer with the promised reply date (China working days); a quote
+    already waiting keeps its date when the customer changes a part."""
     quote.review_reason = reason[:40]
     quote.price_source = "engineer"
-    quote.review_due = review_due_date(now)
-    record_event(quote, "in_review", reason=reason[:40])
+    if quote.status != "in_review" or quote.review_due is None:
+        quote.status = "in_review"
+        quote.review_due = review_due_date(now)
+        record_event(quote, "in_review", reason=reason[:40])
     db.session.commit()
     log.info("quote.review quote=%s reason=%s", quote.id, reason)
 

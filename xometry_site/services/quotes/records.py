@@ -68,6 +68,12 @@ class ListedQuote(NamedTuple):
     status: str
     total: Decimal | None
     valid_until: datetime | None
+    ordered_total: Decimal | None
+
+    @property
+    def shown_total(self) -> Decimal | None:
+        """The ordered lead time's total once ordered, else the standard one."""
+        return self.ordered_total if self.ordered_total is not None else self.total
 
 
 @lru_cache(maxsize=1)

@@ -76,20 +76,33 @@ def set_engineer_price(quote: Quote, staff: User, price: EngineerPrice) -> None:
         raise QuoteError("not_staff")
     if quote.status not in ("in_review", "analysing", "quoted"):
         raise QuoteError("not_reviewable")
-    drawings = quote.live_drawings
+    from .part_quote import options_of
+
+    drawings = quote.parts
     if not drawings or any(d.id not in price.unit_prices for d in drawings):
         raise QuoteError("missing_part_price")
+    factor = (
+        Decimal(1) + price.expedite_percent / Decimal(100)
+        if price.lead_days_expedited and price.expedite_percent is not None
+        else None
+    )
     for drawing in drawings:
         unit = money(price.unit_prices[drawing.id])
         if unit <= 0:
             raise QuoteError("missing_part_price")
+        options = options_of(drawing, quote)
         drawing.unit_price = unit
-        drawing.line_total = money(unit * quote.quantity)
-        drawing.price_breakdown = {"source": "engineer"}
+        drawing.line_total = money(unit * options.quantity)
+        drawing.review_reason = None
+        drawing.price_breakdown = {
+            "source": "engineer",
+            "options": options.as_dict(),
+            "expedited_subtotal": str(money(drawing.line_total * factor)) if factor else None,
+        }
     expedite_subtotal = None
-    if price.lead_days_expedited and price.expedite_percent is not None:
+    if factor is not None:
         subtotal = sum((d.line_total or Decimal(0) for d in drawings), Decimal(0))
-        expedite_subtotal = subtotal * (Decimal(1) + price.expedite_percent / Decimal(100))
+        expedite_subtotal = subtotal * factor
     quote.engineer_note = (price.note or "").strip() or None
     quote.reviewed_by_id = staff.id
     set_price(

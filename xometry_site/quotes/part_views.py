@@ -1,0 +1,146 @@
+"""Routes of one part: save its options (a plain form), its live price (JSON), attach a drawing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import abort, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..extensions import limiter
+from ..security import no_store
+from ..services.quotes import part_quote, parts, pricing, records
+from ..services.quotes.records import money
+from . import bp
+from .access import quote_or_404
+from .forms import AttachForm, PartForm
+from .labels import QUOTE_ERROR, review_reason
+from .part_forms import attach_form_for, part_form_for, part_options
+from .views import detail_page
+
+PRICE_LIMIT = "240 per minute"  # a customer typing a quantity sends a few a second
+
+
+def _owned_part(ref: str, part_id: int):
+    """Only the owner changes a part; staff and others get 404, as for any foreign quote."""
+    quote = quote_or_404(ref)
+    part = next((p for p in quote.parts if p.id == part_id), None)
+    if part is None or quote.user_id != current_user.id:
+        abort(404)
+    return quote, part
+
+
+@bp.post("/<ref>/parts/<int:part_id>")
+@login_required
+@no_store
+def save_part(ref: str, part_id: int):
+    quote, part = _owned_part(ref, part_id)
+    form = part_form_for(quote, part, PartForm())
+    if form.validate_on_submit():
+        try:
+            parts.save_options(quote, part, part_options(form), current_user)
+        except records.QuoteError as exc:
+            form.form_errors.append(str(QUOTE_ERROR.get(exc.code, exc.code)))
+        else:
+            flash(_("%(name)s: your choices are saved.", name=part.filename), "success")
+            return redirect(url_for("quotes.detail", ref=quote.ref, _anchor=f"part-{part.id}"))
+    return detail_page(quote, {part.id: form}, status=400)
+
+
+@bp.get("/<ref>/parts/<int:part_id>/price")
+@login_required
+@limiter.limit(PRICE_LIMIT, key_func=lambda: f"part-price:{current_user.get_id()}")
+@no_store
+def part_price(ref: str, part_id: int):
+    """What the part would cost with the options in the query; nothing is saved."""
+    quote = quote_or_404(ref)
+    part = next((p for p in quote.parts if p.id == part_id), None)
+    if part is None:
+        abort(404)
+    form = part_form_for(quote, part, PartForm(formdata=request.args, meta={"csrf": False}))
+    if not form.validate():
+        fields = {f.name: [str(e) for e in f.errors] for f in form if f.errors}
+        message = next(iter(fields.values()))[0] if fields else _("Please check your choices.")
+        return jsonify(error={"code": "invalid", "message": message, "fields": fields}), 400
+    result = part_quote.quote_part(part, part_options(form), notes=quote.notes)
+    return jsonify(price_json(quote, part, result))
+
+
+def price_json(quote, part, result: part_quote.PartQuote) -> dict:
+    """The route contract's shape: money as decimal strings, texts in the page's language."""
+    from .views import cny
+
+    body: dict = {
+        "instant": result.instant,
+        "unit_price": None,
+        "total": None,
+        "currency": "CNY",
+        "lead_days": {"standard": None, "expedited": None},
+        "breaks": [],
+        "dfm": [
+            {"code": f.code, "severity": f.severity, "message": str(f.message)}
+            for f in result.findings
+        ],
+        "review": None,
+    }
+    others = sum((p.line_total or Decimal(0) for p in quote.parts if p.id != part.id), Decimal(0))
+    complete = all(p.line_total is not None for p in quote.parts if p.id != part.id)
+    if result.instant:
+        standard, expedited = result.standard, result.expedited
+        body.update(
+            unit_price=str(standard.unit_price),
+            total=str(standard.subtotal),
+            lead_days={
+                "standard": standard.lead_days_standard,
+                "expedited": expedited.lead_days_expedited,
+            },
+            breaks=[{"quantity": q, "unit_price": str(u)} for q, u in result.breaks],
+        )
+        others += standard.subtotal
+    else:
+        complete = False
+        body["review"] = {
+            "code": result.review_reason,
+            "field": result.review_field,
+            "message": str(review_reason(result.review_reason)),
+        }
+    rate = Decimal(str(pricing.load_rules()["vat_rate"]))
+    subtotal = money(others)
+    vat = money(subtotal * rate)
+    body["quote"] = {
+        "subtotal": str(subtotal),
+        "vat": str(vat),
+        "total": str(subtotal + vat),
+        "complete": complete,
+    }
+    body["text"] = {
+        "unit_price": cny(body["unit_price"]),
+        "total": cny(body["total"]),
+        "quote_subtotal": cny(subtotal),
+        "quote_vat": cny(vat),
+        "quote_total": cny(subtotal + vat),
+        "breaks": [cny(b["unit_price"]) for b in body["breaks"]],
+    }
+    return body
+
+
+@bp.post("/<ref>/files/<int:drawing_id>/attach")
+@login_required
+def attach(ref: str, drawing_id: int):
+    quote = quote_or_404(ref)
+    drawing = records.drawing_of(quote, drawing_id)
+    if drawing is None or quote.user_id != current_user.id:
+        abort(404)
+    form = attach_form_for(quote, drawing, AttachForm())
+    if form.validate_on_submit():
+        target = int(form.part_id.data) if form.part_id.data else None
+        try:
+            parts.attach(quote, drawing, target, current_user)
+        except records.QuoteError as exc:
+            flash(str(QUOTE_ERROR.get(exc.code, exc.code)), "error")
+        else:
+            flash(_("%(name)s is moved.", name=drawing.filename), "success")
+    else:
+        flash(_("Please choose a part."), "error")
+    return redirect(url_for("quotes.detail", ref=quote.ref, _anchor=f"part-{drawing.id}"))

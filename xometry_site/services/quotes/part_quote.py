@@ -1,0 +1,172 @@
+"""One part's quote from its options: the instant price at both lead times, the price breaks,
+the manufacturability findings, or what sends it to an engineer and which option caused it.
+
+The one home for pricing a part: the quote page, the live price endpoint, repricing after a
+save, the PDF and the staff view all call `quote_part`. It reads only the rules and the geometry
+stored on the drawing, so a live reprice costs no SQL and no file read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from typing import Any
+
+from ...models import Drawing, Quote
+from ...models.quote import INSPECTIONS, TOLERANCES
+from . import dfm, pricing
+from .geometry import PartGeometry
+
+BREAK_QUANTITIES = (1, 10, 50, 100)
+# Which control (or fact) each review reason comes from, so the page shows it next to that control.
+REASON_FIELDS = {
+    "custom_tolerance": "tolerance",
+    "threads_need_review": "threads",
+    "notes_request_tolerances": "notes",
+    "process_needs_review": "process",
+    "no_rule": "material",
+    "part_too_large": "process",
+    "format_needs_review": "file",
+    "analysis_failed": "file",
+    "mesh_not_closed": "file",
+    "dfm_review": "file",
+}
+
+
+@dataclass(frozen=True)
+class PartOptions:
+    """What the customer chose for one part."""
+
+    process: str
+    material: str
+    finish: str
+    quantity: int
+    tolerance: str = "iso2768m"
+    threads: int = 0
+    inspection: str = "standard"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "process": self.process,
+            "material": self.material,
+            "finish": self.finish,
+            "quantity": self.quantity,
+            "tolerance": self.tolerance,
+            "threads": self.threads,
+            "inspection": self.inspection,
+        }
+
+
+@dataclass(frozen=True)
+class PartQuote:
+    """The answer for one part: instant prices, or the reason it goes to an engineer."""
+
+    options: PartOptions
+    standard: pricing.PartPrice | None = None
+    expedited: pricing.PartPrice | None = None
+    breaks: list[tuple[int, Decimal]] = field(default_factory=list)
+    findings: list[dfm.Finding] = field(default_factory=list)
+    review_reason: str | None = None
+
+    @property
+    def instant(self) -> bool:
+        return self.standard is not None
+
+    @property
+    def review_field(self) -> str | None:
+        return REASON_FIELDS.get(self.review_reason or "") if self.review_reason else None
+
+
+def options_of(part: Drawing, quote: Quote) -> PartOptions:
+    """The part's saved options; a part saved before options existed takes its quote's."""
+    from .catalogue import default_finish
+
+    process = part.process or quote.process
+    return PartOptions(
+        process=process,
+        material=part.material or quote.material,
+        finish=part.finish or quote.finish or default_finish(process),
+        quantity=part.quantity or quote.quantity,
+        tolerance=part.tolerance or "iso2768m",
+        threads=part.threads or 0,
+        inspection=part.inspection or "standard",
+    )
+
+
+def quote_part(
+    part: Drawing,
+    options: PartOptions,
+    notes: str | None = None,
+    rules: dict[str, Any] | None = None,
+) -> PartQuote:
+    """Price `part` with `options`: no SQL, only the rules and the stored geometry."""
+    rules = rules or pricing.load_rules()
+    geometry = PartGeometry.from_dict(part.geometry) if part.geometry else None
+    findings = dfm.findings(part.geometry, options.process, rules) if part.geometry else []
+    if part.analysis_status in ("unmeasurable", "failed") and part.review_reason:
+        return PartQuote(options, findings=findings, review_reason=part.review_reason)
+    if options.tolerance not in TOLERANCES or options.inspection not in INSPECTIONS:
+        return PartQuote(options, findings=findings, review_reason="no_rule")
+    try:
+        standard, expedited = (
+            pricing.price_part(
+                options.process,
+                options.material,
+                options.finish,
+                geometry,
+                options.quantity,
+                expedited=fast,
+                notes=notes,
+                file_format=part.extension,
+                rules=rules,
+                tolerance=options.tolerance,
+                threads=options.threads,
+                inspection=options.inspection,
+            )
+            for fast in (False, True)
+        )
+    except pricing.NeedsReview as exc:
+        return PartQuote(options, findings=findings, review_reason=exc.reason_code)
+    if any(f.severity == "review" for f in findings):
+        return PartQuote(options, findings=findings, review_reason="dfm_review")
+    return PartQuote(
+        options,
+        standard=standard,
+        expedited=expedited,
+        breaks=price_breaks(part, options, geometry, notes, rules),
+        findings=findings,
+    )
+
+
+def price_breaks(
+    part: Drawing,
+    options: PartOptions,
+    geometry: PartGeometry | None,
+    notes: str | None,
+    rules: dict[str, Any],
+) -> list[tuple[int, Decimal]]:
+    """Unit price at 1, 10, 50 and 100 pieces and at the chosen quantity, ascending."""
+    quantities = sorted({*BREAK_QUANTITIES, options.quantity})
+    return [
+        (
+            quantity,
+            pricing.price_part(
+                options.process,
+                options.material,
+                options.finish,
+                geometry,
+                quantity,
+                notes=notes,
+                file_format=part.extension,
+                rules=rules,
+                tolerance=options.tolerance,
+                threads=options.threads,
+                inspection=options.inspection,
+            ).unit_price,
+        )
+        for quantity in quantities
+    ]
+
+
+def with_changes(options: PartOptions, **changes: Any) -> PartOptions:
+    return replace(options, **changes)
