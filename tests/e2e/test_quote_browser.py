@@ -1,6 +1,8 @@
-"""A buyer on a phone in Chinese requests a quote in real Chromium: drag-and-drop list with
-per-file progress, an instant price and preview for the STL, "in review" for the PDF, a staff
-price for the PDF, then the order with an address and invoice details. Also without JavaScript."""
+"""A buyer on a phone in Chinese requests a quote in real Chromium: files first with per-file
+progress, an instant price and preview for the STL, "in review" for the lone PDF; they change the
+STL's material and quantity and watch the price follow without a reload, see a custom tolerance's
+review reason before saving, a staff price for the PDF, then the order with an address and
+invoice details. Also without JavaScript, and every amount visible at 375 px."""
 
 from __future__ import annotations
 
@@ -90,11 +92,8 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
 
     page.goto("/quotes/new")
     assert page.locator("h1").inner_text() == "申请报价"
-    page.select_option("select[name=process]", "cnc_machining")
-    # materials of other processes are not offered once JavaScript runs
-    assert page.locator("select[name=material] option[value=pla]").is_disabled()
-    page.select_option("select[name=material]", "al6061")
-    page.fill("input[name=quantity]", "2")
+    assert page.locator("#files").is_visible()  # files first; the options wait, folded
+    assert not page.locator("select[name=process]").is_visible()
     page.evaluate(RECORD_PROGRESS)
     stl = grid_cube_stl()
     page.set_input_files(
@@ -119,10 +118,10 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     assert progress == {"progress:支架.stl": "100", "progress:图纸.pdf": "100"}
 
     ref = page.url.rsplit("/", 1)[1]
-    stl_part = page.locator("article.part").filter(has_text="支架.stl")
-    pdf_part = page.locator("article.part").filter(has_text="图纸.pdf")
+    stl_part = page.locator("article.part", has=page.locator("h3", has_text="支架.stl"))
+    pdf_part = page.locator("article.part", has=page.locator("h3", has_text="图纸.pdf"))
     assert "即时报价" in stl_part.inner_text()
-    assert re.search(r"每件 ¥[\d,]+\.\d\d", stl_part.inner_text())
+    assert re.search(r"¥[\d,]+\.\d\d 每件", stl_part.inner_text())
     preview = stl_part.locator("img.part-preview")
     preview.wait_for()
     assert page.evaluate(
@@ -130,6 +129,39 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     )
     assert "人工审核中" in pdf_part.inner_text()
     assert "人工审核中" in page.locator("#quote-state").inner_text()
+    assert fits_the_phone(page)
+
+    # configure the STL: the price follows without a reload
+    unit = stl_part.locator("[data-price=unit]")
+    before = unit.inner_text()
+    total_before = page.locator("#quote-total").inner_text()
+    page.evaluate("window.__same_page = true")
+    stl_part.locator("select[name=material]").select_option("ss304")
+    page.wait_for_function(
+        "([el, old]) => el.textContent !== old", arg=[unit.element_handle(), before]
+    )
+    stl_part.locator("input[name=quantity]").fill("20")
+    page.wait_for_function(
+        "el => el.querySelector('tr.chosen td') && el.querySelector('tr.chosen td').textContent === '20'",
+        arg=stl_part.locator(".price-breaks").element_handle(),
+    )
+    assert page.evaluate("window.__same_page") is True  # no reload happened
+    assert page.locator("#quote-total").inner_text() != total_before
+    # a custom tolerance names its cost before anything is saved
+    stl_part.locator("select[name=tolerance]").select_option("custom")
+    hint = stl_part.locator("[data-hint-for=tolerance]")
+    hint.wait_for(state="visible")
+    assert "工程师" in hint.inner_text()
+    stl_part.locator("select[name=tolerance]").select_option("iso2768m")
+    hint.wait_for(state="hidden")
+    stl_part.get_by_role("button", name="保存此零件").click()
+    page.wait_for_url(re.compile(r".*/quotes/Q-[A-Z2-7]{10}(#part-\d+)?$"))
+    quote = db.session.scalar(db.select(Quote).filter_by(ref=ref))
+    db.session.refresh(quote)
+    stl_row = next(d for d in quote.drawings if d.extension == "stl")
+    db.session.refresh(stl_row)
+    assert (stl_row.material, stl_row.quantity) == ("ss304", 20)
+    assert fits_the_phone(page)
 
     # an engineer prices the PDF in another browser
     staff_context = browser.new_context(base_url=live_server.url, locale="zh-CN")
@@ -137,7 +169,6 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     browser_sign_in(staff_page, staff.email)
     staff_page.goto("/admin/quotes")
     staff_page.get_by_role("link", name=ref).click()
-    quote = db.session.scalar(db.select(Quote).filter_by(ref=ref))
     pdf_id = next(d.id for d in quote.drawings if d.extension == "pdf")
     staff_page.fill(f"input[name=price_{pdf_id}]", "120.00")
     staff_page.fill("textarea[name=note]", "按图纸加工。")
@@ -149,6 +180,10 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     # the buyer sees the reviewed price and orders it
     page.reload()
     assert "工程师审核" in page.locator("#price").inner_text()
+    assert fits_the_phone(page)
+    for amount in page.locator("#price td[data-label]").all():  # every amount on screen
+        box = amount.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 375
     page.locator("#accept-link").click()
     page.wait_for_url(f"**/quotes/{ref}/accept")
     assert page.locator("input[name=shipping_address_id]").first.is_checked()

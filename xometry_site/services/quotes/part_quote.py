@@ -8,7 +8,7 @@ stored on the drawing, so a live reprice costs no SQL and no file read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -166,7 +166,3 @@ def price_breaks(
         )
         for quantity in quantities
     ]
-
-
-def with_changes(options: PartOptions, **changes: Any) -> PartOptions:
-    return replace(options, **changes)

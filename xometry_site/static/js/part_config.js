@@ -78,28 +78,20 @@
     showFindings(part, body.dfm);
     showBreaks(part, body, quantity);
     if (box) {
-      var live = box.querySelector(".live-price");
-      if (!live) {
-        live = document.createElement("p");
-        live.className = "live-price";
-        box.insertBefore(live, box.firstChild);
-      }
-      box.querySelectorAll("p:not(.live-price)").forEach(function (p) { p.hidden = true; });
+      var priceLine = box.querySelector(".price-line");
+      var reviewLine = box.querySelector("[data-price=review-line]");
+      var lead = box.querySelector("[data-price=lead]");
+      var breakdown = box.querySelector(".breakdown");
+      if (priceLine) { priceLine.hidden = !body.instant; }
+      if (reviewLine) { reviewLine.hidden = body.instant; }
+      if (lead) { lead.hidden = !body.instant; }
+      if (breakdown) { breakdown.hidden = true; } // the saved price's lines no longer apply
       if (body.instant) {
-        live.innerHTML = "";
-        var strong = document.createElement("strong");
-        strong.className = "unit-price";
-        strong.setAttribute("data-price", "unit");
-        strong.textContent = body.text.unit_price + " " + form.getAttribute("data-msg-per-part");
-        live.appendChild(strong);
-        live.appendChild(document.createTextNode(" · " + fill(form.getAttribute("data-msg-summary"), { n: quantity, amount: body.text.total })));
-        var lead = document.createElement("span");
-        lead.className = "muted part-lead";
-        lead.setAttribute("data-price", "lead");
-        lead.textContent = " · " + fill(form.getAttribute("data-msg-lead"), { standard: body.lead_days.standard, expedited: body.lead_days.expedited });
-        live.appendChild(lead);
+        text(box.querySelector("[data-price=unit]"), body.text.unit_price);
+        text(box.querySelector("[data-price=summary]"), fill(form.getAttribute("data-msg-summary"), { n: quantity, amount: body.text.total }));
+        text(lead, fill(form.getAttribute("data-msg-lead"), { standard: body.lead_days.standard, expedited: body.lead_days.expedited }));
       } else {
-        live.textContent = form.getAttribute("data-msg-review") + " — " + (body.review ? body.review.message : "");
+        text(box.querySelector("[data-price=review]"), body.review ? body.review.message : "");
       }
     }
     if (line) {
