@@ -207,6 +207,9 @@ def production_env(database: str, keyring: str, instance: Path) -> dict[str, str
         WECHAT_API_BASE_URL=closed,
         SITE_URL="https://www.xometry.test",
         ICP_LICENSE="沪ICP备00000000号",
+        BANK_ACCOUNT_NAME="基准测试有限公司",
+        BANK_NAME="基准银行",
+        BANK_ACCOUNT_NUMBER="1234 5678",
         POLICY_EFFECTIVE_DATE="2024-07-01",
     )
     return env

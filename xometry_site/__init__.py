@@ -90,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .orders import bp as orders_bp
     from .pages import bp as pages_bp
     from .privacy import bp as privacy_bp
     from .quotes import bp as quotes_bp
@@ -98,6 +99,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(quotes_bp, url_prefix="/quotes")
+    app.register_blueprint(orders_bp, url_prefix="/orders")
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
     app.register_blueprint(admin_bp, url_prefix="/admin")
 

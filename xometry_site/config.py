@@ -47,6 +47,10 @@ class Config:
     # filings shown in the footer when set: ICP 备案号 (linked to MIIT's site) and 公安备案号
     ICP_LICENSE = _env("ICP_LICENSE")
     PSB_LICENSE = _env("PSB_LICENSE")
+    # the operator's account for corporate transfers (对公转账), shown on every unpaid order
+    BANK_ACCOUNT_NAME = _env("BANK_ACCOUNT_NAME", "示例制造服务（上海）有限公司 (development)")
+    BANK_NAME = _env("BANK_NAME", "中国工商银行上海张江支行 (development)")
+    BANK_ACCOUNT_NUMBER = _env("BANK_ACCOUNT_NUMBER", "0000 0000 0000 0000 000")
     # privacy (policy 3.1, 5): deregistration cooling-off and how long each kind of record is kept
     DEREGISTRATION_COOLING_OFF_DAYS = _env_int("DEREGISTRATION_COOLING_OFF_DAYS", 7)
     PRIVACY_REQUEST_WORKING_DAYS = 15  # policy 5.7: we answer within 15 working days
@@ -454,6 +458,18 @@ def _check_policy_effective_date(config: dict) -> str | None:
     return None
 
 
+def _check_bank_account(config: dict) -> str | None:
+    if any(
+        "(development)" in str(config.get(k) or "") or not config.get(k)
+        for k in ("BANK_ACCOUNT_NAME", "BANK_NAME", "BANK_ACCOUNT_NUMBER")
+    ) or set(str(config.get("BANK_ACCOUNT_NUMBER"))) <= {"0", " "}:
+        return (
+            "BANK_ACCOUNT_NAME, BANK_NAME and BANK_ACCOUNT_NUMBER must be the operator's real "
+            "account (customers transfer money to it)"
+        )
+    return None
+
+
 def _check_icp_license(config: dict) -> str | None:
     if not (config.get("ICP_LICENSE") or "").strip():
         return "ICP_LICENSE must be set (a site served in mainland China shows its ICP 备案号)"
@@ -462,6 +478,7 @@ def _check_icp_license(config: dict) -> str | None:
 
 _PRODUCTION_CHECKS = (
     _check_secret_key,
+    _check_bank_account,
     _check_database,
     _check_wechat,
     _check_mail,

@@ -51,6 +51,9 @@ def good_settings(tmp_path: Path) -> dict:
         "STORAGE_LOCATION_CHECK": "on",
         "SERVER_NAME_FOR_MAIL": "https://www.xometry.asia",
         "ICP_LICENSE": "沪ICP备12345678号-1",
+        "BANK_ACCOUNT_NAME": "上海测试制造有限公司",
+        "BANK_NAME": "中国工商银行上海分行",
+        "BANK_ACCOUNT_NUMBER": "1001 2345 6789 0123 456",
         "POLICY_EFFECTIVE_DATE": "2024-07-01",
     }
 
@@ -105,6 +108,8 @@ def test_real_settings_are_accepted(tmp_path, restore_logging):
         ({"DEBUG": True}, "DEBUG"),
         ({"SERVER_NAME_FOR_MAIL": "http://www.xometry.asia"}, "SITE_URL"),
         ({"ICP_LICENSE": None}, "ICP_LICENSE"),
+        ({"BANK_ACCOUNT_NUMBER": None}, "BANK_ACCOUNT_NUMBER"),
+        ({"BANK_NAME": "中国工商银行上海张江支行 (development)"}, "BANK_ACCOUNT_NUMBER"),
         ({"ICP_LICENSE": "  "}, "ICP_LICENSE"),
         ({"POLICY_EFFECTIVE_DATE": None}, "POLICY_EFFECTIVE_DATE must be set"),
         (

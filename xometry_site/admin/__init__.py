@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import alerts_views, privacy_views, quotes_views, views  # noqa: E402,F401
+from . import alerts_views, orders_views, privacy_views, quotes_views, views  # noqa: E402,F401

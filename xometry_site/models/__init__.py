@@ -7,6 +7,7 @@ from .address import ShippingAddress
 from .audit import AuditEvent, SignInEvent
 from .consent import Consent
 from .invoice import InvoiceProfile
+from .order import Order, OrderEvent, Payment
 from .outbox import OutboxMessage, StaffAlert
 from .phone_code import PhoneVerification
 from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLock
@@ -50,7 +51,10 @@ __all__ = [
     "InvoiceProfile",
     "Notice",
     "NoticeReceipt",
+    "Order",
+    "OrderEvent",
     "OutboxMessage",
+    "Payment",
     "PhoneVerification",
     "PrivacyRequest",
     "PurgeLock",

@@ -86,6 +86,14 @@ def code_name(codes: str, value: str) -> str:
         from ..quotes.labels import STATUS
 
         names["quote_status"] = STATUS
+    elif codes in ("order_status", "payment_method"):
+        from ..orders.labels import PAYMENT_METHOD, STATUS
+
+        names["order_status"], names["payment_method"] = STATUS, PAYMENT_METHOD
+    elif codes == "carrier":
+        from ..services.orders.carriers import carrier_name
+
+        return str(carrier_name(value))
     elif codes == "lead_choice":
         from ..quotes.labels import LEAD_CHOICE
 

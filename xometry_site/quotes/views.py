@@ -99,7 +99,18 @@ def detail_page(quote, forms: dict | None = None, status: int = 200):
         is_owner=is_owner,
         editable=editable,
         reviewed_options=catalogue.reviewed_options(),
+        order_number=_order_number(quote),
     ), status
+
+
+def _order_number(quote) -> str | None:
+    """The order this quote became, for a link to it (owner only: staff use /admin/orders)."""
+    if quote.status != "ordered" or quote.user_id != current_user.id:
+        return None
+    from ..extensions import db
+    from ..models import Order
+
+    return db.session.scalar(db.select(Order.number).filter_by(quote_id=quote.id))
 
 
 class PartView(NamedTuple):
@@ -166,7 +177,7 @@ def accept(ref: str):
         form.invoice_profile_id.data = invoice.id if invoice else None
     elif form.validate_on_submit():
         try:
-            acceptance.accept_quote(
+            order = acceptance.accept_quote(
                 quote,
                 current_user,
                 form.shipping_address_id.data,
@@ -176,8 +187,8 @@ def accept(ref: str):
         except records.QuoteError as exc:
             form.form_errors.append(str(QUOTE_ERROR.get(exc.code, exc.code)))
         else:
-            flash(_("Thank you: your order is placed. We will confirm it shortly."), "success")
-            return redirect(url_for("quotes.detail", ref=quote.ref))
+            flash(_("Thank you: your order %(number)s is placed.", number=order.number), "success")
+            return redirect(url_for("orders.detail", number=order.number))
     back = url_for("quotes.accept", ref=quote.ref)
     return render_template(
         "quotes/accept.html",

@@ -8,8 +8,9 @@ from datetime import datetime
 from flask import current_app
 
 from ...extensions import db
-from ...models import InvoiceProfile, Quote, ShippingAddress, User
+from ...models import InvoiceProfile, Order, Quote, ShippingAddress, User
 from ...models.base import utcnow
+from ..orders.placement import place_order
 from .records import QuoteError, expire_if_due, record_event
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def accept_quote(
     invoice_id: int,
     lead_choice: str = "standard",
     now: datetime | None = None,
-) -> None:
+) -> Order:
     """Order at the quoted price, shipped to one of the user's addresses, invoiced to their
     profile; staff are told by mail."""
     moment = now or utcnow()
@@ -65,13 +66,14 @@ def accept_quote(
     quote.shipping_address_id = address.id
     quote.invoice_profile_id = invoice.id
     quote.lead_choice = "expedited" if lead_choice == "expedited" else "standard"
-    quote.ordered_total = quote.expedite_total if quote.lead_choice == "expedited" else quote.total
     quote.status = "ordered"
     quote.ordered_at = moment
     record_event(quote, "ordered", actor=user)
+    order = place_order(quote, user, address, invoice, moment)
     notify_staff(quote)
     db.session.commit()  # the order and its announcement together
     log.info("quote.ordered quote=%s", quote.id)
+    return order
 
 
 def staff_recipients() -> list[str]:

@@ -1,0 +1,256 @@
+"""Orders: accepting a quote makes an order with a number and a frozen copy; the customer's order
+pages; staff record transfers (partial and excess flagged), move it to shipped with a tracking
+link and delivered, store the fapiao encrypted; reorder; owners only."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from test_quotes_pages import add_order_details
+from test_quotes_support import csrf_token_from_page, cube_stl, files_containing, post_quote
+
+from xometry_site.models import InvoiceProfile, Order, Quote, ShippingAddress
+
+FAPIAO = b"%PDF-1.7\n% e-fapiao 24312000000012345678\n%%EOF\n"
+
+
+@pytest.fixture
+def staff(make_user):
+    return make_user(is_staff=True)
+
+
+def place(client, db, customer, lead: str = "standard", size: float = 20.0) -> Order:
+    assert post_quote(client, [("cube.stl", cube_stl(size))]).status_code == 303
+    quote = db.session.scalar(db.select(Quote).order_by(Quote.id.desc()))
+    address, invoice = add_order_details(db, customer)
+    token = csrf_token_from_page(client, f"/quotes/{quote.ref}/accept")
+    response = client.post(
+        f"/quotes/{quote.ref}/accept",
+        data={
+            "csrf_token": token,
+            "shipping_address_id": address.id,
+            "invoice_profile_id": invoice.id,
+            "lead_choice": lead,
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:400]
+    db.session.expire_all()
+    order = db.session.scalar(db.select(Order).filter_by(quote_id=quote.id))
+    assert response.headers["Location"].endswith(f"/orders/{order.number}")
+    return order
+
+
+def as_staff(client, login_as, staff):
+    login_as(staff)
+    return client
+
+
+def test_accepting_a_quote_makes_a_numbered_order_with_a_frozen_copy(client, db, customer):
+    order = place(client, db, customer)
+    quote = db.session.get(Quote, order.quote_id)
+    assert re.fullmatch(rf"XA-{date.today().year}-\d{{6}}", order.number)
+    assert order.status == "awaiting_payment" and order.total == quote.total == quote.ordered_total
+    assert order.subtotal + order.vat == order.total
+    assert order.parts[0]["name"] == "cube.stl" and order.parts[0]["material"] == "al6061"
+    assert order.invoice["tax_number"] == "91310000MA1FL0000X"
+    # later edits of the profile and address do not change the placed order
+    db.session.execute(db.update(ShippingAddress).values(recipient="李工"))
+    invoice = db.session.scalar(db.select(InvoiceProfile))
+    invoice.company_name = "改名后的公司"
+    db.session.commit()
+    html = client.get(f"/orders/{order.number}?lang=en").get_data(as_text=True)
+    assert "王工" in html and "李工" not in html
+    assert "上海测试机械有限公司" in html and "改名后的公司" not in html
+    assert f"¥{order.total:,.2f}" in html
+    assert order.remittance_reference in html and "Corporate bank transfer" in html
+    listing = client.get("/orders/?lang=en").get_data(as_text=True)
+    assert order.number in listing and "Awaiting payment" in listing
+
+
+def test_the_invoice_copy_is_encrypted_in_the_database(client, db, customer):
+    order = place(client, db, customer)
+    raw = db.session.execute(
+        db.text("SELECT invoice_sealed FROM orders WHERE id = :id"), {"id": order.id}
+    ).scalar_one()
+    assert "91310000MA1FL0000X" not in raw and "上海测试机械" not in raw
+
+
+def test_expedited_orders_carry_the_expedited_total(client, db, customer):
+    order = place(client, db, customer, lead="expedited")
+    quote = db.session.get(Quote, order.quote_id)
+    assert order.total == quote.expedite_total == quote.ordered_total
+    assert order.lead_days == quote.lead_days_expedited
+    assert f"¥{order.total:,.2f}" in client.get(f"/orders/{order.number}").get_data(as_text=True)
+
+
+def test_other_customers_get_404_on_every_order_route(
+    client, db, customer, make_user, login_as, staff
+):
+    order = place(client, db, customer)
+    login_as(make_user())
+    for path in ("", "/status", "/fapiao"):
+        assert client.get(f"/orders/{order.number}{path}").status_code == 404
+    assert client.post(f"/orders/{order.number}/reorder").status_code == 404
+    login_as(staff)  # staff work on /admin/orders, not on the customer's pages
+    assert client.get(f"/orders/{order.number}").status_code == 404
+    assert client.get(f"/admin/orders/{order.number}").status_code == 200
+
+
+def test_a_full_transfer_pays_the_order(client, db, customer, login_as, staff):
+    order = place(client, db, customer)
+    login_as(staff)
+    response = client.post(
+        f"/admin/orders/{order.number}/transfer",
+        data={
+            "amount": str(order.total),
+            "received_on": date.today().isoformat(),
+            "reference": "ICBC-778899",
+        },
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    order = db.session.get(Order, order.id)
+    assert order.status == "paid" and order.amount_paid == order.total and order.paid_at
+    assert order.payments[0].flag is None and order.payments[0].method == "bank_transfer"
+    login_as(customer)
+    assert client.get(f"/orders/{order.number}/status").get_json()["status"] == "paid"
+
+
+@pytest.mark.parametrize(
+    ("part", "flag", "status"), [("0.5", "partial", "awaiting_payment"), ("1.5", "excess", "paid")]
+)
+def test_a_wrong_amount_is_flagged_not_silently_accepted(
+    client, db, customer, login_as, staff, part, flag, status
+):
+    order = place(client, db, customer)
+    login_as(staff)
+    amount = (order.total * Decimal(part)).quantize(Decimal("0.01"))
+    response = client.post(
+        f"/admin/orders/{order.number}/transfer",
+        data={"amount": str(amount), "received_on": date.today().isoformat(), "reference": "R1"},
+        follow_redirects=True,
+    )
+    assert "flagged" in response.get_data(as_text=True) or "标记" in response.get_data(as_text=True)
+    db.session.expire_all()
+    order = db.session.get(Order, order.id)
+    assert order.payments[0].flag == flag and order.status == status
+
+
+def test_bad_transfer_input_is_400_with_a_message(client, db, customer, login_as, staff):
+    order = place(client, db, customer)
+    login_as(staff)
+    response = client.post(
+        f"/admin/orders/{order.number}/transfer?lang=en",
+        data={"amount": "-3", "received_on": "yesterday", "reference": ""},
+    )
+    assert response.status_code == 400
+    assert 'aria-invalid="true"' in response.get_data(as_text=True)
+
+
+def test_production_shipping_with_tracking_link_and_delivery(client, db, customer, login_as, staff):
+    order = place(client, db, customer)
+    login_as(staff)
+    client.post(
+        f"/admin/orders/{order.number}/transfer",
+        data={
+            "amount": str(order.total),
+            "received_on": date.today().isoformat(),
+            "reference": "R",
+        },
+    )
+    assert (
+        client.post(
+            f"/admin/orders/{order.number}/status", data={"status": "in_production"}
+        ).status_code
+        == 302
+    )
+    # shipping without a carrier or a number is refused with the reason next to the field
+    refused = client.post(
+        f"/admin/orders/{order.number}/status?lang=en",
+        data={"status": "shipped", "tracking_number": "SF1"},
+    )
+    assert refused.status_code == 400 and "Choose the carrier" in refused.get_data(as_text=True)
+    shipped = client.post(
+        f"/admin/orders/{order.number}/status",
+        data={"status": "shipped", "carrier": "sf", "tracking_number": "SF1234567890"},
+    )
+    assert shipped.status_code == 302
+    assert (
+        client.post(f"/admin/orders/{order.number}/status", data={"status": "paid"}).status_code
+        == 400
+    )
+    login_as(customer)
+    html = client.get(f"/orders/{order.number}?lang=en").get_data(as_text=True)
+    assert "SF Express" in html and "SF1234567890" in html
+    assert "https://www.sf-express.com/" in html and "SF1234567890" in html
+    login_as(staff)
+    client.post(f"/admin/orders/{order.number}/status", data={"status": "delivered"})
+    db.session.expire_all()
+    assert db.session.get(Order, order.id).status == "delivered"
+
+
+def test_the_board_flags_overdue_orders(client, db, customer, login_as, staff):
+    order = place(client, db, customer)
+    order.ship_by = date.today() - timedelta(days=3)
+    db.session.commit()
+    login_as(staff)
+    overdue = client.get("/admin/orders?filter=overdue&lang=en").get_data(as_text=True)
+    assert order.number in overdue and "Overdue" in overdue
+    waiting = client.get("/admin/orders?filter=awaiting_payment").get_data(as_text=True)
+    assert order.number in waiting
+    assert order.number not in client.get("/admin/orders?filter=shipped").get_data(as_text=True)
+
+
+def test_the_fapiao_is_stored_encrypted_and_downloaded_by_its_owner(
+    app, client, db, customer, login_as, staff, tmp_path
+):
+    import io
+    import time
+
+    from test_quotes_support import plaintext_roots
+
+    order = place(client, db, customer)
+    login_as(staff)
+    started = time.time()
+    bad = client.post(
+        f"/admin/orders/{order.number}/fapiao",
+        data={"number": "24312000000012345678", "file": (io.BytesIO(b"not a pdf"), "f.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert bad.status_code == 400
+    good = client.post(
+        f"/admin/orders/{order.number}/fapiao",
+        data={"number": "24312000000012345678", "file": (io.BytesIO(FAPIAO), "发票.pdf")},
+        content_type="multipart/form-data",
+    )
+    assert good.status_code == 302
+    assert files_containing(b"e-fapiao 2431", plaintext_roots(app), started) == []
+    login_as(customer)
+    page = client.get(f"/orders/{order.number}").get_data(as_text=True)
+    assert "24312000000012345678" in page
+    download = client.get(f"/orders/{order.number}/fapiao")
+    assert download.status_code == 200 and download.data == FAPIAO
+    assert download.headers["Cache-Control"] == "no-store"
+    assert "24312000000012345678" in client.get("/privacy").get_data(as_text=True)
+
+
+def test_reorder_starts_a_new_quote_with_the_same_parts_at_todays_prices(client, db, customer):
+    order = place(client, db, customer)
+    response = client.post(f"/orders/{order.number}/reorder")
+    assert response.status_code == 302
+    db.session.expire_all()
+    newest = db.session.scalar(db.select(Quote).order_by(Quote.id.desc()))
+    assert newest.id != order.quote_id and response.headers["Location"].endswith(newest.ref)
+    assert newest.status == "quoted"
+    old = db.session.get(Quote, order.quote_id)
+    (copy,), (original,) = newest.parts, old.parts
+    assert (copy.material, copy.quantity, copy.filename) == (
+        original.material,
+        original.quantity,
+        original.filename,
+    )
+    assert copy.blob_id != original.blob_id and copy.sha256 == original.sha256
+    assert copy.unit_price == original.unit_price  # same rules today

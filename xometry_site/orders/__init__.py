@@ -1,0 +1,7 @@
+"""Blueprint: the customer's orders — list, one order (timeline, payment, tracking), reorder."""
+
+from flask import Blueprint
+
+bp = Blueprint("orders", __name__)
+
+from . import views  # noqa: E402,F401
