@@ -10,7 +10,7 @@ from .invoice import InvoiceProfile
 from .outbox import OutboxMessage, StaffAlert
 from .phone_code import PhoneVerification
 from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLock
-from .quote import Drawing, Quote, QuoteEvent
+from .quote import Drawing, Quote, QuoteEvent, QuoteMessage
 from .user import User, WeChatIdentity
 
 # What the banner on every signed-in page needs, as SQL expressions loaded with the user in the
@@ -56,6 +56,7 @@ __all__ = [
     "PurgeLock",
     "Quote",
     "QuoteEvent",
+    "QuoteMessage",
     "ShippingAddress",
     "SignInEvent",
     "StaffAlert",
