@@ -1,7 +1,7 @@
 """orders, order events and payments
 
 Revision ID: ed896863646d
-Revises: 7b1d2e4f9a30
+Revises: 307ff02400b6
 Create Date: 2026-12-07 06:35:50.344995
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ed896863646d'
-down_revision = '7b1d2e4f9a30'
+down_revision = '307ff02400b6'
 branch_labels = None
 depends_on = None
 

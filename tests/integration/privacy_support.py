@@ -12,6 +12,7 @@ from xometry_site.models import (
     Drawing,
     InvoiceProfile,
     Quote,
+    QuoteMessage,
     ShippingAddress,
     SignInEvent,
     WeChatIdentity,
@@ -25,6 +26,7 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_NUMBER = (
     ID_17 + "10X98765432"[sum(int(d) * w for d, w in zip(ID_17, _WEIGHTS, strict=True)) % 11]
 )
+ANSWER = "螺纹按 M6 粗牙 — my answer"
 DRAWING = b"ISO-10303-21;\nHEADER;\n/* a bracket, secret dimensions 42.5 */\nENDSEC;\n" * 50
 
 
@@ -108,6 +110,13 @@ def fill_everything(user) -> dict:
     )
     db.session.commit()
     drawing = add_drawing(user)
+    db.session.add_all(
+        [
+            QuoteMessage(quote_id=drawing.quote_id, kind="question", body="Which thread?"),
+            QuoteMessage(quote_id=drawing.quote_id, author_id=user.id, kind="answer", body=ANSWER),
+        ]
+    )
+    db.session.commit()
     return {"drawing": drawing}
 
 
@@ -127,6 +136,7 @@ def personal_strings(user) -> list[str]:
         "203.0.113.7",
         "支架-bracket.step",
         "confidential note",
+        ANSWER,
     ]
 
 

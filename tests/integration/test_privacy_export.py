@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import sign_in
 from privacy_support import (
+    ANSWER,
     DRAWING,
     ID_NUMBER,
     add_drawing,
@@ -78,6 +79,9 @@ def test_export_is_built_mailed_and_downloadable_by_its_owner(client, user, logi
     assert invoice["tax_number"]["value"] == ID_NUMBER  # the owner gets the full value
     shipping = data["categories"]["shipping"]["records"][0]["fields"]
     assert shipping["recipient"]["value"] == "李四收货"
+    quotes = data["categories"]["quotes"]["records"]
+    answers = [r["fields"]["body"]["value"] for r in quotes if r["table"] == "quote_messages"]
+    assert answers == ["Which thread?", ANSWER]  # our question, and the customer's answer
     running = {r["table"] for r in data["categories"]["running"]["records"]}
     assert {"consents", "sign_in_events"} <= running
     # the drawings, decrypted, exactly as uploaded

@@ -32,6 +32,9 @@ def routes(quote, drawing):
         ("GET", f"/admin/quotes/{ref}"),
         ("POST", f"/admin/quotes/{ref}"),
         ("GET", f"/admin/quotes/{ref}/files/{did}"),
+        ("POST", f"/admin/quotes/{ref}/decline"),
+        ("POST", f"/admin/quotes/{ref}/question"),
+        ("POST", f"/quotes/{ref}/answer"),
     ]
 
 

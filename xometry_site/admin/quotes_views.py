@@ -1,65 +1,22 @@
-"""Staff: the quote queue, a quote with its drawings (downloads are audited), engineer prices."""
+"""Staff: the quote queue, a quote with its parts' instant prices, findings and drawings (downloads
+are audited), and what staff decide: an engineer's price, a refusal, or a question."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import DecimalField, IntegerField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ..forms import SiteForm
 from ..models import Quote
 from ..quotes.access import drawing_or_404, quote_or_404
 from ..quotes.downloads import drawing_response
 from ..quotes.labels import QUOTE_ERROR
 from ..security import no_store, staff_required
-from ..services.quotes import records, review
+from ..services.quotes import questions, records, review
 from . import bp
+from .quote_forms import DeclineForm, QuestionForm, price_form_for
 
-QUEUE_ORDER = ("in_review", "analysing", "quoted", "ordered", "expired", "cancelled")
-
-
-class EngineerPriceForm(SiteForm):
-    """Lead times, expedite surcharge and a note; one `price_<drawing id>` field is added per part."""
-
-    lead_days_standard = IntegerField(
-        _l("Standard lead time (working days)"),
-        validators=[InputRequired(), NumberRange(min=1, max=365)],
-    )
-    lead_days_expedited = IntegerField(
-        _l("Expedited lead time (working days, empty: not offered)"),
-        validators=[Optional(), NumberRange(min=1, max=365)],
-    )
-    expedite_percent = DecimalField(
-        _l("Expedite surcharge (%)"), places=0, validators=[Optional(), NumberRange(min=0, max=500)]
-    )
-    note = TextAreaField(_l("Note to the customer"), validators=[Optional(), Length(max=2000)])
-
-
-def price_form_for(quote: Quote) -> EngineerPriceForm:
-    """The form with a unit-price field per live drawing, pre-filled with any instant price."""
-
-    class Form(EngineerPriceForm):
-        pass
-
-    for drawing in quote.parts:
-        setattr(
-            Form,
-            f"price_{drawing.id}",
-            DecimalField(
-                drawing.filename,
-                places=2,
-                default=drawing.unit_price,
-                validators=[InputRequired(), NumberRange(min=Decimal("0.01"))],
-            ),
-        )
-    defaults = review.engineer_defaults(quote)
-    form = Form(**defaults) if request.method == "GET" else Form()
-    return form
+QUEUE_ORDER = ("in_review", "analysing", "quoted", "ordered", "expired", "cancelled", "declined")
 
 
 @bp.get("/quotes")
@@ -69,12 +26,14 @@ def quotes():
     status = request.args.get("status", "in_review")
     if status not in QUEUE_ORDER:
         status = "in_review"
+    listed = review.quotes_with_status(status)
     return render_template(
         "admin/quotes.html",
-        quotes=review.quotes_with_status(status),
+        quotes=listed,
         status=status,
         statuses=QUEUE_ORDER,
         counts=review.review_queue_counts(),
+        exchanges=questions.exchange_states(q.id for q in listed),
     )
 
 
@@ -83,10 +42,11 @@ def quotes():
 @no_store
 def quote_detail(ref: str):
     quote = quote_or_404(ref)
-    form = price_form_for(quote)
+    parts = review.parts_for_review(quote)
+    form = price_form_for(quote, parts, submitted=request.method == "POST")
     if form.validate_on_submit():
         price = review.EngineerPrice(
-            unit_prices={d.id: form[f"price_{d.id}"].data for d in quote.parts},
+            unit_prices={p.part.id: form[f"price_{p.part.id}"].data for p in parts},
             lead_days_standard=form.lead_days_standard.data,
             lead_days_expedited=form.lead_days_expedited.data,
             expedite_percent=form.expedite_percent.data,
@@ -101,15 +61,63 @@ def quote_detail(ref: str):
                 _("Quote %(ref)s is priced; the customer has been told.", ref=quote.ref), "success"
             )
             return redirect(url_for("admin.quotes"))
+    return detail_page(quote, parts, price_form=form)
+
+
+@bp.post("/quotes/<ref>/decline")
+@staff_required
+@no_store
+def quote_decline(ref: str):
+    quote = quote_or_404(ref)
+    form = DeclineForm()
+    if form.validate_on_submit():
+        try:
+            review.decline_quote(quote, current_user, form.reason.data, form.decline_note.data)
+        except records.QuoteError as exc:
+            form.form_errors.append(str(QUOTE_ERROR.get(exc.code, exc.code)))
+        else:
+            flash(
+                _("Quote %(ref)s is declined; the customer has been told.", ref=quote.ref),
+                "success",
+            )
+            return redirect(url_for("admin.quotes"))
+    return detail_page(quote, review.parts_for_review(quote), decline_form=form)
+
+
+@bp.post("/quotes/<ref>/question")
+@staff_required
+@no_store
+def quote_question(ref: str):
+    quote = quote_or_404(ref)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        try:
+            questions.ask(quote, current_user, form.question.data)
+        except records.QuoteError as exc:
+            form.form_errors.append(str(QUOTE_ERROR.get(exc.code, exc.code)))
+        else:
+            flash(_("Your question is sent to the customer."), "success")
+            return redirect(url_for("admin.quote_detail", ref=quote.ref, _anchor="questions"))
+    return detail_page(quote, review.parts_for_review(quote), question_form=form)
+
+
+def detail_page(quote: Quote, parts, *, price_form=None, decline_form=None, question_form=None):
+    """The staff page; a refused form comes back with its errors (400), the others fresh."""
+    refused = any(f is not None and f.errors for f in (price_form, decline_form, question_form))
+    if price_form is None:
+        price_form = price_form_for(quote, parts, submitted=False)
     return render_template(
         "admin/quote_detail.html",
         quote=quote,
-        form=form,
-        drawings=quote.live_drawings,
+        form=price_form,
+        parts=parts,
         owner=review.owner_of(quote),
-        price_fields=[form[f"price_{d.id}"] for d in quote.parts],
+        price_fields={p.part.id: price_form[f"price_{p.part.id}"] for p in parts},
         downloads=review.staff_downloads(quote.live_drawings),
-    ), (400 if form.errors else 200)
+        decline_form=decline_form or DeclineForm(formdata=None),
+        question_form=question_form or QuestionForm(formdata=None),
+        awaits_answer=questions.awaits_answer(quote),
+    ), (400 if refused else 200)
 
 
 @bp.get("/quotes/<ref>/files/<int:drawing_id>")

@@ -11,7 +11,7 @@ from .order import Order, OrderEvent, Payment
 from .outbox import OutboxMessage, StaffAlert
 from .phone_code import PhoneVerification
 from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLock
-from .quote import Drawing, Quote, QuoteEvent
+from .quote import Drawing, Quote, QuoteEvent, QuoteMessage
 from .user import User, WeChatIdentity
 
 # What the banner on every signed-in page needs, as SQL expressions loaded with the user in the
@@ -60,6 +60,7 @@ __all__ = [
     "PurgeLock",
     "Quote",
     "QuoteEvent",
+    "QuoteMessage",
     "ShippingAddress",
     "SignInEvent",
     "StaffAlert",

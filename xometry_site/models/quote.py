@@ -24,7 +24,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 
-QUOTE_STATUSES = ("analysing", "quoted", "in_review", "ordered", "cancelled", "expired")
+QUOTE_STATUSES = (
+    "analysing",
+    "quoted",
+    "in_review",
+    "ordered",
+    "cancelled",
+    "expired",
+    "declined",
+)
 OPEN_STATUSES = ("analysing", "quoted", "in_review")  # the customer may still cancel
 PRICE_SOURCES = ("instant", "engineer")
 # pending → measuring (claimed by one worker) → analysed (measured) | unmeasurable (a format we
@@ -35,6 +43,9 @@ INSPECTIONS = ("standard", "coc", "cmm")
 LEAD_CHOICES = ("standard", "expedited")
 # A 3D file is a part; a 2D file is a drawing attached to a part, or a part of its own for review.
 FLAT_FORMATS = frozenset({"pdf", "dwg", "dxf"})
+# Why staff decline to quote (a code, translated on show); "other" comes with a note.
+DECLINE_REASONS = ("cannot_make", "outside_processes", "drawing_incomplete", "other")
+MESSAGE_KINDS = ("question", "answer")  # staff ask, the customer answers
 Money = Numeric(12, 2)
 
 
@@ -76,6 +87,8 @@ class Quote(db.Model):
     review_due: Mapped[date | None] = mapped_column(Date)  # promised reply, China working days
     engineer_note: Mapped[str | None] = mapped_column(Text)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decline_reason: Mapped[str | None] = mapped_column(String(40))  # one of DECLINE_REASONS
+    decline_note: Mapped[str | None] = mapped_column(Text)  # staff's words to the customer
 
     shipping_address_id: Mapped[int | None] = mapped_column(
         ForeignKey("shipping_addresses.id", ondelete="SET NULL")
@@ -99,6 +112,9 @@ class Quote(db.Model):
     )
     events: Mapped[list[QuoteEvent]] = relationship(
         back_populates="quote", order_by="QuoteEvent.id", cascade="all, delete-orphan"
+    )
+    messages: Mapped[list[QuoteMessage]] = relationship(
+        back_populates="quote", order_by="QuoteMessage.id", cascade="all, delete-orphan"
     )
 
     @property
@@ -152,6 +168,26 @@ class QuoteEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
     quote: Mapped[Quote] = relationship(back_populates="events")
+
+
+class QuoteMessage(db.Model):
+    """A staff question about a quote, or the customer's answer, in the order they were written."""
+
+    __tablename__ = "quote_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    quote_id: Mapped[int] = mapped_column(
+        ForeignKey("quotes.id", ondelete="CASCADE"), index=True, nullable=False
+    )
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(10), nullable=False)  # one of MESSAGE_KINDS
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    quote: Mapped[Quote] = relationship(back_populates="messages")
+
+    def __repr__(self) -> str:  # the body is personal: not in logs
+        return f"<QuoteMessage {self.id}>"
 
 
 class Drawing(db.Model):

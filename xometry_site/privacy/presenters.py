@@ -37,6 +37,8 @@ ACTION_LABELS = {
     "staff.request_answered": _l("A staff member answered your request"),
     "staff.request_declined": _l("A staff member declined your request"),
     "staff.marked_minor": _l("A staff member marked the account as a minor's"),
+    "staff.quote_declined": _l("A staff member declined to quote your quote"),
+    "staff.quote_question": _l("A staff member asked you a question about your quote"),
     "account.erased": _l("Your account was erased"),
 }
 
@@ -98,6 +100,10 @@ def code_name(codes: str, value: str) -> str:
         from ..quotes.labels import LEAD_CHOICE
 
         names["lead_choice"] = LEAD_CHOICE
+    elif codes in ("decline_reason", "quote_message_kind"):
+        from ..quotes.labels import DECLINE_REASON, MESSAGE_AUTHOR
+
+        names.update(decline_reason=DECLINE_REASON, quote_message_kind=MESSAGE_AUTHOR)
     elif codes in ("tolerance", "inspection"):
         from ..services.quotes.catalogue import option_name
 

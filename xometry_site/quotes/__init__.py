@@ -12,4 +12,4 @@ def _setup(state) -> None:
     register(state.app)
 
 
-from . import part_views, views  # noqa: E402,F401
+from . import part_views, question_views, views  # noqa: E402,F401

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import SiteForm, choices
+from ..forms import SiteForm, choices, strip
+from ..services.quotes.questions import MESSAGE_MAX as ANSWER_MAX
 
 MAX_QUANTITY = 100_000
 MAX_THREADS = 1_000
@@ -91,3 +92,16 @@ class AcceptForm(SiteForm):
 
 class CancelForm(SiteForm):
     """Only the CSRF token: cancelling is a state change."""
+
+
+class AnswerForm(SiteForm):
+    """The customer's answer to our engineer's question."""
+
+    answer = TextAreaField(
+        _l("Your answer"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Please write your answer.")),
+            Length(max=ANSWER_MAX),
+        ],
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from ..services.quotes import geometry, pricing
+from ..services.quotes import geometry, pricing, review
 
 STATUS = {
     "analysing": _l("Analysing"),
@@ -13,6 +13,7 @@ STATUS = {
     "ordered": _l("Order placed"),
     "cancelled": _l("Cancelled"),
     "expired": _l("Expired"),
+    "declined": _l("Declined"),
 }
 
 TIMELINE = {
@@ -22,6 +23,7 @@ TIMELINE = {
     "ordered": _l("Order placed"),
     "cancelled": _l("Cancelled"),
     "expired": _l("The price expired"),
+    "declined": _l("We declined to quote it"),
 }
 
 PRICE_SOURCE = pricing.SOURCE_LABELS
@@ -32,6 +34,16 @@ DFM_SEVERITY = {"info": _l("Note"), "warning": _l("Check"), "review": _l("Engine
 REVIEW_REASON = {**geometry.REASON_LABELS, **pricing.REASON_LABELS}
 REVIEW_REASON_DEFAULT = _l("An engineer checks this quote by hand.")
 WARNING = pricing.WARNING_LABELS
+
+# Why staff decline: the short names staff choose from, and what the customer reads.
+DECLINE_CHOICE = {
+    "cannot_make": _l("Cannot be made"),
+    "outside_processes": _l("Outside our processes"),
+    "drawing_incomplete": _l("Drawing incomplete"),
+    "other": _l("Other (say why in the note)"),
+}
+DECLINE_REASON = review.DECLINE_REASON_LABELS
+MESSAGE_AUTHOR = {"question": _l("Our engineer's question"), "answer": _l("Your answer")}
 BREAKDOWN = pricing.BREAKDOWN_LABELS
 
 UPLOAD_REFUSAL = {
@@ -68,6 +80,13 @@ QUOTE_ERROR = {
     "bad_combination": _l("This material or finish is not offered for the chosen process."),
     "not_changeable": _l("This quote can no longer be changed."),
     "not_owner": _l("Only the customer who asked for this quote can change it."),
+    "not_declinable": _l("This quote can no longer be declined."),
+    "bad_decline_reason": _l("Please choose a reason."),
+    "decline_note_needed": _l("Please say in the note why we cannot quote it."),
+    "not_askable": _l("Questions can only be asked while the quote is in review."),
+    "no_open_question": _l("There is no question to answer on this quote."),
+    "empty_message": _l("Please write something."),
+    "message_too_long": _l("This is too long: at most %(limit)s characters.", limit="2,000"),
 }
 
 

@@ -20,6 +20,7 @@ from ..services.quotes import (
     catalogue,
     part_quote,
     pricing,
+    questions,
     quote_pricing,
     records,
     review,
@@ -27,7 +28,7 @@ from ..services.quotes import (
 from . import bp, labels
 from .access import drawing_or_404, quote_or_404
 from .downloads import drawing_response, preview_response
-from .forms import AcceptForm, CancelForm
+from .forms import AcceptForm, AnswerForm, CancelForm
 from .labels import QUOTE_ERROR
 from .table import quote_table
 from .upload_view import receive_quote, upload_page
@@ -64,8 +65,9 @@ def detail(ref: str):
     return detail_page(quote_or_404(ref))
 
 
-def detail_page(quote, forms: dict | None = None, status: int = 200):
-    """The quote with one form per part; `forms` keeps a refused part's input and errors."""
+def detail_page(quote, forms: dict | None = None, status: int = 200, answer_form=None):
+    """The quote with one form per part; `forms` keeps a refused part's input and errors, as
+    `answer_form` a refused answer to a staff question."""
     from .part_forms import attach_form_for, part_form_for
 
     is_owner = quote.user_id == current_user.id
@@ -100,6 +102,8 @@ def detail_page(quote, forms: dict | None = None, status: int = 200):
         editable=editable,
         reviewed_options=catalogue.reviewed_options(),
         order_number=_order_number(quote),
+        answer_form=answer_form or AnswerForm(formdata=None),
+        awaits_answer=questions.awaits_answer(quote),
     ), status
 
 

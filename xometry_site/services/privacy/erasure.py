@@ -22,7 +22,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ...extensions import db
-from ...models import Drawing, Quote, QuoteEvent, User
+from ...models import Drawing, Quote, QuoteEvent, QuoteMessage, User
 from ...models.base import utcnow
 from ..jobs import enqueue, task
 from ..mail import external_url, send_mail
@@ -378,7 +378,8 @@ def delete_quote(user: User, ref: str) -> bool:
 
 
 def delete_quote_rows(quote_ids: list[int]) -> int:
-    """Quotes with their history and drawings; the drawings' keys go with the rows, files after."""
+    """Quotes with their history, questions and drawings; the drawings' keys go with the rows,
+    files after."""
     if not quote_ids:
         return 0
     blobs: list[str] = []
@@ -388,6 +389,7 @@ def delete_quote_rows(quote_ids: list[int]) -> int:
         blobs.extend(b for b in (main, preview) if b)
     db.session.execute(sa.delete(Drawing).where(Drawing.quote_id.in_(quote_ids)))
     db.session.execute(sa.delete(QuoteEvent).where(QuoteEvent.quote_id.in_(quote_ids)))
+    db.session.execute(sa.delete(QuoteMessage).where(QuoteMessage.quote_id.in_(quote_ids)))
     count = db.session.execute(sa.delete(Quote).where(Quote.id.in_(quote_ids))).rowcount
     db.session.commit()
     destroy_blobs(blobs)

@@ -1,4 +1,5 @@
-"""Staff review of quotes: the queue, the engineer's price and the customer's mail, staff downloads on record."""
+"""Staff review of quotes: the queue, each part's instant price and findings as a starting point,
+the engineer's price or a refusal and the customer's mail, staff downloads on record."""
 
 from __future__ import annotations
 
@@ -8,12 +9,28 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import undefer
 
 from ...extensions import db
 from ...models import AuditEvent, Drawing, Quote, User
+from ...models.quote import DECLINE_REASONS
+from ..privacy import audit_trail
+from .part_quote import PartOptions, PartQuote
 from .quote_pricing import set_price
-from .records import QuoteError, money
+from .records import QuoteError, money, record_event
+
+REVIEWABLE = ("in_review", "analysing", "quoted")  # staff may still price or decline
+NOTE_MAX = 2000
+# What the customer reads (page and mail) for each of DECLINE_REASONS.
+DECLINE_REASON_LABELS = {
+    "cannot_make": _l("We cannot make this part as it is designed."),
+    "outside_processes": _l("This part needs a process we do not offer."),
+    "drawing_incomplete": _l(
+        "The drawing is incomplete: we cannot quote it without the missing information."
+    ),
+    "other": _l("We cannot quote this request (see our note)."),
+}
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +77,41 @@ def engineer_defaults(quote: Quote) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class ReviewedPart:
+    """What staff start from for one part: its options, today's instant quote (or why it has
+    none, with the manufacturability findings) and the 2D drawings attached to it."""
+
+    part: Drawing
+    options: PartOptions
+    result: PartQuote | None  # None while the quote is still being analysed
+    attachments: list[Drawing]
+
+    @property
+    def suggested_price(self) -> Decimal | None:
+        """The price already set on the part, else today's instant price, else nothing."""
+        if self.part.unit_price is not None:
+            return self.part.unit_price
+        if self.result is not None and self.result.standard is not None:
+            return self.result.standard.unit_price
+        return None
+
+
+def parts_for_review(quote: Quote) -> list[ReviewedPart]:
+    """Each part priced as the customer's page prices it (part_quote is the one place)."""
+    from . import pricing
+    from .part_quote import options_of, quote_part
+
+    rules = pricing.load_rules()
+    measured = quote.status != "analysing"
+    reviewed = []
+    for part in quote.parts:
+        options = options_of(part, quote)
+        result = quote_part(part, options, quote.notes, rules) if measured else None
+        reviewed.append(ReviewedPart(part, options, result, quote.attachments_of(part)))
+    return reviewed
+
+
+@dataclass(frozen=True)
 class EngineerPrice:
     """What a staff member decides for a reviewed quote."""
 
@@ -74,7 +126,7 @@ def set_engineer_price(quote: Quote, staff: User, price: EngineerPrice) -> None:
     """Price a reviewed quote part by part, then mail the customer in their language."""
     if not staff.is_staff:
         raise QuoteError("not_staff")
-    if quote.status not in ("in_review", "analysing", "quoted"):
+    if quote.status not in REVIEWABLE:
         raise QuoteError("not_reviewable")
     from .part_quote import options_of
 
@@ -114,8 +166,42 @@ def set_engineer_price(quote: Quote, staff: User, price: EngineerPrice) -> None:
     log.info("quote.priced quote=%s source=engineer", quote.id)
 
 
+def decline_quote(quote: Quote, staff: User, reason: str, note: str | None) -> None:
+    """Refuse to quote, with a reason the customer reads on the quote page and in a mail; the
+    quote can then be neither ordered nor changed."""
+    if not staff.is_staff:
+        raise QuoteError("not_staff")
+    if quote.status not in REVIEWABLE:
+        raise QuoteError("not_declinable")
+    if reason not in DECLINE_REASONS:
+        raise QuoteError("bad_decline_reason")
+    note = (note or "").strip() or None
+    if reason == "other" and note is None:
+        raise QuoteError("decline_note_needed")
+    if note is not None and len(note) > NOTE_MAX:
+        raise QuoteError("message_too_long")
+    quote.status = "declined"
+    quote.decline_reason = reason
+    quote.decline_note = note
+    quote.reviewed_by_id = staff.id
+    quote.review_due = None
+    record_event(quote, "declined", reason=reason, actor=staff)
+    audit_trail.record(
+        "staff.quote_declined", subject_id=quote.user_id, actor_id=staff.id, target=_target(quote)
+    )
+    mail_owner(quote, "quote_declined", reason=DECLINE_REASON_LABELS[reason], note=note)
+    db.session.commit()  # the refusal and its mail together
+    log.info("quote.declined quote=%s reason=%s", quote.id, reason)
+
+
 def notify_customer(quote: Quote) -> None:
     """Mail "your quote is ready" to the owner, in their preferred language."""
+    mail_owner(quote, "quote_ready", total=quote.total, valid_until=quote.valid_until)
+
+
+def mail_owner(quote: Quote, template: str, **context: Any) -> None:
+    """A mail about `quote` to its owner in their language, with a link to it (in the caller's
+    transaction: sent once the caller commits)."""
     from ..mail import external_url, send_mail
 
     owner = db.session.get(User, quote.user_id)
@@ -123,14 +209,17 @@ def notify_customer(quote: Quote) -> None:
         return
     send_mail(
         owner.email,
-        "quote_ready",
+        template,
         owner.preferred_language,
         user_name=owner.name,
         ref=quote.ref,
-        total=quote.total,
-        valid_until=quote.valid_until,
         link=external_url("quotes.detail", ref=quote.ref),
+        **context,
     )
+
+
+def _target(quote: Quote) -> str:
+    return f"quote:{quote.id}"
 
 
 def record_staff_download(staff: User, drawing: Drawing) -> None:
