@@ -6,6 +6,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -17,7 +18,7 @@ from ..security import no_store
 from ..services.quotes import acceptance, catalogue, quote_pricing, records, review
 from . import bp, labels
 from .access import drawing_or_404, quote_or_404
-from .downloads import drawing_response, preview_response
+from .downloads import drawing_response, mesh_response, preview_response
 from .forms import AcceptForm, CancelForm
 from .labels import QUOTE_ERROR
 from .table import quote_table
@@ -76,6 +77,13 @@ def download(ref: str, drawing_id: int):
 def preview(ref: str, drawing_id: int):
     _quote, drawing = drawing_or_404(ref, drawing_id)
     return preview_response(drawing)
+
+
+@bp.get("/<ref>/files/<int:drawing_id>/mesh.bin")
+@login_required
+def mesh(ref: str, drawing_id: int):
+    _quote, drawing = drawing_or_404(ref, drawing_id)
+    return mesh_response(drawing)
 
 
 @bp.post("/<ref>/cancel")
@@ -168,6 +176,12 @@ def cny(value) -> str:
     if value is None or value == "":
         return "—"
     return f"¥{Decimal(str(value)):,.2f}"
+
+
+@bp.app_template_filter("mm")
+def millimetres(value) -> str:
+    """A length in mm with one decimal, as the page's language writes numbers (no unit)."""
+    return format_decimal(float(value), format="#,##0.0")
 
 
 @bp.app_template_filter("filesize")
