@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-import pytest
 from conftest import cannot_run
 from test_quotes_support import cube_stl, pdf_bytes, post_quote, step_box, stored_files
 
@@ -64,7 +63,6 @@ def test_an_analysed_stl_gets_a_mesh_its_owner_can_fetch(client, db, customer):
 
 
 def test_a_step_drawing_keeps_its_tessellation_as_the_mesh(client, db, customer, tmp_path):
-    pytest.importorskip("OCP")
     quote = upload(client, [("box.step", step_box(tmp_path, 30, 20, 10))])
     positions, indices = served_mesh(client, quote, quote.drawings[0])
     assert len(indices) >= 12
