@@ -1,5 +1,5 @@
 """A buyer on a phone in Chinese requests a quote in real Chromium: drag-and-drop list with
-per-file progress, an instant price and preview for the STL, "in review" for the PDF, a staff
+per-file progress, an instant price and 3D view for the STL, "in review" for the PDF, a staff
 price for the PDF, then the order with an address and invoice details. Also without JavaScript."""
 
 from __future__ import annotations
@@ -123,10 +123,11 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     pdf_part = page.locator("article.part").filter(has_text="图纸.pdf")
     assert "即时报价" in stl_part.inner_text()
     assert re.search(r"每件 ¥[\d,]+\.\d\d", stl_part.inner_text())
-    preview = stl_part.locator("img.part-preview")
-    preview.wait_for()
-    assert page.evaluate(
-        "img => img.complete && img.naturalWidth === 480", preview.element_handle()
+    stl_part.locator("figure[data-part-viewer]").scroll_into_view_if_needed()
+    stl_part.locator("figure[data-viewer-state=ready] canvas").wait_for()  # the 3D view
+    preview = stl_part.locator("img.part-preview")  # its fallback, loaded behind it
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 480", arg=preview.element_handle()
     )
     assert "人工审核中" in pdf_part.inner_text()
     assert "人工审核中" in page.locator("#quote-state").inner_text()
