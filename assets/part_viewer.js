@@ -152,7 +152,7 @@ class PartViewer {
 
     const controls = new OrbitControls(camera, canvas);
     controls.enablePan = false; // the part stays in the middle; rotate and zoom are enough
-    controls.minDistance = radius * 0.6;
+    controls.minDistance = radius * 1.2; // never inside the part
     controls.maxDistance = distance * 5;
     controls.target.set(0, 0, 0);
     controls.update();

@@ -84,6 +84,22 @@ def drag(page, box, dx: float, dy: float) -> None:
     page.mouse.up()
 
 
+def pinch(page, box, spread: float) -> None:
+    """Two fingers moving apart on the canvas, as the phone's touch screen reports them."""
+    cdp = page.context.new_cdp_session(page)
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+    def fingers(apart: float) -> list[dict]:
+        return [{"x": x - apart, "y": y, "id": 0}, {"x": x + apart, "y": y, "id": 1}]
+
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": fingers(20)})
+    for step in range(1, 9):
+        apart = 20 + spread * step / 8
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": fingers(apart)})
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
 def test_the_canvas_draws_the_part_turns_zooms_and_resets(app, phone_page, make_user):
     page = phone_page
     customer = make_user(preferred_language="zh_CN")
@@ -140,6 +156,12 @@ def test_the_canvas_draws_the_part_turns_zooms_and_resets(app, phone_page, make_
     page.wait_for_timeout(100)
     again = pixels(canvas.screenshot())
     assert changed_share(shown, again) < 0.005  # the first view, as it was
+
+    pinch(page, box, 30)  # two fingers apart: closer
+    page.wait_for_timeout(200)
+    pinched = canvas.screenshot()
+    keep("pinched.png", pinched)
+    assert part_share(pixels(pinched)) > part_share(shown) + 0.05
 
 
 def test_without_javascript_the_preview_image_shows(app, browser, live_server, make_user):
