@@ -70,9 +70,8 @@ class PartViewer {
     try {
       this.data ??= await this.load();
       makeRoomFor(this);
-      this.view = this.build();
+      this.build();
       live.push(this);
-      this.draw();
       this.setState("ready");
     } catch (error) {
       this.release(error?.name === "NoWebGL" ? "no-webgl" : "failed");
@@ -193,8 +192,7 @@ class PartViewer {
       view.unlisten = () => window.removeEventListener("resize", fit);
     }
     this.view = view;
-    fit();
-    return view;
+    fit(); // sizes the canvas and draws the first picture
   }
 
   draw() {

@@ -13,7 +13,6 @@ import pytest
 from conftest import browser_sign_in, cannot_run, fits_the_phone
 from PIL import Image
 
-from xometry_site.models import Quote
 from xometry_site.services.keyring import get_keyring
 from xometry_site.services.quotes.creation import QuoteRequest, create_quote
 from xometry_site.services.quotes.uploads import ReceivedFile
@@ -48,14 +47,16 @@ def box_stl(dx: float, dy: float, dz: float) -> bytes:
     return bytes(out)
 
 
-def analysed_quote(app, user, stl: bytes, name: str = "支架.stl") -> tuple[Quote, int]:
-    """A quote whose STL is stored, analysed and priced, as after an upload."""
-    stored = store_encrypted(get_storage(app), get_keyring(app), [stl])
-    request = QuoteRequest("cnc_machining", "al6061", None, 1, None)
-    quote = create_quote(user, request, [ReceivedFile(name, "stl", stored)])
-    drawing = quote.drawings[0]
-    assert drawing.has_mesh and drawing.has_preview
-    return quote, drawing.id
+def analysed_quote(app, user, stl: bytes, name: str = "支架.stl", parts: int = 1):
+    """A quote whose STLs are stored, analysed and priced, as after an upload; (quote, the
+    first drawing's id)."""
+    files = [
+        ReceivedFile(name, "stl", store_encrypted(get_storage(app), get_keyring(app), [stl]))
+        for _ in range(parts)
+    ]
+    quote = create_quote(user, QuoteRequest("cnc_machining", "al6061", None, 1, None), files)
+    assert all(d.has_mesh and d.has_preview for d in quote.drawings)
+    return quote, quote.drawings[0].id
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -210,3 +211,25 @@ def test_the_preview_image_stays_when_3d_cannot_be_shown(
     assert page.evaluate("img => img.complete && img.naturalWidth === 480", image.element_handle())
     assert figure.locator("canvas").count() == 0
     assert figure.locator(".part-viewer-reset").is_hidden()
+
+
+def test_a_quote_of_many_parts_keeps_few_webgl_contexts(app, phone_page, make_user):
+    """Parts are drawn when scrolled to; past four canvases the one out of sight gives its
+    context back and shows its image until it is seen again."""
+    page = phone_page
+    customer = make_user(preferred_language="zh_CN")
+    quote, _first = analysed_quote(app, customer, box_stl(40, 20, 10), parts=6)
+    ids = [d.id for d in quote.drawings]
+    browser_sign_in(page, customer.email)
+    page.goto(f"/quotes/{quote.ref}")
+    for drawing_id in ids:
+        page.locator(f"#part-viewer-{drawing_id}").scroll_into_view_if_needed()
+        page.wait_for_selector(f"#part-viewer-{drawing_id}[data-viewer-state=ready]")
+        assert page.locator("figure[data-part-viewer] canvas").count() <= 4
+    first = page.locator(f"#part-viewer-{ids[0]}")
+    assert first.get_attribute("data-viewer-state") == "idle"  # gave its canvas away
+    assert first.locator("img.part-preview").is_visible()
+    first.scroll_into_view_if_needed()
+    page.wait_for_selector(f"#part-viewer-{ids[0]}[data-viewer-state=ready]")
+    assert part_share(pixels(first.locator("canvas").screenshot())) > 0.15
+    assert page.locator("figure[data-part-viewer] canvas").count() <= 4
