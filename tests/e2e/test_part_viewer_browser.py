@@ -105,6 +105,11 @@ def test_the_canvas_draws_the_part_turns_zooms_and_resets(app, phone_page, make_
     page = phone_page
     customer = make_user(preferred_language="zh_CN")
     quote, drawing_id = analysed_quote(app, customer, box_stl(40, 20, 10))
+    complaints = []
+    page.on(
+        "console",
+        lambda message: message.type in ("error", "warning") and complaints.append(message.text),
+    )
     browser_sign_in(page, customer.email)
     page.goto(f"/quotes/{quote.ref}")
 
@@ -163,6 +168,9 @@ def test_the_canvas_draws_the_part_turns_zooms_and_resets(app, phone_page, make_
     pinched = canvas.screenshot()
     keep("pinched.png", pinched)
     assert part_share(pixels(pinched)) > part_share(shown) + 0.05
+    # nothing refused by the CSP, nothing the viewer or three.js had to say
+    words = ("Content Security Policy", "part viewer", "THREE.")
+    assert not [c for c in complaints if any(word in c for word in words)], complaints
 
 
 def test_without_javascript_the_preview_image_shows(app, browser, live_server, make_user):
