@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from xometry_site.models import Drawing, Quote
 from xometry_site.models.base import utcnow
 from xometry_site.services.keyring import get_keyring
 from xometry_site.services.quotes import creation, viewer_mesh
-from xometry_site.services.quotes.geometry import PartGeometry
+from xometry_site.services.quotes.step_reader import _geometry_from_worker
 
 VIEWER_JS = Path(__file__).parents[2] / "xometry_site/static/build/part_viewer.js"
 
@@ -111,13 +112,21 @@ def test_drawings_without_a_mesh_keep_the_image_alone(client, db, customer):
     assert not pdf.has_mesh and client.get(mesh_url(quote, pdf)).status_code == 404
 
 
-def test_a_part_larger_than_the_sample_gets_no_mesh(app, db):
-    """A sample of a bigger mesh would show holes in 3D: the image (which fills them) stays."""
+def test_a_tessellation_larger_than_the_preview_keeps_gets_no_mesh(app, db):
+    """STEP: every k-th triangle would show holes in 3D; the image (which fills them) stays."""
     triangles = np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0]]] * 10, np.float32)
-    sampled = PartGeometry("stl", 1.0, 1.0, (0, 0, 0), (1, 1, 1), triangles=11)
-    sampled.preview_triangles = triangles
+    report = {
+        "volume": 1.0, "area": 1.0, "bbox_min": [0, 0, 0], "bbox_max": [1, 1, 1], "faces": 1,
+        "solids": 1, "closed": True, "tessellated_triangles": 25, "mesh_triangles": 10,
+    }  # fmt: skip
+    out = json.dumps(report).encode() + b"\n" + triangles.tobytes()
+    strided = _geometry_from_worker(out, "step")
+    assert len(strided.preview_triangles) == 10 and strided.viewer_triangles is None
     drawing = Drawing()
-    assert creation._store_mesh(drawing, sampled) is None and not drawing.mesh_blob_id
+    assert creation._store_mesh(drawing, strided) is None and not drawing.mesh_blob_id
+    report["tessellated_triangles"] = 10
+    whole = _geometry_from_worker(json.dumps(report).encode() + b"\n" + triangles.tobytes(), "step")
+    assert whole.viewer_triangles is whole.preview_triangles
 
 
 def test_another_customer_gets_404_staff_get_the_mesh_anonymous_sign_in(

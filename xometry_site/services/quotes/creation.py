@@ -229,12 +229,12 @@ def _store_preview(drawing: Drawing, geometry: Any) -> str | None:
 
 
 def _store_mesh(drawing: Drawing, geometry: Any) -> str | None:
-    """The 3D viewer's mesh, encrypted like the drawing; only when the preview's triangles are the
-    whole part (a sample of a larger mesh would show gaps: such parts keep the image only)."""
+    """The 3D viewer's mesh, encrypted like the drawing; none when the reader made no whole-part
+    mesh (a STEP tessellation larger than the preview keeps: its sample would show holes)."""
     from .viewer_mesh import encode
 
-    triangles = geometry.preview_triangles
-    if triangles is None or len(triangles) == 0 or len(triangles) < (geometry.triangles or 0):
+    triangles = geometry.viewer_triangles
+    if triangles is None or len(triangles) == 0:
         return None
     try:
         mesh = encode(triangles)
