@@ -183,7 +183,7 @@ class Drawing(db.Model):
 
     @property
     def has_mesh(self) -> bool:
-        """Drawings analysed before the 3D viewer, or too large to show whole, have none."""
+        """Drawings analysed before the 3D viewer, and STEP/IGES too large to send whole, have none."""
         return self.deleted_at is None and self.mesh_wrapped_key is not None
 
     def shred(self) -> list[str]:
