@@ -7,9 +7,11 @@ PORT    ?= 5000
 UV      := .venv/bin/uv
 LOCK    := requirements.lock
 DEVLOCK := requirements-dev.lock
+NPM_STAMP := node_modules/.installed
+VIEWER_JS := xometry_site/static/build/part_viewer.js
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-fast lint format babel translations migrate migration bench lock worker clean security audit
+.PHONY: help run test test-fast lint format babel translations assets migrate migration bench lock worker clean security audit
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,10 +35,22 @@ lock: | $(PY)  ## pin every dependency with hashes (LOCK_ARGS=--upgrade to move 
 	$(UV) pip compile pyproject.toml --extra cad --generate-hashes --python-version 3.11 -q $(LOCK_ARGS) -o $(LOCK)
 	$(UV) pip compile pyproject.toml --extra cad --extra dev --generate-hashes --python-version 3.11 -q $(LOCK_ARGS) -o $(DEVLOCK)
 
+# Browser code: three.js and esbuild exactly as package-lock.json pins them (`npm ci`), the 3D
+# viewer in assets/ bundled into static/build/ (built here, never committed).
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+$(VIEWER_JS): $(NPM_STAMP) $(wildcard assets/*.js)
+	npm run --silent build
+	@touch $@
+
+assets: $(VIEWER_JS)  ## npm ci, then bundle the 3D part viewer into xometry_site/static/build/
+
 translations: | $(VENV)  ## compile translations/*.po into .mo (the .mo files are built, not committed)
 	@$(PY) -m babel.messages.frontend compile -d translations
 
-run: $(VENV) translations  ## install, migrate SQLite in instance/, serve on 127.0.0.1 port 5000 (PORT=…) with the WeChat simulator
+run: $(VENV) translations assets  ## install, migrate SQLite in instance/, serve on 127.0.0.1 port 5000 (PORT=…) with the WeChat simulator
 	$(FLASK) db upgrade
 	@echo "-------------------------------------------------------------------------------"
 	@echo " Xometry Asia on 127.0.0.1, port $(PORT) (Flask prints the address below)"
@@ -46,7 +60,7 @@ run: $(VENV) translations  ## install, migrate SQLite in instance/, serve on 127
 	@echo "-------------------------------------------------------------------------------"
 	PORT=$(PORT) $(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads
 
-test: $(DEVVENV) translations  ## lint, security gates, then the whole suite (SQLite; PostgreSQL too with TEST_DATABASE_URL)
+test: $(DEVVENV) translations assets  ## lint, security gates, then the whole suite (SQLite; PostgreSQL too with TEST_DATABASE_URL)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	@$(MAKE) --no-print-directory security
@@ -94,5 +108,5 @@ worker: $(VENV)  ## run an RQ worker (needs REDIS_URL)
 bench: $(DEVVENV)  ## run every benchmark and print ratios against in-run baselines
 	for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
-clean:  ## remove the virtualenv and caches (keeps instance/)
-	rm -rf .venv .pytest_cache .ruff_cache
+clean:  ## remove the virtualenv, node_modules, built assets and caches (keeps instance/)
+	rm -rf .venv .pytest_cache .ruff_cache node_modules xometry_site/static/build

@@ -347,6 +347,10 @@ def browser():
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
+                # WebGL (the 3D part viewer) on the CPU: Chromium no longer falls back to its
+                # software renderer by itself, it must be asked to
+                "--use-angle=swiftshader",
+                "--enable-unsafe-swiftshader",
                 "--disable-quic",
                 "--no-first-run",
                 "--disable-background-networking",

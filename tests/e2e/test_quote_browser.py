@@ -1,5 +1,5 @@
 """A buyer on a phone in Chinese requests a quote in real Chromium: files first with per-file
-progress, an instant price and preview for the STL, "in review" for the lone PDF; they change the
+progress, an instant price and 3D view for the STL, "in review" for the lone PDF; they change the
 STL's material and quantity and watch the price follow without a reload, see a custom tolerance's
 review reason before saving, a staff price for the PDF, then the order with an address and
 invoice details. Also without JavaScript, and every amount visible at 375 px."""
@@ -122,10 +122,11 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     pdf_part = page.locator("article.part", has=page.locator("h3", has_text="图纸.pdf"))
     assert "即时报价" in stl_part.inner_text()
     assert re.search(r"¥[\d,]+\.\d\d 每件", stl_part.inner_text())
-    preview = stl_part.locator("img.part-preview")
-    preview.wait_for()
-    assert page.evaluate(
-        "img => img.complete && img.naturalWidth === 480", preview.element_handle()
+    stl_part.locator("figure[data-part-viewer]").scroll_into_view_if_needed()
+    stl_part.locator("figure[data-viewer-state=ready] canvas").wait_for()  # the 3D view
+    preview = stl_part.locator("img.part-preview")  # its fallback, loaded behind it
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 480", arg=preview.element_handle()
     )
     assert "人工审核中" in pdf_part.inner_text()
     assert "人工审核中" in page.locator("#quote-state").inner_text()
@@ -189,8 +190,10 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     assert page.locator("input[name=shipping_address_id]").first.is_checked()
     page.locator("input[name=invoice_profile_id]").check()
     page.locator("#place-order").click()
-    page.wait_for_url(f"**/quotes/{ref}")
-    assert "已下单" in page.locator("h1").inner_text()
+    page.wait_for_url(re.compile(r".*/orders/XA-\d{4}-\d{6}$"))
+    assert "待付款" in page.locator("h1").inner_text()  # the order, waiting for payment
+    assert page.locator("#remittance-reference").is_visible()
+    assert fits_the_phone(page)
     db.session.expire_all()
     assert db.session.scalar(db.select(Quote).filter_by(ref=ref)).status == "ordered"
 

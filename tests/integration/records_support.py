@@ -12,6 +12,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import numpy as np
 from flask import Flask
 
 # Arguments that do not name somebody's record, and why they need no ownership check.
@@ -36,7 +37,7 @@ def _store(app: Flask, data: bytes):
 
 
 def make_records(app: Flask, owner) -> dict[str, Any]:
-    """A quote with a drawing (and preview), an address, an export, a request, a notice."""
+    """A quote with a drawing (preview and viewer mesh), an address, an export, a request, a notice."""
     from xometry_site.extensions import db
     from xometry_site.models import (
         DataExport,
@@ -47,6 +48,7 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
         ShippingAddress,
     )
     from xometry_site.models.base import utcnow
+    from xometry_site.services.quotes import viewer_mesh
     from xometry_site.services.quotes.drawing_files import stored_drawing
 
     quote = Quote(user_id=owner.id, process="cnc_machining", material="al6061", quantity=1)
@@ -54,6 +56,7 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
     db.session.flush()
     stored = _store(app, b"solid part\nendsolid part\n")
     preview = _store(app, PNG_1PX)
+    mesh = _store(app, viewer_mesh.encode(np.array([[[0, 0, 0], [1, 0, 0], [0, 1, 0]]])))
     drawing = stored_drawing(
         stored,
         quote_id=quote.id,
@@ -63,6 +66,9 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
         preview_blob_id=preview.blob_id,
         preview_key_id=preview.kid,
         preview_wrapped_key=preview.wrapped_dek,
+        mesh_blob_id=mesh.blob_id,
+        mesh_key_id=mesh.kid,
+        mesh_wrapped_key=mesh.wrapped_dek,
         analysis_status="analysed",
     )
     address = ShippingAddress(

@@ -26,6 +26,7 @@ def routes(quote, drawing):
         ("GET", f"/quotes/{ref}"),
         ("GET", f"/quotes/{ref}/files/{did}"),
         ("GET", f"/quotes/{ref}/files/{did}/preview.png"),
+        ("GET", f"/quotes/{ref}/files/{did}/mesh.bin"),
         ("POST", f"/quotes/{ref}/cancel"),
         ("GET", f"/quotes/{ref}/accept"),
         ("POST", f"/quotes/{ref}/accept"),
@@ -60,6 +61,7 @@ def test_a_drawing_id_of_another_quote_is_404(client, db, owned_quote, make_user
     # my quote's ref with someone else's drawing id
     assert client.get(f"/quotes/{mine.ref}/files/{drawing.id}").status_code == 404
     assert client.get(f"/quotes/{mine.ref}/files/{drawing.id}/preview.png").status_code == 404
+    assert client.get(f"/quotes/{mine.ref}/files/{drawing.id}/mesh.bin").status_code == 404
 
 
 def test_anonymous_visitors_are_sent_to_sign_in(client, owned_quote):
@@ -67,7 +69,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, owned_quote):
     client.post("/logout")
     with client.session_transaction() as session:
         session.clear()
-    for method, path in routes(quote, drawing)[:6]:
+    for method, path in routes(quote, drawing)[:7]:  # the customer's routes
         response = client.open(path, method=method)
         assert response.status_code in (302, 400), (method, path)
         if response.status_code == 302:
@@ -79,6 +81,7 @@ def test_staff_see_the_quote_but_cannot_order_it(client, db, owned_quote, make_u
     login_as(make_user(is_staff=True))
     assert client.get(f"/quotes/{quote.ref}").status_code == 200
     assert client.get(f"/quotes/{quote.ref}/files/{drawing.id}/preview.png").status_code == 200
+    assert client.get(f"/quotes/{quote.ref}/files/{drawing.id}/mesh.bin").status_code == 200
     assert client.get(f"/quotes/{quote.ref}/accept").status_code == 404
 
 

@@ -28,7 +28,7 @@ def upload_some(client, db) -> list[Drawing]:
 
 
 def downloads_all(client, drawings) -> None:
-    """Every drawing comes back byte for byte (and its preview still decrypts)."""
+    """Every drawing comes back byte for byte (and its preview and viewer mesh still decrypt)."""
     originals = {"a.stl": cube_stl(), "b.pdf": pdf_bytes(), "c.stl": cube_stl(30)}
     for d in drawings:
         response = client.get(f"/quotes/{d.quote.ref}/files/{d.id}")
@@ -36,6 +36,8 @@ def downloads_all(client, drawings) -> None:
         assert response.data == originals[d.filename], d.filename
         if d.has_preview:
             assert client.get(f"/quotes/{d.quote.ref}/files/{d.id}/preview.png").status_code == 200
+        if d.has_mesh:
+            assert client.get(f"/quotes/{d.quote.ref}/files/{d.id}/mesh.bin").status_code == 200
 
 
 def test_rotate_rewraps_every_key_and_every_drawing_still_downloads(
@@ -52,12 +54,14 @@ def test_rotate_rewraps_every_key_and_every_drawing_still_downloads(
     assert result.exit_code == 0, result.output
     new = get_keyring(app).primary
     assert new != old
-    wrapped = 3 + sum(1 for d in drawings if d.preview_blob_id)  # drawings + previews
-    assert f"re-wrapped {wrapped} data key(s)" in result.output
+    derived = sum(1 for d in drawings for b in (d.preview_blob_id, d.mesh_blob_id) if b)
+    assert derived == 4  # a preview and a viewer mesh for each STL
+    assert f"re-wrapped {3 + derived} data key(s)" in result.output  # drawings, previews, meshes
     assert "re-encrypted 1 field(s)" in result.output
     db.session.expire_all()
     assert {d.key_id for d in drawings} == {new}
     assert {d.preview_key_id for d in drawings if d.preview_blob_id} == {new}
+    assert {d.mesh_key_id for d in drawings if d.mesh_blob_id} == {new}
     blobs_after = {
         p.name: p.read_bytes() for p in (get_storage(app).root).rglob("*") if p.is_file()
     }

@@ -216,6 +216,10 @@ class Drawing(db.Model):
     preview_blob_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     preview_key_id: Mapped[str | None] = mapped_column(String(64), index=True)
     preview_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # the 3D viewer's mesh (services/quotes/viewer_mesh.py), encrypted like the preview
+    mesh_blob_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    mesh_key_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    mesh_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     geometry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     analysis_status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
@@ -260,16 +264,24 @@ class Drawing(db.Model):
     def has_preview(self) -> bool:
         return self.deleted_at is None and self.preview_wrapped_key is not None
 
+    @property
+    def has_mesh(self) -> bool:
+        """Drawings analysed before the 3D viewer, and STEP/IGES too large to send whole, have none."""
+        return self.deleted_at is None and self.mesh_wrapped_key is not None
+
     def shred(self) -> list[str]:
         """Forget the data keys (the files become noise) and return the blob ids to destroy
         after the commit."""
-        blobs = [b for b in (self.blob_id, self.preview_blob_id) if b]
+        blobs = [b for b in (self.blob_id, self.preview_blob_id, self.mesh_blob_id) if b]
         self.blob_id = None
         self.wrapped_key = None
         self.key_id = None
         self.preview_wrapped_key = None
         self.preview_key_id = None
         self.preview_blob_id = None
+        self.mesh_wrapped_key = None
+        self.mesh_key_id = None
+        self.mesh_blob_id = None
         self.deleted_at = self.deleted_at or utcnow()
         return blobs
 

@@ -1,12 +1,13 @@
-"""Responses that carry a drawing or its preview: attachment, octet-stream, nosniff, no-store."""
+"""Responses that carry a drawing, its preview or viewer mesh: octet-stream, nosniff, no-store."""
 
 from __future__ import annotations
 
+import gzip
 import logging
 import unicodedata
 from urllib.parse import quote as percent_encode
 
-from flask import Response, abort, render_template
+from flask import Response, abort, render_template, request
 
 from ..models import Drawing, User
 from ..services.alerts import UNAVAILABLE, unreadable_drawing
@@ -65,3 +66,20 @@ def preview_response(drawing: Drawing):
     except drawing_files.READ_ERRORS:
         abort(404)
     return _private(Response(png, mimetype="image/png"))
+
+
+def mesh_response(drawing: Drawing):
+    """The part's viewer mesh, stored gzipped and sent as it is with `Content-Encoding: gzip`
+    (the browser inflates it); unzipped here only for a client that says it cannot."""
+    try:
+        mesh = drawing_files.mesh_bytes(drawing)
+    except drawing_files.READ_ERRORS:
+        abort(404)
+    response = Response(mesh, mimetype="application/octet-stream")
+    if request.accept_encodings["gzip"]:
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response.set_data(gzip.decompress(mesh))
+    response.vary.add("Accept-Encoding")
+    response.headers["Content-Disposition"] = 'attachment; filename="mesh.bin"'
+    return _private(response)

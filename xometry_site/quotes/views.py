@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -27,7 +28,7 @@ from ..services.quotes import (
 )
 from . import bp, labels
 from .access import drawing_or_404, quote_or_404
-from .downloads import drawing_response, preview_response
+from .downloads import drawing_response, mesh_response, preview_response
 from .forms import AcceptForm, AnswerForm, CancelForm
 from .labels import QUOTE_ERROR
 from .table import quote_table
@@ -141,6 +142,13 @@ def preview(ref: str, drawing_id: int):
     return preview_response(drawing)
 
 
+@bp.get("/<ref>/files/<int:drawing_id>/mesh.bin")
+@login_required
+def mesh(ref: str, drawing_id: int):
+    _quote, drawing = drawing_or_404(ref, drawing_id)
+    return mesh_response(drawing)
+
+
 @bp.post("/<ref>/cancel")
 @login_required
 def cancel(ref: str):
@@ -232,6 +240,12 @@ def cny(value) -> str:
     if value is None or value == "":
         return "—"
     return f"¥{Decimal(str(value)):,.2f}"
+
+
+@bp.app_template_filter("mm")
+def millimetres(value) -> str:
+    """A length in mm with one decimal, as the page's language writes numbers (no unit)."""
+    return format_decimal(float(value), format="#,##0.0")
 
 
 @bp.app_template_filter("filesize")

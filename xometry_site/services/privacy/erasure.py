@@ -383,10 +383,12 @@ def delete_quote_rows(quote_ids: list[int]) -> int:
     if not quote_ids:
         return 0
     blobs: list[str] = []
-    for main, preview in db.session.execute(
-        sa.select(Drawing.blob_id, Drawing.preview_blob_id).where(Drawing.quote_id.in_(quote_ids))
+    for row in db.session.execute(
+        sa.select(Drawing.blob_id, Drawing.preview_blob_id, Drawing.mesh_blob_id).where(
+            Drawing.quote_id.in_(quote_ids)
+        )
     ):
-        blobs.extend(b for b in (main, preview) if b)
+        blobs.extend(b for b in row if b)
     db.session.execute(sa.delete(Drawing).where(Drawing.quote_id.in_(quote_ids)))
     db.session.execute(sa.delete(QuoteEvent).where(QuoteEvent.quote_id.in_(quote_ids)))
     db.session.execute(sa.delete(QuoteMessage).where(QuoteMessage.quote_id.in_(quote_ids)))

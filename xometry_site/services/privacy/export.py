@@ -257,7 +257,7 @@ def _split_fields(
 
 
 def _drawing_files(entry: pi_registry.Entry, row: sa.RowMapping) -> list[dict[str, Any]]:
-    """The readable original files a row points at (previews are derived: left out)."""
+    """The readable original files a row points at (previews and viewer meshes are derived: left out)."""
     found = []
     for blob in entry.blobs:
         if blob.filename is None or row[blob.blob_id] is None or row[blob.wrapped_dek] is None:

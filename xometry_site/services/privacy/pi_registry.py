@@ -265,6 +265,7 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
         blobs=(
             Blob("blob_id", "key_id", "wrapped_key", "filename"),
             Blob("preview_blob_id", "preview_key_id", "preview_wrapped_key"),
+            Blob("mesh_blob_id", "mesh_key_id", "mesh_wrapped_key"),
         ),
         personal=(
             Column("filename", _l("File name"), ERASE),
@@ -292,6 +293,9 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
             "preview_blob_id": "where the encrypted preview is stored",
             "preview_key_id": "which key wraps the preview's data key",
             "preview_wrapped_key": "the preview's data key, encrypted",
+            "mesh_blob_id": "where the encrypted 3D viewer mesh is stored",
+            "mesh_key_id": "which key wraps the mesh's data key",
+            "mesh_wrapped_key": "the mesh's data key, encrypted",
             "analysis_status": "state of our analysis",
             "claimed_at": "when a worker began analysing it (a dead worker's claim is freed)",
             "analysis_attempts": "how many analyses were started (engineer review after a few)",

@@ -209,7 +209,8 @@ def _release_claim(drawing_id: int) -> None:
 
 
 def analyse_drawing(drawing: Drawing) -> None:
-    """Geometry and an encrypted preview for STL/STEP/IGES; any failure → engineer review.
+    """Geometry, an encrypted preview and viewer mesh for STL/STEP/IGES; any failure → engineer
+    review.
 
     The caller holds the drawing's claim ("measuring"), so only this run stores a preview."""
     kind = ANALYSABLE.get(drawing.extension)
@@ -235,14 +236,14 @@ def analyse_drawing(drawing: Drawing) -> None:
         return
     drawing.geometry = geometry.to_dict()
     drawing.analysis_status = "analysed"
-    preview_blob = _store_preview(drawing, geometry)
+    derived = [b for b in (_store_preview(drawing, geometry), _store_mesh(drawing, geometry)) if b]
     try:
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        if preview_blob:
+        for blob_id in derived:
             with contextlib.suppress(Exception):
-                vault.destroy(blob_storage(), preview_blob)
+                vault.destroy(blob_storage(), blob_id)
         _release_claim(drawing.id)
         raise
 
@@ -275,4 +276,26 @@ def _store_preview(drawing: Drawing, geometry: Any) -> str | None:
     drawing.preview_blob_id = stored.blob_id
     drawing.preview_key_id = stored.kid
     drawing.preview_wrapped_key = stored.wrapped_dek
+    return stored.blob_id
+
+
+def _store_mesh(drawing: Drawing, geometry: Any) -> str | None:
+    """The 3D viewer's mesh, encrypted like the drawing; none when the reader made no whole-part
+    mesh (a STEP tessellation larger than the preview keeps: its sample would show holes)."""
+    from .viewer_mesh import encode
+
+    triangles = geometry.viewer_triangles
+    if triangles is None or len(triangles) == 0:
+        return None
+    try:
+        mesh = encode(triangles)
+        if not mesh:
+            return None
+        stored = vault.store_encrypted(blob_storage(), key_ring(), [mesh])
+    except Exception:
+        log.exception("quote.mesh_failed drawing=%s", drawing.id)
+        return None
+    drawing.mesh_blob_id = stored.blob_id
+    drawing.mesh_key_id = stored.kid
+    drawing.mesh_wrapped_key = stored.wrapped_dek
     return stored.blob_id

@@ -1,4 +1,4 @@
-"""A drawing's encrypted files: the row for a stored blob, reading it back (verified), its preview, shredding."""
+"""A drawing's encrypted files: its row, reading it back (verified), preview, viewer mesh, shredding."""
 
 from __future__ import annotations
 
@@ -66,13 +66,20 @@ def preview_bytes(drawing: Drawing) -> bytes:
     """The decrypted PNG preview (small: read whole)."""
     if not drawing.has_preview or not drawing.preview_blob_id or not drawing.preview_key_id:
         raise CorruptBlob("no preview")
-    chunks = vault.open_decrypted(
-        blob_storage(),
-        key_ring(),
-        drawing.preview_blob_id,
-        drawing.preview_key_id,
-        drawing.preview_wrapped_key or b"",
+    return _read_whole(
+        drawing.preview_blob_id, drawing.preview_key_id, drawing.preview_wrapped_key or b""
     )
+
+
+def mesh_bytes(drawing: Drawing) -> bytes:
+    """The decrypted viewer mesh, still gzipped (a megabyte or two at most: read whole)."""
+    if not drawing.has_mesh or not drawing.mesh_blob_id or not drawing.mesh_key_id:
+        raise CorruptBlob("no mesh")
+    return _read_whole(drawing.mesh_blob_id, drawing.mesh_key_id, drawing.mesh_wrapped_key or b"")
+
+
+def _read_whole(blob_id: str, kid: str, wrapped_dek: bytes) -> bytes:
+    chunks = vault.open_decrypted(blob_storage(), key_ring(), blob_id, kid, wrapped_dek)
     with contextlib.closing(chunks):
         return b"".join(chunks)
 

@@ -57,6 +57,9 @@ class PartGeometry:
     watertight: bool | None = None
     units_hint: str | None = None
     preview_triangles: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # the whole part for the 3D viewer: the preview's triangles when they are all of them, else a
+    # simplified copy (mesh_clusters.py), or None when the reader could make neither
+    viewer_triangles: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def size(self) -> tuple[float, float, float]:
@@ -64,7 +67,7 @@ class PartGeometry:
         return tuple(hi - lo for lo, hi in zip(self.bbox_min, self.bbox_max, strict=True))  # type: ignore[return-value]
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form for the quote record (the preview mesh is not stored)."""
+        """JSON-safe form for the quote record (the preview and viewer meshes are not stored)."""
         return {
             "format": self.format,
             "volume_mm3": self.volume_mm3,

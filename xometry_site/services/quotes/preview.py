@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from xometry_site.services.quotes.geometry import PartGeometry
+from xometry_site.services.quotes.mesh_clusters import VertexClusters
 from xometry_site.services.quotes.stl_reader import analyze_stl
 
 PREVIEW_TRIANGLES = 200_000  # enough to look solid at 480×360, small enough to render in ~1 s
@@ -97,13 +98,35 @@ class TriangleSample:
         return self._kept[: self._filled].reshape(-1, 3, 3).copy()
 
 
+class PreviewAndViewer:
+    """One pass feeds the preview's sample and, for a mesh too large to keep whole (or of a size
+    not told up front, as in ASCII STL), the 3D viewer's simplified copy."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.sample = TriangleSample(limit)
+        self.clusters: VertexClusters | None = None
+
+    def begin(self, expected: int | None) -> None:
+        self.sample.begin(expected)
+        if expected is None or expected > self.limit:
+            self.clusters = VertexClusters(self.limit)
+
+    def add(self, planes: np.ndarray) -> None:
+        self.sample.add(planes)
+        if self.clusters is not None:
+            self.clusters.add(planes)
+
+
 def analyze_stl_with_preview(
     chunks: Iterable[bytes], limit: int = PREVIEW_TRIANGLES, check_watertight: bool = True
 ) -> PartGeometry:
-    """analyze_stl plus `preview_triangles`, in one pass over the stream."""
-    sample = TriangleSample(limit)
-    geometry = analyze_stl(chunks, check_watertight=check_watertight, sink=sample)
-    geometry.preview_triangles = sample.triangles()
+    """analyze_stl plus `preview_triangles` and `viewer_triangles`, in one pass over the stream."""
+    sink = PreviewAndViewer(limit)
+    geometry = analyze_stl(chunks, check_watertight=check_watertight, sink=sink)
+    geometry.preview_triangles = sink.sample.triangles()
+    whole = (geometry.triangles or 0) <= limit or sink.clusters is None
+    geometry.viewer_triangles = geometry.preview_triangles if whole else sink.clusters.triangles()
     return geometry
 
 

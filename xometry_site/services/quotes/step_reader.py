@@ -112,4 +112,6 @@ def _geometry_from_worker(out: bytes, kind: str) -> PartGeometry:
         watertight=bool(report["closed"]),
         units_hint=units_hint(size),
         preview_triangles=triangles,
+        # every k-th triangle of a larger tessellation would show holes in 3D: no viewer mesh
+        viewer_triangles=triangles if n == int(report["tessellated_triangles"]) else None,
     )
