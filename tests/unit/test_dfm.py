@@ -11,7 +11,7 @@ import pytest
 import trimesh
 from flask_babel import force_locale
 
-from xometry_site.services.quotes import dfm, dfm_measure
+from xometry_site.services.quotes import dfm, dfm_measure, mesh_rays
 from xometry_site.services.quotes.preview import analyze_stl_with_preview
 from xometry_site.services.quotes.pricing import load_rules, validate_rules
 
@@ -229,6 +229,35 @@ def test_faces_pointing_the_wrong_way_are_reported():
     assert judged(geometry)["inconsistent_faces"].severity == "review"
 
 
+@pytest.mark.parametrize("large_span", [mesh_rays.LARGE_SPAN, 1])
+def test_the_grid_finds_the_same_nearest_surfaces_as_testing_every_triangle(
+    monkeypatch, large_span
+):
+    monkeypatch.setattr(mesh_rays, "LARGE_SPAN", large_span)  # 1: every triangle paired by box
+    rng = np.random.default_rng(5)
+    soup = np.concatenate(
+        [rng.random((300, 3, 3)) * 30, rng.random((100, 1, 3)) * 30 + rng.random((100, 3, 3))]
+    )
+    mesh = mesh_rays.Mesh(soup)
+    grid = mesh_rays.Grid.build(mesh, 20.0, 16 * len(mesh))
+    which = rng.integers(0, len(mesh), 200)
+    origins = soup[which].mean(axis=1)
+    directions = rng.normal(size=(200, 3))
+    directions /= np.linalg.norm(directions, axis=1)[:, None]
+    got, cast, _ = mesh_rays.nearest_along_lines(
+        mesh, grid, origins, directions, 10.0, which, 10**9, 1e-6
+    )
+    assert cast == 200
+    everything = mesh_rays.Grid.build(mesh, 1e9, 10**9)  # one cell: every triangle is a candidate
+    assert len(everything.keys) == 1 and not len(everything.large)
+    want, _, _ = mesh_rays.nearest_along_lines(
+        mesh, everything, origins, directions, 10.0, which, 10**9, 1e-6
+    )
+    for side in ("ahead", "behind", "ahead_exit", "behind_facing"):
+        assert np.array_equal(got[side], want[side]), side
+    assert np.isfinite(got["ahead"]).sum() > 50  # the lines do meet the soup
+
+
 def test_measuring_is_deterministic_and_json_safe():
     again = analysed(box(40, 40, 0.3, n=4))
     assert again == PLATE
@@ -282,6 +311,7 @@ def test_drawings_measured_before_dfm_still_get_envelope_watertight_and_units_fi
     old_open = {**{k: v for k, v in BLOCK.items() if k != "dfm"}, "watertight": False}
     assert set(judged(old_open)) == {"not_watertight"}
     assert judged({k: v for k, v in BLOCK.items() if k != "dfm"}) == {}
+    assert dfm.findings(None, "cnc_machining", RULES) == []  # not measured: reviewed anyway
 
 
 def test_findings_do_not_change_the_stored_geometry_or_the_rules():

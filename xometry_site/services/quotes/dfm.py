@@ -78,7 +78,7 @@ def needs_review(found: list[Finding]) -> bool:
 
 
 def findings(
-    geometry: dict[str, Any],
+    geometry: dict[str, Any] | None,
     process_id: str,
     rules: dict[str, Any],
     material: str | None = None,
@@ -88,7 +88,9 @@ def findings(
     Pure and cheap (it runs on every live reprice): it reads the drawing's stored geometry and
     the rules only. Records from before `measure` existed still get the envelope,
     watertightness and units checks, which need only the geometry's own keys. When the part
-    looks drawn in inches, wall and detail sizes are not judged: they would be 25× off."""
+    looks drawn in inches, wall and detail sizes are not judged: they would be 25× off. A
+    drawing that was not measured (geometry None) has no findings: it is reviewed anyway."""
+    geometry = geometry or {}
     rule = rules.get("processes", {}).get(process_id) or {}
     process = _ProcessName(rule.get("name") or {"en": process_id})
     limits = _limits(rule, material)

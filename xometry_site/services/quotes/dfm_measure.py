@@ -26,7 +26,7 @@ MAX_TRIANGLES = 200_000  # the most the analysis keeps (PREVIEW_TRIANGLES); beyo
 RAY_BUDGET = 600_000  # ray–triangle tests per part
 EDGE_BUDGET = 400_000  # edge–triangle tests per part for the self-intersection check
 EDGE_TESTS_GUESS = 8  # tests per edge at the least: how many edges are worth laying out
-GRID_BUDGET = 400_000  # grid filing entries (at least; 8 per triangle for large meshes)
+GRID_FILING = (16, 20_000, 1_500_000)  # grid entries: per triangle, plus, at most
 QUANTILES = (1, 2, 5, 10, 25, 50)  # thickness percentiles kept, by share of the surface
 SMALLEST_KEPT = 8  # the smallest thickness and gap readings kept
 COPLANAR = 1e-9  # 1 - cos of the angle under which two neighbouring triangles count as flat
@@ -69,7 +69,8 @@ def measure(triangles: np.ndarray | None, complete: bool) -> dict[str, Any]:
         mesh = Mesh(tris)
     diagonal = float(np.linalg.norm(mesh.hi.max(axis=0) - mesh.lo.min(axis=0)))
     reach = min(REACH_MM, diagonal)
-    grid = Grid.build(mesh, 2 * reach, max(GRID_BUDGET, 8 * len(mesh)))
+    per_triangle, plus, most = GRID_FILING  # past it the grid grows coarser
+    grid = Grid.build(mesh, 2 * reach, min(per_triangle * len(mesh) + plus, most))
     return {
         "method": METHOD,
         "triangles": len(mesh),
