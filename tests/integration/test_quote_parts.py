@@ -270,3 +270,35 @@ def test_the_ordered_lead_time_total_is_shown_everywhere(
     assert shown in client.get("/quotes/").get_data(as_text=True)
     assert str(expected) in client.get("/privacy").get_data(as_text=True).replace(",", "")
     assert any(shown in m.get_body().get_content() for m in mailbox)
+
+
+def plate_stl(x: float, y: float, z: float) -> bytes:
+    """A closed box of x × y × z mm (12 triangles)."""
+    import struct
+
+    from test_quotes_support import CUBE_FACES
+
+    v = [(0, 0, 0), (x, 0, 0), (x, y, 0), (0, y, 0), (0, 0, z), (x, 0, z), (x, y, z), (0, y, z)]
+    records = bytearray()
+    for a, b, c in CUBE_FACES:
+        records += struct.pack("<3f", 0, 0, 0)
+        for i in (a, b, c):
+            records += struct.pack("<3f", *v[i])
+        records += b"\0\0"
+    return bytes(80) + struct.pack("<I", len(CUBE_FACES)) + bytes(records)
+
+
+def test_manufacturability_findings_follow_the_process_and_can_send_to_review(client, db, customer):
+    quote = upload(client, db, [("plate.stl", plate_stl(60, 40, 0.3))])
+    part = part_named(quote, "plate.stl")
+    cnc = price(client, quote, part, **{"lang": "en"}).get_json()
+    thin = next(f for f in cnc["dfm"] if f["code"] == "thin_walls")
+    assert thin["severity"] == "review" and "0.3" in thin["message"]
+    assert cnc["instant"] is False and cnc["review"]["field"] == "file"
+    assert quote.status == "in_review"  # saved as uploaded: CNC cannot make it
+    html = client.get(f"/quotes/{quote.ref}").get_data(as_text=True)
+    assert 'data-code="thin_walls"' in html
+    # a 900 mm bar is larger than the CNC envelope
+    bar = upload(client, db, [("bar.stl", plate_stl(900, 20, 20))])
+    body = price(client, bar, part_named(bar, "bar.stl")).get_json()
+    assert "too_large_for_process" in [f["code"] for f in body["dfm"]]

@@ -56,7 +56,7 @@ def test_staff_start_from_the_instant_price_the_findings_and_the_review_reason(
     monkeypatch.setattr(
         dfm,
         "findings",
-        lambda geometry, process, rules: [dfm.Finding("thin_wall", "warning", "Wall of 0.6 mm")],
+        lambda *args, **kwargs: [dfm.Finding("thin_walls", "warning", "Wall of 0.6 mm", {})],
     )
     html = client.get(f"/admin/quotes/{quote.ref}?lang=en").get_data(as_text=True)
 

@@ -76,22 +76,26 @@ def detail_page(quote, forms: dict | None = None, status: int = 200, answer_form
     forms = forms or {}
     rules = pricing.load_rules()
     measured = quote.status != "analysing"
+    rows = [
+        PartView(
+            part=p,
+            options=part_quote.options_of(p, quote),
+            result=part_quote.quote_part(p, part_quote.options_of(p, quote), quote.notes, rules)
+            if measured
+            else None,
+            form=forms.get(p.id) or (part_form_for(quote, p) if editable else None),
+            attachments=quote.attachments_of(p),
+        )
+        for p in quote.parts
+    ]
+    shown = {f.code for row in rows if row.result for f in row.result.findings}
     return render_template(
         "quotes/detail.html",
         quote=quote,
         drawings=quote.live_drawings,
-        parts=[
-            PartView(
-                part=p,
-                options=part_quote.options_of(p, quote),
-                result=part_quote.quote_part(p, part_quote.options_of(p, quote), quote.notes, rules)
-                if measured
-                else None,
-                form=forms.get(p.id) or (part_form_for(quote, p) if editable else None),
-                attachments=quote.attachments_of(p),
-            )
-            for p in quote.parts
-        ],
+        parts=rows,
+        # the quote's hints the parts' manufacturability notes do not already give
+        warnings=[code for code in quote.warnings or [] if code not in shown],
         attach_forms={
             d.id: attach_form_for(quote, d) for d in quote.live_drawings if editable and d.is_flat
         },

@@ -234,7 +234,9 @@ def analyse_drawing(drawing: Drawing) -> None:
         drawing.review_reason = reason[:40]
         db.session.commit()
         return
-    drawing.geometry = geometry.to_dict()
+    from .dfm import measure_geometry
+
+    drawing.geometry = {**geometry.to_dict(), "dfm": measure_geometry(geometry)}
     drawing.analysis_status = "analysed"
     derived = [b for b in (_store_preview(drawing, geometry), _store_mesh(drawing, geometry)) if b]
     try:

@@ -102,7 +102,11 @@ def quote_part(
     """Price `part` with `options`: no SQL, only the rules and the stored geometry."""
     rules = rules or pricing.load_rules()
     geometry = PartGeometry.from_dict(part.geometry) if part.geometry else None
-    findings = dfm.findings(part.geometry, options.process, rules) if part.geometry else []
+    findings = (
+        dfm.findings(part.geometry, options.process, rules, options.material)
+        if part.geometry
+        else []
+    )
     if part.analysis_status in ("unmeasurable", "failed") and part.review_reason:
         return PartQuote(options, findings=findings, review_reason=part.review_reason)
     if options.tolerance not in TOLERANCES or options.inspection not in INSPECTIONS:
@@ -127,7 +131,7 @@ def quote_part(
         )
     except pricing.NeedsReview as exc:
         return PartQuote(options, findings=findings, review_reason=exc.reason_code)
-    if any(f.severity == "review" for f in findings):
+    if dfm.needs_review(findings):
         return PartQuote(options, findings=findings, review_reason="dfm_review")
     return PartQuote(
         options,

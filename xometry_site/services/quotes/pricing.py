@@ -31,6 +31,7 @@ RULES_PATH = Path(__file__).resolve().parents[2] / "data" / "pricing_rules.json"
 CENT = Decimal("0.01")
 LARGEST_SENSIBLE_MM = 2000
 MODELS = ("subtractive", "additive", "sheet")
+DFM_LIMITS = ("min_wall_mm", "min_feature_mm", "max_wall_mm")  # optional, per process or material
 
 REASON_LABELS = {
     "process_needs_review": _l("This process is always quoted by an engineer."),
@@ -259,6 +260,9 @@ def _validate_process(pid: str, p: dict[str, Any], number: Any, problems: list[s
         for key, entry in (p.get(kind) or {}).items():
             if not {"en", "zh_CN"} <= set(entry.get("name", {})):
                 problems.append(f"{where}.{kind}.{key}.name needs en and zh_CN")
+    _validate_dfm_limits(where, p, number, problems)
+    for mid, m in (p.get("materials") or {}).items():
+        _validate_dfm_limits(f"{where}.materials.{mid}", m, number, problems)
     if not p.get("instant"):
         return
     if p.get("model") not in MODELS:
@@ -285,6 +289,18 @@ def _validate_process(pid: str, p: dict[str, Any], number: Any, problems: list[s
         for mid in f.get("materials", []):
             if mid not in p["materials"]:
                 problems.append(f"{where}.finishes.{fid} names unknown material {mid}")
+
+
+def _validate_dfm_limits(
+    where: str, entry: dict[str, Any], number: Any, problems: list[str]
+) -> None:
+    """Optional manufacturability limits (dfm.py): sizes in mm above zero, walls min ≤ max."""
+    for key in DFM_LIMITS:
+        if key in entry:
+            number(f"{where}.{key}", entry[key], "0.000001")
+    low, high = entry.get("min_wall_mm"), entry.get("max_wall_mm")
+    if isinstance(low, int | float) and isinstance(high, int | float) and low > high:
+        problems.append(f"{where}.max_wall_mm is below min_wall_mm")
 
 
 def localized(names: dict[str, str], locale: str) -> str:
