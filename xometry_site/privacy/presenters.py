@@ -90,6 +90,10 @@ def code_name(codes: str, value: str) -> str:
         from ..quotes.labels import LEAD_CHOICE
 
         names["lead_choice"] = LEAD_CHOICE
+    elif codes == "notification_kind":
+        from ..services.notifications import kind_name
+
+        return kind_name(value)
     elif codes in ("tolerance", "inspection"):
         from ..services.quotes.catalogue import option_name
 
