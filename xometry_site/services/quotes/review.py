@@ -1,4 +1,4 @@
-"""Staff review of quotes: the queue, the engineer's price and the customer's mail, staff downloads on record."""
+"""Staff review of quotes: the queue, the engineer's price and the customer's message, staff downloads on record."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ class EngineerPrice:
 
 
 def set_engineer_price(quote: Quote, staff: User, price: EngineerPrice) -> None:
-    """Price a reviewed quote part by part, then mail the customer in their language."""
+    """Price a reviewed quote part by part, then tell the customer (inbox, and mail or text)."""
     if not staff.is_staff:
         raise QuoteError("not_staff")
     if quote.status not in ("in_review", "analysing", "quoted"):
@@ -110,26 +110,24 @@ def set_engineer_price(quote: Quote, staff: User, price: EngineerPrice) -> None:
     )
     quote.events[-1].actor_id = staff.id
     notify_customer(quote)
-    db.session.commit()  # the price and its mail together
+    db.session.commit()  # the price and its message together
     log.info("quote.priced quote=%s source=engineer", quote.id)
 
 
 def notify_customer(quote: Quote) -> None:
-    """Mail "your quote is ready" to the owner, in their preferred language."""
-    from ..mail import external_url, send_mail
+    """Tell the owner their quote is priced: in their inbox, and by mail or text message."""
+    from ..notifications import notify, path_for
 
     owner = db.session.get(User, quote.user_id)
-    if owner is None or not owner.email or not owner.is_active:
+    if owner is None or not owner.is_active:
         return
-    send_mail(
-        owner.email,
-        "quote_ready",
-        owner.preferred_language,
-        user_name=owner.name,
+    notify(
+        owner,
+        "quote_priced",
+        path_for("quotes.detail", ref=quote.ref),
         ref=quote.ref,
         total=quote.total,
         valid_until=quote.valid_until,
-        link=external_url("quotes.detail", ref=quote.ref),
     )
 
 
