@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -37,12 +38,14 @@ def _store(app: Flask, data: bytes):
 
 
 def make_records(app: Flask, owner) -> dict[str, Any]:
-    """A quote with a drawing (preview and viewer mesh), an address, an export, a request, a notice."""
+    """A quote with a drawing (preview and viewer mesh), an order with its fapiao, an address, an
+    export, a request, a notice."""
     from xometry_site.extensions import db
     from xometry_site.models import (
         DataExport,
         Notice,
         NoticeReceipt,
+        Order,
         PrivacyRequest,
         Quote,
         ShippingAddress,
@@ -70,6 +73,13 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
         mesh_key_id=mesh.kid,
         mesh_wrapped_key=mesh.wrapped_dek,
         analysis_status="analysed",
+        process="cnc_machining",
+        material="al6061",
+        finish="as_machined",
+        quantity=1,
+        tolerance="iso2768m",
+        threads=0,
+        inspection="standard",
     )
     address = ShippingAddress(
         user_id=owner.id,
@@ -101,6 +111,26 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
     db.session.add_all([drawing, address, export, request, notice])
     db.session.flush()
     db.session.add(NoticeReceipt(notice_id=notice.id, user_id=owner.id))
+    order = Order(
+        user_id=owner.id,
+        number=f"XA-2026-{owner.id:06d}",
+        lead_choice="standard",
+        lead_days=7,
+        ship_by=utcnow().date() + timedelta(days=10),
+        subtotal=Decimal("100.00"),
+        vat_rate=Decimal("0.13"),
+        vat=Decimal("13.00"),
+        total=Decimal("113.00"),
+        remittance_reference=f"XA26{owner.id:06d}",
+        parts=[],
+        shipping={"recipient": "张三"},
+    )
+    order.invoice = {"kind": "corporate", "company_name": "上海测试有限公司"}
+    fapiao = _store(app, b"%PDF-1.7\n%%EOF\n")
+    order.fapiao_number, order.fapiao_filename = "24312000000000000001", "fapiao.pdf"
+    order.fapiao_blob_id, order.fapiao_key_id = fapiao.blob_id, fapiao.kid
+    order.fapiao_wrapped_key = fapiao.wrapped_dek
+    db.session.add(order)
     from xometry_site.models import StaffAlert  # staff's own records: 404 for everyone else
 
     alert = StaffAlert(kind="unknown_key", subject="key:k0")
@@ -110,6 +140,8 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
         "alert_id": alert.id,
         "ref": quote.ref,
         "drawing_id": drawing.id,
+        "part_id": drawing.id,
+        "number": order.number,
         "address_id": address.id,
         "public_id": export.public_id,
         "request_id": request.id,

@@ -13,7 +13,8 @@ from conftest import sign_in
 from sqlalchemy import event
 
 # The base layout of a signed-in page loads the user, and with it (one statement) the policy
-# edition they accepted and how many notices they have not dismissed: the banner needs no more.
+# edition they accepted, how many notices they have not dismissed and how many messages they have
+# not read: the banner and the header need no more.
 SIGNED_IN_LAYOUT = 1
 
 
@@ -151,3 +152,15 @@ def test_account_overview_costs_a_fixed_number_of_statements(app, db, make_user)
     six = statements_for(db, many_client, "/account")
     assert len(six) == len(one), "\n".join(six)
     assert len(one) <= 12, "\n".join(one)
+
+
+def test_the_headers_unread_message_count_is_loaded_with_the_user(app, db, client, make_user):
+    from xometry_site.services.notifications import notify
+
+    user = make_user()
+    for number in ("XA-2026-000001", "XA-2026-000002"):
+        notify(user, "fapiao_issued", f"/orders/{number}", number=number)
+    db.session.commit()
+    sign_in(client, user)
+    assert len(statements_for(db, client, "/quotes/")) == SIGNED_IN_LAYOUT + 1
+    assert '<span class="nav-count" aria-hidden="true">2</span>' in client.get("/").get_data(True)

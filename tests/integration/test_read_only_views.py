@@ -84,7 +84,7 @@ def test_read_only_pages_show_the_same_on_postgresql(pg_app):
     _db.session.remove()
     assert ref in client.get("/quotes/?lang=en").get_data(as_text=True)
     _db.session.remove()
-    assert "CNC" in client.get(f"/quotes/{ref}?lang=en").get_data(as_text=True)
+    assert "Analysing" in client.get(f"/quotes/{ref}?lang=en").get_data(as_text=True)
     _db.session.remove()
     assert "Account" in client.get("/account?lang=en").get_data(as_text=True)
 

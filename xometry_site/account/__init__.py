@@ -13,4 +13,11 @@ def _register_mailing(state) -> None:
     state.app.register_blueprint(mailing_bp)
 
 
-from . import address_views, invoice_views, subscription_views, views, wechat_views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    address_views,
+    invoice_views,
+    notification_views,
+    subscription_views,
+    views,
+    wechat_views,
+)

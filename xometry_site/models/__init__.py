@@ -7,6 +7,7 @@ from .address import ShippingAddress
 from .audit import AuditEvent, SignInEvent
 from .consent import Consent
 from .invoice import InvoiceProfile
+from .notification import Notification
 from .order import Order, OrderEvent, Payment
 from .outbox import OutboxMessage, StaffAlert
 from .phone_code import PhoneVerification
@@ -14,8 +15,9 @@ from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLoc
 from .quote import Drawing, Quote, QuoteEvent, QuoteMessage
 from .user import User, WeChatIdentity
 
-# What the banner on every signed-in page needs, as SQL expressions loaded with the user in the
-# one query Flask-Login makes anyway (auth.loading undefers the group): two fewer queries a page.
+# What the banner and the header's inbox count on every signed-in page need, as SQL expressions
+# loaded with the user in the one query Flask-Login makes anyway (auth.loading undefers the
+# group): three fewer queries a page.
 User.accepted_policy_edition = column_property(
     select(Consent.policy_edition)
     .where(Consent.user_id == User.id, Consent.kind == "policy", Consent.withdrawn_at.is_(None))
@@ -30,6 +32,14 @@ User.unread_notice_count = column_property(
     select(func.count(NoticeReceipt.id))
     .where(NoticeReceipt.user_id == User.id, NoticeReceipt.dismissed_at.is_(None))
     .correlate_except(NoticeReceipt)
+    .scalar_subquery(),
+    deferred=True,
+    group="banner",
+)
+User.unread_notification_count = column_property(
+    select(func.count(Notification.id))
+    .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+    .correlate_except(Notification)
     .scalar_subquery(),
     deferred=True,
     group="banner",
@@ -51,6 +61,7 @@ __all__ = [
     "InvoiceProfile",
     "Notice",
     "NoticeReceipt",
+    "Notification",
     "Order",
     "OrderEvent",
     "OutboxMessage",

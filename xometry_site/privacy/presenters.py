@@ -104,6 +104,10 @@ def code_name(codes: str, value: str) -> str:
         from ..quotes.labels import DECLINE_REASON, MESSAGE_AUTHOR
 
         names.update(decline_reason=DECLINE_REASON, quote_message_kind=MESSAGE_AUTHOR)
+    elif codes == "notification_kind":
+        from ..services.notifications import kind_name
+
+        return kind_name(value)
     elif codes in ("tolerance", "inspection"):
         from ..services.quotes.catalogue import option_name
 

@@ -4,23 +4,22 @@ from __future__ import annotations
 
 from ...extensions import db
 from ...models import Order, User
-from .carriers import carrier_name
-
-KINDS = ("order_confirmed", "payment_received", "shipped", "fapiao_issued")
 
 
 def tell_customer(order: Order, kind: str) -> None:
     """In-site message plus mail (or SMS without e-mail), in the caller's transaction."""
-    from ..notifications import notify
+    from ..notifications import notify, path_for
 
-    if kind not in KINDS:
-        raise ValueError(kind)
     owner = db.session.get(User, order.user_id)
     if owner is None or not owner.is_active:
         return
-    params = {"number": order.number, "total": str(order.total)}
-    if kind == "shipped":
-        params.update(carrier=str(carrier_name(order.carrier)), tracking=order.tracking_number)
-    if kind == "fapiao_issued":
-        params.update(fapiao_number=order.fapiao_number)
-    notify(owner, kind, f"/orders/{order.number}", **params)
+    params: dict = {"number": order.number}
+    if kind == "order_confirmed":
+        params["total"] = order.total
+    elif kind == "payment_received":
+        params["amount"] = order.amount_paid
+    elif kind == "shipped":
+        params.update(carrier=order.carrier, tracking_number=order.tracking_number)
+    elif kind != "fapiao_issued":
+        raise ValueError(kind)
+    notify(owner, kind, path_for("orders.detail", number=order.number), **params)

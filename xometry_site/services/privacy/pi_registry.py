@@ -667,6 +667,27 @@ REGISTRY: tuple[Entry, ...] = (
         technical={"id": "row id", "notice_id": "which notice", "user_id": "link to the account"},
     ),
     Entry(
+        table="notifications",
+        category="running",
+        title=_l("Message in your inbox"),
+        purpose=_l(
+            "To tell you what happens to your quotes and orders (priced, confirmed, paid, "
+            "shipped, invoiced, a question from our engineer): service messages, never marketing."
+        ),
+        method=_l("Recorded by the site when something happens to your quote or order."),
+        owner="user_id",
+        layout="table",
+        personal=(
+            Column("created_at", _l("When"), ERASE, TIME),
+            Column("kind", _l("What"), ERASE, codes="notification_kind"),
+            Column("params", _l("Details"), ERASE, DATA),
+            Column("link_path", _l("Link"), ERASE),
+            Column("read_at", _l("Read"), ERASE, TIME),
+        ),
+        technical={"id": "row id", "user_id": "link to the account"},
+        order_by="-created_at",
+    ),
+    Entry(
         table="outbox_messages",
         category="running",
         title=_l("Message to you"),

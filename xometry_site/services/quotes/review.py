@@ -1,5 +1,5 @@
 """Staff review of quotes: the queue, each part's instant price and findings as a starting point,
-the engineer's price or a refusal and the customer's mail, staff downloads on record."""
+the engineer's price or a refusal and the customer's message, staff downloads on record."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ class EngineerPrice:
 
 
 def set_engineer_price(quote: Quote, staff: User, price: EngineerPrice) -> None:
-    """Price a reviewed quote part by part, then mail the customer in their language."""
+    """Price a reviewed quote part by part, then tell the customer (inbox, and mail or text)."""
     if not staff.is_staff:
         raise QuoteError("not_staff")
     if quote.status not in REVIEWABLE:
@@ -162,7 +162,7 @@ def set_engineer_price(quote: Quote, staff: User, price: EngineerPrice) -> None:
     )
     quote.events[-1].actor_id = staff.id
     notify_customer(quote)
-    db.session.commit()  # the price and its mail together
+    db.session.commit()  # the price and its message together
     log.info("quote.priced quote=%s source=engineer", quote.id)
 
 
@@ -195,8 +195,20 @@ def decline_quote(quote: Quote, staff: User, reason: str, note: str | None) -> N
 
 
 def notify_customer(quote: Quote) -> None:
-    """Mail "your quote is ready" to the owner, in their preferred language."""
-    mail_owner(quote, "quote_ready", total=quote.total, valid_until=quote.valid_until)
+    """Tell the owner their quote is priced: in their inbox, and by mail or text message."""
+    from ..notifications import notify, path_for
+
+    owner = db.session.get(User, quote.user_id)
+    if owner is None or not owner.is_active:
+        return
+    notify(
+        owner,
+        "quote_priced",
+        path_for("quotes.detail", ref=quote.ref),
+        ref=quote.ref,
+        total=quote.total,
+        valid_until=quote.valid_until,
+    )
 
 
 def mail_owner(quote: Quote, template: str, **context: Any) -> None:
