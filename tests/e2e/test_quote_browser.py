@@ -2,7 +2,8 @@
 progress, an instant price and 3D view for the STL, "in review" for the lone PDF; they change the
 STL's material and quantity and watch the price follow without a reload, see a custom tolerance's
 review reason before saving, a staff price for the PDF, then the order with an address and
-invoice details. Also without JavaScript, and every amount visible at 375 px."""
+invoice details. Also without JavaScript, every amount visible at 375 px, and a refused file
+named while the browser is still sending it."""
 
 from __future__ import annotations
 
@@ -222,3 +223,90 @@ def test_the_upload_works_without_javascript(browser, live_server, make_user):
     page.wait_for_url(re.compile(r".*/quotes/Q-[A-Z2-7]{10}$"))
     assert "即时报价" in page.locator("#price").inner_text()
     context.close()
+
+
+class CountingInput:
+    """A request body as the app reads it, counting the bytes it takes."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.taken = 0
+
+    def read(self, *args) -> bytes:
+        data = self.stream.read(*args)
+        self.taken += len(data)
+        return data
+
+    def readline(self, *args) -> bytes:
+        data = self.stream.readline(*args)
+        self.taken += len(data)
+        return data
+
+    def readinto(self, buffer):
+        n = self.stream.readinto(buffer)
+        self.taken += n or 0
+        return n
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
+@pytest.fixture
+def upload_bodies(app):
+    """The bodies of POST /quotes/new as the live app reads them (a WSGI wrapper, tests only)."""
+    inner, bodies = app.wsgi_app, []
+
+    def counting(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"] == "/quotes/new":
+            environ["wsgi.input"] = CountingInput(environ["wsgi.input"])
+            bodies.append(environ["wsgi.input"])
+        return inner(environ, start_response)
+
+    app.wsgi_app = counting
+    yield bodies
+    app.wsgi_app = inner
+
+
+def test_a_file_refused_by_its_first_bytes_is_named_while_the_browser_is_still_sending(
+    phone_page, make_user, upload_bodies, tmp_path
+):
+    """A 40 MB "PDF" that begins like a Windows program: the server answers after its first
+    bytes and ends the connection while Chromium is still sending; the page names the file."""
+    page = phone_page
+    customer = make_user(preferred_language="zh_CN")
+    browser_sign_in(page, customer.email)
+    fake = tmp_path / "图纸.pdf"
+    fake.write_bytes(b"MZ" + b"\0" * (40 * 1024 * 1024))
+    page.goto("/quotes/new")
+    page.set_input_files("#files", str(fake))
+    page.get_by_role("button", name="获取报价").click()
+    errors = page.locator("#upload-errors")
+    errors.wait_for(state="visible", timeout=30000)
+    assert errors.inner_text() == "图纸.pdf：文件内容与其文件类型不符。本次上传的文件均未保存。"
+    assert page.url.endswith("/quotes/new")
+    assert page.get_by_role("button", name="获取报价").is_enabled()  # ready to try again
+    assert [body.taken < 10 * 1024 * 1024 for body in upload_bodies] == [True]
+    assert db.session.query(Quote).count() == 0
+
+
+def test_the_page_says_so_when_the_connection_closes_with_no_answer(phone_page, make_user):
+    """Some browsers report only the closed connection, not the early answer before it."""
+    page = phone_page
+    customer = make_user(preferred_language="zh_CN")
+    browser_sign_in(page, customer.email)
+    page.goto("/quotes/new")
+    page.route(
+        "**/quotes/new",
+        lambda route: (
+            route.abort("connectionreset") if route.request.method == "POST" else route.continue_()
+        ),
+    )
+    stl = {"name": "支架.stl", "mimeType": "model/stl", "buffer": grid_cube_stl(n=4)}
+    page.set_input_files("#files", stl)
+    page.get_by_role("button", name="获取报价").click()
+    errors = page.locator("#upload-errors")
+    errors.wait_for(state="visible")
+    assert errors.inner_text() == (
+        "发送文件时连接被关闭，文件均未保存。请确认每个文件都是可接受类型的图纸且不超过 100 MB，然后重试。"
+    )
+    assert page.get_by_role("button", name="获取报价").is_enabled()

@@ -243,6 +243,29 @@ class TestLimits:
         assert response.status_code == 413
         assert_nothing_stored(app, db)
 
+    def test_a_chunked_body_gets_the_per_file_message_however_long_it_is(
+        self, app, client, db, customer
+    ):
+        """No Content-Length, more than MAX_CONTENT_LENGTH: the answer names the file, as with a
+        length; reading on after the refusal used to end in the generic "too large" page."""
+        app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+        big = cube_stl() + b"\0" * (256 * 1024)
+        body, content_type = multipart(quote_fields(), [("big.stl", big)])
+        chunked = {
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.input_terminated": True,  # as a server that decodes chunked bodies says
+            "CONTENT_TYPE": content_type,
+        }
+        response = client.post(
+            "/quotes/new?lang=en",
+            headers={"Transfer-Encoding": "chunked"},
+            environ_overrides=chunked,
+        )
+        assert response.status_code == 413
+        html = response.get_data(as_text=True)
+        assert "big.stl is larger than" in html and "Nothing was stored." in html
+        assert_nothing_stored(app, db)
+
     def test_too_many_form_parts_are_refused(self, app, client, db, customer):
         app.config["MAX_FORM_PARTS"] = 8
         fields = quote_fields() + [(f"x{i}", "y") for i in range(10)]

@@ -176,12 +176,14 @@ def test_the_fields_before_the_first_file_come_first_and_nothing_is_stored_yet(
         seen = upload.read_fields()
         assert seen == {"csrf_token": "t"}
         assert everything_in(storage) == []  # the caller refuses here: nothing to clean up
+        assert not upload.body_read  # ... and the answer ends the connection
     assert everything_in(storage) == []
 
 
 def test_the_fields_come_whole_when_there_is_no_file(storage, ring):
     with receiver(storage, ring, [("csrf_token", "t")], []) as upload:
         calls = [upload.read_fields()]
+        assert upload.body_read
         assert upload.read_files().files == []
     assert calls == [{"csrf_token": "t"}]
 
@@ -196,6 +198,19 @@ def test_an_exception_in_the_block_destroys_every_blob_of_the_request(storage, r
         assert len(upload.read_files().files) == 1
         assert everything_in(storage) != []
         raise CommitFailed()
+    assert everything_in(storage) == []
+
+
+@pytest.mark.parametrize("read_ahead", [True, False])
+def test_a_refusal_reads_no_further(storage, ring, read_ahead):
+    data, headers = body([("csrf_token", "t")], [("big.stl", binary_stl() + b"\0" * 600_000)])
+    stream = io.BytesIO(data)
+    with pytest.raises(UploadTooLarge), UploadReceiver(stream, headers, storage, ring, LIMITS,
+                                                       4096, read_ahead) as upload:  # fmt: skip
+        upload.read_fields()
+        upload.read_files()
+    assert not upload.body_read
+    assert len(stream.read()) > 500_000  # the rest is left for the server to drop
     assert everything_in(storage) == []
 
 

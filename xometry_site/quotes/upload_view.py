@@ -6,25 +6,37 @@ the fields sent before the first file (so a bad form stores nothing; fields afte
 refused) → per file: size while streaming, leading bytes → the quote row. Every refusal leaves
 no row and no blob: `UploadReceiver` destroys the request's blobs on any exception, a failed
 commit of the quote included.
+
+A refusal is answered at once, without reading the rest of the body (a 2 GB upload whose first
+file is too large is refused after that file's first 100 MB, not after 2 GB), and the connection
+ends after the answer so the unread bytes are never taken for a next request: see
+`EndsConnection` for how each server does that.
 """
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import struct
+from collections.abc import Iterable, Iterator
 from types import SimpleNamespace
+from typing import Any
 
-from flask import current_app, jsonify, redirect, render_template, request, url_for
+from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import ClosingIterator
 from wtforms import ValidationError
 
 from ..errors import CSRF_MESSAGE, render_error
 from ..services.keyring import get_keyring
 from ..services.quotes import catalogue, creation
 from ..services.quotes.file_types import ACCEPT_ATTRIBUTE, FORMATS
-from ..services.quotes.uploads import UploadLimits, UploadReceiver, UploadRefused, drain
+from ..services.quotes.uploads import UploadLimits, UploadReceiver, UploadRefused
 from ..services.storage import get_storage
 from .forms import QuoteForm
 from .labels import UPLOAD_REFUSAL
@@ -116,7 +128,10 @@ def _csrf_valid(token: str | None) -> bool:
 
 
 def receive_quote():
-    stream = request.stream  # 413 here when Content-Length is over MAX_CONTENT_LENGTH
+    try:
+        stream = request.stream
+    except RequestEntityTooLarge:  # Content-Length over MAX_CONTENT_LENGTH: not a byte read
+        return _ends_connection(render_error(413))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         with UploadReceiver(
@@ -128,11 +143,13 @@ def receive_quote():
             read_ahead=bool(current_app.config.get("UPLOAD_READ_AHEAD", True)),
         ) as upload:
             response = _receive(upload)
+            if upload.body_read:
+                return response
     except UploadRefused as exc:
-        drain(stream, int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
-        return _refused(exc)
-    drain(stream, int(current_app.config["MAX_CONTENT_LENGTH"] or 0))
-    return response
+        response = _refused(exc)
+    except RequestEntityTooLarge:  # a chunked body past MAX_CONTENT_LENGTH
+        response = render_error(413)
+    return _ends_connection(response)
 
 
 def _receive(upload: UploadReceiver):
@@ -191,3 +208,40 @@ def _error_response(status: int, message: str):
     if wants_json():
         return jsonify(errors=[message]), status
     return render_error(status, message)
+
+
+def _ends_connection(answer) -> Response:
+    """`answer`, after which the connection ends: what is left of the body is never read."""
+    return EndsConnection.force_type(current_app.make_response(answer))
+
+
+class EndsConnection(Response):
+    """An answer sent before the request body was read to its end; the connection ends after it.
+
+    gunicorn's gthread worker needs nothing: after the answer it reads at most 64 KB (or 5 s) of
+    an unread body, then closes the connection (its header still says keep-alive: WSGI forbids
+    an app to set `Connection`, and gunicorn drops it). Werkzeug's development server would read
+    and drop everything the client still sends (up to 10 GB) before closing, so there the view
+    ends the connection once the answer's last byte is written, on the socket that server puts
+    in the environ (`werkzeug.socket`) for taking a connection over.
+    """
+
+    def get_app_iter(self, environ: dict[str, Any]) -> Iterable[bytes]:
+        body = super().get_app_iter(environ)
+        connection = environ.get("werkzeug.socket")
+        if connection is None:
+            return body
+        return ClosingIterator(_then_shut_down(body, connection), getattr(body, "close", None))
+
+
+def _then_shut_down(body: Iterable[bytes], connection: socket.socket) -> Iterator[bytes]:
+    """The answer's bytes (the server asks for the next block only once the previous one is
+    sent, PEP 3333), then the end of the connection: a FIN after the answer; reading shut, so the
+    server's drain finds the body at its end; and a reset when the server closes the socket. The
+    reset makes a browser that is still sending stop and read the answer: a plain close left a
+    zero receive window behind, and the browser waiting on it for a minute."""
+    yield from body
+    with contextlib.suppress(OSError):
+        connection.shutdown(socket.SHUT_WR)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.shutdown(socket.SHUT_RD)

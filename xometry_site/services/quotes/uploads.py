@@ -5,7 +5,8 @@ never touch disk unencrypted, so the upload view hands `request.stream` to `Uplo
 feeds each file part to an `EncryptedBlobWriter` chunk by chunk (memory ≈ one read + one segment).
 Size, count, type and leading bytes are checked while the bytes go past; on any refusal or fault
 every blob of the request is aborted or destroyed before the exception reaches the caller, so a
-refused request leaves nothing behind. The row that refers to the blobs is committed only after
+refused request leaves nothing behind, and nothing more of its body is read: the rest is the
+server's to drop (see the upload view). The row that refers to the blobs is committed only after
 they are durable (see vault.py); a crash between the two leaves orphans for `sweep_orphans`.
 """
 
@@ -331,7 +332,7 @@ class UploadReceiver:
     calls `read_files()`, which stores each file encrypted as it streams past. Used as a context
     manager it is the one place that cleans up: an exception inside the block (a refusal, a
     failed commit of the rows) destroys every blob of the request before it propagates, and on
-    leaving nothing reads `stream` any more (the caller may drain it).
+    leaving nothing reads `stream` any more; `body_read` then says whether it was read to its end.
     """
 
     def __init__(
@@ -388,6 +389,11 @@ class UploadReceiver:
     def discard(self) -> None:
         """Destroy every blob of this request (the files read so far and the one being read)."""
         self._receiver.discard()
+
+    @property
+    def body_read(self) -> bool:
+        """Whether the body was read to its end: a refusal leaves the rest unread."""
+        return self._ended
 
     def kept(self) -> None:
         """The rows that refer to the blobs are committed: the blobs are theirs, not ours to destroy."""
@@ -454,16 +460,3 @@ def _boundary(headers: Mapping[str, str]) -> bytes:
     from streaming_form_data.parser import parse_content_boundary
 
     return parse_content_boundary(dict(headers))
-
-
-def drain(stream: BinaryIO, limit: int, read_size: int = READ_SIZE) -> None:
-    """Read and drop up to `limit` more bytes so the client sees our answer, not a reset."""
-    remaining = limit
-    try:
-        while remaining > 0:
-            chunk = stream.read(min(read_size, remaining))
-            if not chunk:
-                return
-            remaining -= len(chunk)
-    except (ClientDisconnected, OSError):
-        return

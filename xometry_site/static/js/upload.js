@@ -162,10 +162,14 @@
     xhr.upload.addEventListener("progress", function (e) {
       if (e.lengthComputable) { setProgress(e.loaded, e.total); }
     });
+    var sent = false;
+    var answered = false;
     xhr.upload.addEventListener("load", function () {
+      sent = true;
       chosen.forEach(function (c) { c.bar.value = 100; c.state.textContent = msg("done"); });
     });
     xhr.addEventListener("load", function () {
+      answered = true;
       var answer = {};
       try { answer = JSON.parse(xhr.responseText); } catch (ignore) { answer = {}; }
       if (xhr.status < 300 && answer.redirect) {
@@ -174,7 +178,12 @@
       }
       fail(answer.errors || (answer.error ? [answer.error] : [msg("failed")]));
     });
-    xhr.addEventListener("error", function () { fail([msg("failed")]); });
+    // No answer (error, abort, timeout). The server answers a refused file at once and closes
+    // the connection while the rest is still being sent: most browsers show that answer (above),
+    // some report only the closed connection, so say what is most likely wrong.
+    xhr.addEventListener("loadend", function () {
+      if (!answered) { fail([msg(sent ? "failed" : "cut")]); }
+    });
     sending = true;
     submit.disabled = true;
     form.classList.add("uploading");
