@@ -70,7 +70,7 @@ def add_order_details(user) -> None:
         [
             ShippingAddress(
                 user_id=user.id, recipient="王工", address="张江路 100 号",
-                phone="+8613800000001", province="310000", city="310100",
+                phone="+8613800000001", province="310000", city="310100", district="310115",
                 postal_code="201203", is_default=True,
             ),
             InvoiceProfile(

@@ -85,6 +85,7 @@ def fill_everything(user) -> dict:
             phone="+8613900001111",
             province="310000",
             city="310100",
+            district="310109",
             postal_code="200080",
             is_default=True,
         )

@@ -7,8 +7,8 @@ import pytest
 from xometry_site.extensions import db
 from xometry_site.models import ShippingAddress
 
-SHANGHAI, SHANGHAI_CITY = "310000", "310100"
-GUANGDONG, SHENZHEN = "440000", "440300"
+SHANGHAI, SHANGHAI_CITY, HONGKOU = "310000", "310100", "310109"
+GUANGDONG, SHENZHEN, NANSHAN = "440000", "440300", "440305"
 
 VALID = {
     "organization": "上海某某机械有限公司",
@@ -17,6 +17,7 @@ VALID = {
     "phone": "138 1234 5678",
     "province": SHANGHAI,
     "city": SHANGHAI_CITY,
+    "district": HONGKOU,
     "postal_code": "２０００８０",  # full-width digits from a Chinese input method
 }
 
@@ -56,7 +57,14 @@ def test_landline_numbers_are_accepted(client, user, login_as):
 def test_second_address_can_become_the_default_and_only_one_is(client, user, login_as):
     login_as(user)
     add(client)
-    add(client, recipient="李雷", province=GUANGDONG, city=SHENZHEN, postal_code="518000")
+    add(
+        client,
+        recipient="李雷",
+        province=GUANGDONG,
+        city=SHENZHEN,
+        district=NANSHAN,
+        postal_code="518000",
+    )
     first, second = rows(user)
     assert first.is_default and not second.is_default
     response = client.post(f"/account/addresses/{second.id}/default")
@@ -110,6 +118,9 @@ def test_editing_keeps_one_default(client, user, login_as):
         ("city", SHENZHEN, "请选择所选省份下的城市"),  # a city of another province
         ("province", "999999", "请选择省份"),
         ("city", "", "请选择所选省份下的城市"),
+        ("district", "", "请选择区县"),
+        ("district", NANSHAN, "请选择所选城市下的区县"),  # a district of another city
+        ("district", "999999", "请选择所选城市下的区县"),
     ],
 )
 def test_bad_input_is_refused_beside_the_field_keeping_typed_values(
@@ -117,7 +128,7 @@ def test_bad_input_is_refused_beside_the_field_keeping_typed_values(
 ):
     login_as(user)
     response = add(client, **{field: value})
-    assert response.status_code == 200
+    assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert message in page
     assert f'id="{field}-errors"' in page
@@ -140,13 +151,95 @@ def test_update_cities_without_javascript_keeps_typed_values(client, user, login
     assert rows(user) == []
 
 
+def test_update_without_javascript_lists_the_chosen_citys_districts(client, user, login_as):
+    login_as(user)
+    response = add(client, province=GUANGDONG, city=SHENZHEN, district="", update_cities="1")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert f'<option value="{NANSHAN}">南山区</option>' in page
+    assert f'<option value="{HONGKOU}">' not in page  # only Shenzhen's
+    assert 'class="errors"' not in page and rows(user) == []
+    # saving without choosing one asks for it, the list already there
+    response = add(client, province=GUANGDONG, city=SHENZHEN, district="")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "请选择区县" in page and f'<option value="{NANSHAN}">南山区</option>' in page
+
+
+def test_a_city_without_districts_needs_none(client, user, login_as):
+    login_as(user)
+    response = add(client, province=GUANGDONG, city="441900", district="", postal_code="523000")
+    assert response.status_code == 302  # 东莞市 has towns, not districts
+    assert rows(user)[0].district is None
+    form = client.get(f"/account/addresses/{rows(user)[0].id}/edit").get_data(as_text=True)
+    assert "data-district-row hidden" in form
+
+
+def test_the_district_is_shown_by_name_in_both_languages(client, user, login_as):
+    login_as(user)
+    add(client, province=SHANGHAI, city=SHANGHAI_CITY, district="310115")
+    assert rows(user)[0].district == "310115"  # the code is stored
+    page = client.get("/account/addresses").get_data(as_text=True)
+    assert "浦东新区" in page and "310115" not in page
+    page = client.get("/account/addresses?lang=en").get_data(as_text=True)
+    assert "Pudong New Area" in page and "310115" not in page
+    assert "Pudong New Area" in client.get("/account?lang=en").get_data(as_text=True)
+
+
+def test_an_old_address_without_district_stays_listed_and_asks_for_it(client, user, login_as):
+    login_as(user)
+    old = ShippingAddress(
+        user_id=user.id,
+        recipient="王老地址",
+        address="黎阳路1号",
+        phone="+8613812345678",
+        province=SHANGHAI,
+        city=SHANGHAI_CITY,
+        postal_code="200080",
+        is_default=True,
+    )
+    db.session.add(old)
+    db.session.commit()
+    page = client.get("/account/addresses").get_data(as_text=True)
+    assert "王老地址" in page and "缺少区县" in page
+    form = client.get(f"/account/addresses/{old.id}/edit").get_data(as_text=True)
+    assert "此地址尚未填写区县" in form
+    assert f'<option value="{HONGKOU}">虹口区</option>' in form  # the city's districts, listed
+    data = {**VALID, "recipient": "王老地址", "district": HONGKOU}
+    assert client.post(f"/account/addresses/{old.id}/edit", data=data).status_code == 302
+    assert rows(user)[0].district == HONGKOU
+    assert "缺少区县" not in client.get("/account/addresses").get_data(as_text=True)
+
+
+def test_district_menu_json_lists_a_citys_districts_and_may_be_kept(client, user, login_as):
+    login_as(user)
+    response = client.get(f"/account/divisions.json?city={SHENZHEN}&lang=zh_CN")
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["city"] == SHENZHEN and {"code": NANSHAN, "name": "南山区"} in data["districts"]
+    assert all(d["code"].startswith("4403") for d in data["districts"])
+    assert len(response.get_data()) < 2000  # one city's districts, not the country's
+    assert "private" in response.headers["Cache-Control"]
+    assert "max-age=86400" in response.headers["Cache-Control"]
+    again = client.get(
+        f"/account/divisions.json?city={SHENZHEN}&lang=zh_CN",
+        headers={"If-None-Match": response.headers["ETag"]},
+    )
+    assert again.status_code == 304
+    english = client.get(f"/account/divisions.json?city={SHANGHAI_CITY}&lang=en").get_json()
+    assert {"code": "310115", "name": "Pudong New Area"} in english["districts"]
+    assert client.get("/account/divisions.json?city=441900").get_json()["districts"] == []
+    assert client.get(f"/account/divisions.json?city={GUANGDONG}").status_code == 404
+    assert client.get(f"/account/divisions.json?city={NANSHAN}").status_code == 404
+
+
 def test_city_menu_lists_only_the_chosen_provinces_cities_in_the_page_language(
     client, user, login_as
 ):
     login_as(user)
     page = client.get("/account/addresses/new").get_data(as_text=True)
     assert "广东省" in page and "深圳市" not in page
-    assert 'data-cities-url="/account/divisions.json"' in page
+    assert 'data-cities-url="/account/divisions.json?lang=zh_CN"' in page
     assert "/static/js/divisions.js" in page
     data = client.get(f"/account/divisions.json?province={GUANGDONG}").get_json()
     assert {"code": SHENZHEN, "name": "深圳市"} in data["cities"]

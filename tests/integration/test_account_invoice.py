@@ -24,6 +24,7 @@ CORPORATE = {
     "tax_number": USCC,
     "province": "310000",
     "city": "310100",
+    "district": "310109",
     "address": "虹口区黎阳路735号",
     "postal_code": "200080",
     "bank_name": "中国银行上海虹口支行",
@@ -36,6 +37,7 @@ PERSONAL = {
     "tax_number": "",
     "province": "310000",
     "city": "310100",
+    "district": "310109",
     "address": "黎阳路1号",
     "postal_code": "200080",
     "invoice_email": "me@example.com",
@@ -76,7 +78,7 @@ def test_corporate_profile_is_saved_encrypted_and_shown_masked(client, user, log
 def test_a_wrong_credit_code_is_refused_in_chinese_keeping_typed_values(client, user, login_as):
     login_as(user)
     response = client.post("/account/invoice", data={**CORPORATE, "tax_number": WRONG_USCC})
-    assert response.status_code == 200
+    assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "这不是有效的统一社会信用代码" in page
     assert 'id="tax_number-errors"' in page
@@ -98,20 +100,92 @@ def test_the_refusal_speaks_english_on_an_english_page(client, user, login_as):
     [
         ({"bank_account": "12ab"}, "bank_account", "银行账号应为 8 至 30 位数字"),
         ({"bank_account": "1234567"}, "bank_account", "银行账号应为 8 至 30 位数字"),
-        ({"bank_account": ""}, "bank_account", "请填写银行账号"),
-        ({"bank_name": ""}, "bank_name", "请填写开户银行"),
         ({"company_name": ""}, "company_name", "请填写公司名称"),
         ({"tax_number": ""}, "tax_number", "请填写统一社会信用代码"),
         ({"postal_code": "2000"}, "postal_code", "邮政编码为 6 位数字"),
         ({"city": "440300"}, "city", "请选择所选省份下的城市"),
+        ({"district": "440305"}, "district", "请选择所选城市下的区县"),  # 南山区 is in 深圳
         ({"invoice_email": "nope"}, "invoice_email", "请填写有效的电子邮箱地址"),
     ],
 )
 def test_corporate_rules(client, user, login_as, overrides, field, message):
     login_as(user)
-    page = client.post("/account/invoice", data={**CORPORATE, **overrides}).get_data(as_text=True)
+    response = client.post("/account/invoice", data={**CORPORATE, **overrides})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
     assert message in page and f'id="{field}-errors"' in page
     assert profile_of(user) is None
+
+
+SPECIAL = {
+    **CORPORATE,
+    "fapiao_type": "special",
+    "company_address": "上海市虹口区黎阳路735号",
+    "company_phone": "021-62345678",
+}
+
+
+@pytest.mark.parametrize(
+    ("field", "message"),
+    [
+        ("company_name", "请填写公司名称"),
+        ("tax_number", "请填写统一社会信用代码"),
+        ("company_address", "增值税专用发票需要填写公司注册地址"),
+        ("company_phone", "增值税专用发票需要填写公司注册电话"),
+        ("bank_name", "增值税专用发票需要填写开户银行"),
+        ("bank_account", "增值税专用发票需要填写银行账号"),
+    ],
+)
+def test_special_fapiao_requires_every_registered_detail(client, user, login_as, field, message):
+    login_as(user)
+    response = client.post("/account/invoice", data={**SPECIAL, field: ""})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert message in page and f'id="{field}-errors"' in page
+    assert profile_of(user) is None
+
+
+def test_special_fapiao_errors_speak_english_on_an_english_page(client, user, login_as):
+    login_as(user)
+    client.get("/?lang=en")
+    page = client.post("/account/invoice", data={**SPECIAL, "company_phone": ""}).get_data(
+        as_text=True
+    )
+    assert "A special VAT invoice needs the company's registered phone number." in page
+
+
+def test_special_fapiao_is_saved_with_its_details_and_secrets_encrypted(client, user, login_as):
+    login_as(user)
+    assert client.post("/account/invoice", data=SPECIAL).status_code == 302
+    profile = profile_of(user)
+    assert profile.fapiao_type == "special"
+    assert profile.company_address == "上海市虹口区黎阳路735号"
+    assert profile.company_phone == "+862162345678"
+    assert profile.district == "310109"
+    raw = db.session.execute(text("SELECT * FROM invoice_profiles")).mappings().one()
+    dump = " ".join(str(value) for value in raw.values())
+    assert USCC not in dump and BANK not in dump  # still encrypted at rest
+    overview = client.get("/account").get_data(as_text=True)
+    assert "增值税专用发票" in overview and "上海市虹口区黎阳路735号" in overview
+    assert "+86 21 6234 5678" in overview
+
+
+def test_normal_fapiao_needs_only_the_company_name_and_credit_code(client, user, login_as):
+    login_as(user)
+    data = {"kind": "corporate", "fapiao_type": "normal", "company_name": "上海某某机械有限公司"}
+    response = client.post("/account/invoice", data={**data, "tax_number": USCC})
+    assert response.status_code == 302
+    profile = profile_of(user)
+    assert profile.fapiao_type == "normal" and profile.bank_account is None
+    assert profile.province is None and profile.district is None  # the mailing address is optional
+
+
+def test_a_personal_invoice_is_always_a_normal_one(client, user, login_as):
+    login_as(user)
+    response = client.post("/account/invoice", data={**PERSONAL, "fapiao_type": "special"})
+    assert response.status_code == 302
+    assert profile_of(user).fapiao_type == "normal"
+    assert profile_of(user).company_address is None
 
 
 def test_personal_invoice_without_tax_number_needs_no_bank(client, user, login_as):

@@ -20,6 +20,7 @@ ADDRESS = {
     "phone": "138 1234 5678",
     "province": "310000",
     "city": "310100",
+    "district": "310109",
     "postal_code": "200080",
 }
 INVOICE = {
@@ -28,6 +29,7 @@ INVOICE = {
     "tax_number": USCC,
     "province": "310000",
     "city": "310100",
+    "district": "310109",
     "address": "虹口区黎阳路735号",
     "postal_code": "200080",
     "bank_name": "中国银行上海虹口支行",

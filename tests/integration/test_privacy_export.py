@@ -58,7 +58,7 @@ def test_export_is_built_mailed_and_downloadable_by_its_owner(client, user, logi
     assert {"data.json", "README.txt"} <= set(names)
     assert all(not name.startswith("/") and ".." not in name for name in names)
     data = json.loads(archive.read("data.json"))
-    assert data["schema"] == "xometry-asia/personal-data-export" and data["schema_version"] == 1
+    assert data["schema"] == "xometry-asia/personal-data-export" and data["schema_version"] == 2
     assert list(data["categories"]) == [
         "registration",
         "quotes",
@@ -82,6 +82,14 @@ def test_export_is_built_mailed_and_downloadable_by_its_owner(client, user, logi
     quotes = data["categories"]["quotes"]["records"]
     answers = [r["fields"]["body"]["value"] for r in quotes if r["table"] == "quote_messages"]
     assert answers == ["Which thread?", ANSWER]  # our question, and the customer's answer
+    # regions by name in the copy's language, never by code
+    assert [shipping[k]["value"] for k in ("province", "city", "district")] == [
+        "上海市",
+        "上海市",
+        "虹口区",
+    ]
+    assert "310109" not in archive.read("data.json").decode("utf-8")
+    assert invoice["district"]["value"] is None  # saved before districts were asked
     running = {r["table"] for r in data["categories"]["running"]["records"]}
     assert {"consents", "sign_in_events"} <= running
     # the drawings, decrypted, exactly as uploaded

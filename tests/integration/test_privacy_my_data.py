@@ -46,6 +46,7 @@ def test_my_data_shows_every_category_with_purpose_and_correction_links(client, 
     assert "o-OPENID-123456" in page  # WeChat OpenID (appendix: registration)
     assert "203.0.113.7" in page  # sign-in history
     assert "上海市" in page or "Shanghai" in page  # region codes shown as names
+    assert "Hongkou District" in page and "310109" not in page  # the district too, by name
     # sensitive values are masked on the page
     from privacy_support import ID_NUMBER
 

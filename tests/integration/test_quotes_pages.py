@@ -36,6 +36,7 @@ def add_order_details(db, user) -> tuple[ShippingAddress, InvoiceProfile]:
         phone="+8613800000001",
         province="310000",
         city="310100",
+        district="310115",
         postal_code="201203",
         is_default=True,
     )
@@ -139,8 +140,10 @@ def test_accept_orders_and_mails_staff(app, client, db, customer, staff, mailbox
     assert quote.ordered_at is not None
     assert (quote.shipping_address_id, quote.invoice_profile_id) == (address.id, invoice.id)
     assert quote.lead_choice == "expedited"
-    assert [m["X-Envelope-To"] for m in mailbox] == [staff.email]
-    assert quote.ref in mailbox[0]["Subject"]
+    # staff are told of the order, the customer gets its confirmation
+    assert sorted(m["X-Envelope-To"] for m in mailbox) == sorted([staff.email, customer.email])
+    to_staff = next(m for m in mailbox if m["X-Envelope-To"] == staff.email)
+    assert quote.ref in to_staff["Subject"]
 
 
 def test_staff_notice_goes_to_the_configured_address(app, client, db, customer, staff, mailbox):
@@ -152,7 +155,8 @@ def test_staff_notice_goes_to_the_configured_address(app, client, db, customer, 
         data={"shipping_address_id": address.id, "invoice_profile_id": invoice.id,
               "lead_choice": "standard"},
     )  # fmt: skip
-    assert [m["X-Envelope-To"] for m in mailbox] == ["orders@xometry.asia"]
+    staff_mail = [m["X-Envelope-To"] for m in mailbox if m["X-Envelope-To"] != customer.email]
+    assert staff_mail == ["orders@xometry.asia"]
 
 
 def test_accept_refuses_another_users_address(client, db, customer, make_user):
@@ -298,6 +302,52 @@ def test_adding_an_address_from_the_accept_page_comes_back_to_it(client, db, cus
     assert response.status_code == 302
     assert response.headers["Location"] == accept
     assert "王小明" in client.get(accept).get_data(as_text=True)
+
+
+def test_an_old_address_without_district_is_asked_for_it_before_the_order(client, db, customer):
+    from test_account_addresses import VALID
+
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    address, invoice = add_order_details(db, customer)
+    address.district = None  # saved before districts were asked
+    db.session.commit()
+    accept = f"/quotes/{quote.ref}/accept"
+    html = client.get(accept).get_data(as_text=True)
+    assert "王工" in html  # still offered
+    assert "此地址尚未填写区县" in html
+    edit = f"/account/addresses/{address.id}/edit?next=/quotes/{quote.ref}/accept"
+    assert f'href="{edit}"' in html
+    choice = {"shipping_address_id": address.id, "invoice_profile_id": invoice.id}
+    response = client.post(accept, data={**choice, "lead_choice": "standard"})
+    assert response.status_code == 400
+    assert "此收货地址尚未填写区县" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert quote.status == "quoted"  # no order without the district
+    # the link's form asks for it, saves it, and comes back to the accept page
+    form = client.get(edit).get_data(as_text=True)
+    assert '<option value="310115">浦东新区</option>' in form
+    data = {**VALID, "district": "310115"}
+    response = client.post(form_action(form, "data-cities-url"), data=data)
+    assert response.status_code == 302 and response.headers["Location"] == accept
+    html = client.get(f"{accept}?lang=en").get_data(as_text=True)
+    assert "Pudong New Area" in html and "no district" not in html
+    response = client.post(accept, data={**choice, "lead_choice": "standard"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert quote.status == "ordered"
+
+
+def test_a_city_without_districts_orders_without_one(client, db, customer):
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    address, invoice = add_order_details(db, customer)
+    address.province, address.city, address.district = "440000", "441900", None  # 东莞市
+    db.session.commit()
+    response = client.post(
+        f"/quotes/{quote.ref}/accept",
+        data={"shipping_address_id": address.id, "invoice_profile_id": invoice.id,
+              "lead_choice": "standard"},
+    )  # fmt: skip
+    assert response.status_code == 302
 
 
 def test_saving_invoice_details_from_the_accept_page_comes_back_to_it(client, db, customer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from importlib import resources
 
@@ -128,3 +129,59 @@ def test_as_json_serialises_the_whole_tree_for_the_city_menu():
     assert guangdong["name"] == "Guangdong"
     assert {"code": "440300", "name": "Shenzhen"} in guangdong["cities"]
     assert "深圳" not in text
+
+
+def test_every_county_level_division_is_under_its_city_with_both_names():
+    document = _document()
+    districts = [
+        (city, d) for p in document["provinces"] for city in p["cities"] for d in city["districts"]
+    ]
+    assert 2800 <= len(districts) <= 2900  # 2,844 county-level divisions at the end of 2023
+    codes = [d["code"] for _city, d in districts]
+    codes += [c["code"] for p in document["provinces"] for c in p["cities"]]
+    codes += [p["code"] for p in document["provinces"]]
+    assert len(codes) == len(set(codes))
+    suffixes = ("District", "County", "City", "Banner", "New Area", "Special District")
+    for city, district in districts:
+        assert district["code"][:2] == city["code"][:2]
+        assert district["zh"].strip() and district["en"].endswith(suffixes), district
+        assert re.fullmatch(r"[A-Z][A-Za-züê' ,]+", district["en"]), district  # Lüshunkou
+        assert "  " not in district["en"] and district["en"][0].isupper(), district
+    kinds = {d["kind"] for _city, d in districts}
+    assert {"district", "county", "county_city", "banner", "autonomous_county"} <= kinds
+
+
+@pytest.mark.parametrize(
+    ("city", "district", "zh", "en"),
+    [
+        ("110100", "110108", "海淀区", "Haidian District"),
+        ("310100", "310115", "浦东新区", "Pudong New Area"),
+        ("440300", "440305", "南山区", "Nanshan District"),
+        ("430100", "430121", "长沙县", "Changsha County"),  # 长 read as in place names
+        ("500100", "500240", "石柱土家族自治县", "Shizhu Tujia Autonomous County"),  # 重庆's
+        ("150500", "150521", "科尔沁左翼中旗", "Horqin Left Middle Banner"),
+        ("653100", "653101", "喀什市", "Kashgar City"),  # the prefecture's English name
+        ("522700", "522732", "三都水族自治县", "Sandu Sui Autonomous County"),
+        ("130700", "130726", "蔚县", "Yu County"),  # corrected by hand
+    ],
+)
+def test_known_districts_have_their_code_and_both_names(city, district, zh, en):
+    assert (district, zh) in divisions.districts(city, "zh_CN")
+    assert (district, en) in divisions.districts(city, "en")
+    assert divisions.is_valid_district(city, district)
+    assert divisions.name_of(district, "en") == en
+
+
+def test_a_district_must_belong_to_its_city():
+    assert not divisions.is_valid_district("440100", "440305")  # 南山区 is in 深圳, not 广州
+    assert not divisions.is_valid_district("440300", "440300")  # a city is not its own district
+    assert not divisions.is_valid_district("440300", "449999")
+    assert not divisions.is_valid_district(None, None)
+    assert not divisions.is_valid_pair("440000", "440305")  # nor is a district a city
+
+
+def test_cities_without_districts_say_so():
+    for city in ("441900", "442000", "460400", "620200", "429004", "810100"):
+        assert divisions.districts(city) == [] and not divisions.has_districts(city)
+    assert divisions.has_districts("440300")
+    assert len(divisions.districts("110100")) == 16  # Beijing's districts

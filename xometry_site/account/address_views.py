@@ -44,13 +44,14 @@ def _data(form: AddressForm) -> addresses.AddressData:
         phone=form.phone.e164,
         province=form.province.data,
         city=form.city.data,
+        district=form.district.data or None,
         postal_code=form.postal_code.data,
         is_default=bool(form.is_default.data),
     )
 
 
 def _submitted(form: AddressForm) -> bool:
-    """Validate a POST unless it only asked for the city menu to be refreshed (no-JS path)."""
+    """Validate a POST unless it only asked for the menus to be refreshed (no-JS path)."""
     form.fill_division_choices(current_language())
     if request.method != "POST" or form.wants_city_update:
         return False
@@ -59,9 +60,15 @@ def _submitted(form: AddressForm) -> bool:
 
 
 def _render_form(form: AddressForm, address=None):
+    """The form; a refused save answers 400 (its errors are beside the fields)."""
+    refused = request.method == "POST" and not form.wants_city_update
     return render_template(
-        "account/address_form.html", form=form, address=address, next_url=next_target()
-    )
+        "account/address_form.html",
+        form=form,
+        address=address,
+        next_url=next_target(),
+        missing_district=bool(address and not address.district and form.city_has_districts),
+    ), (400 if refused else 200)
 
 
 @bp.get("/addresses")
@@ -74,6 +81,7 @@ def address_list():
         "account/addresses.html",
         addresses=addresses.list_for(current_user),
         division_name=lambda code: divisions.name_of(code, locale),
+        needs_district=addresses.needs_district,
     )
 
 

@@ -1,4 +1,5 @@
-"""The invoice information form (policy 1.5): corporate or personal, checked per kind."""
+"""The invoice information form (policy 1.5): corporate or personal, special or normal VAT invoice,
+checked per kind and type."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, RadioField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
-from ..forms import SiteForm, blank_is_none, choices, nfkc_blank_is_none
-from ..models.invoice import INVOICE_KINDS
+from ..forms import PhoneNumberField, SiteForm, blank_is_none, choices, nfkc_blank_is_none
+from ..models.invoice import FAPIAO_TYPES, INVOICE_KINDS
+from ..services.accounts.invoicing import FAPIAO_TYPE_LABELS
 from ..services.validators import (
     is_valid_postal_code,
     is_valid_resident_id,
@@ -32,9 +34,13 @@ def squash(value):
 
 
 class InvoiceForm(DivisionFieldsMixin, SiteForm):
-    """Corporate or personal invoice details (policy 1.5); rules depend on the chosen kind."""
+    """Corporate or personal invoice details (policy 1.5); rules depend on the kind and on the
+    fapiao type: a special VAT invoice prints the company's registered address, phone and bank."""
 
     kind = RadioField(_l("Invoice type"), choices=choices(KIND_LABELS.items()), default="corporate")
+    fapiao_type = RadioField(
+        _l("VAT invoice"), choices=choices(FAPIAO_TYPE_LABELS.items()), default="normal"
+    )
     company_name = StringField(
         _l("Company name"), filters=[blank_is_none], validators=[Optional(), Length(max=200)]
     )
@@ -42,8 +48,19 @@ class InvoiceForm(DivisionFieldsMixin, SiteForm):
         _l("Name"), filters=[blank_is_none], validators=[Optional(), Length(max=100)]
     )
     tax_number = StringField(_l("Tax number"), filters=[squash])
+    company_address = StringField(
+        _l("Registered address"),
+        filters=[blank_is_none],
+        validators=[Optional(), Length(max=300)],
+    )
+    company_phone = PhoneNumberField(
+        _l("Registered phone"),
+        validators=[Optional(), Length(max=32)],
+        allow_landline=True,
+        message=_l("Please enter a Chinese mobile number or a landline with its area code."),
+    )
     address = StringField(
-        _l("Invoicing address"), filters=[blank_is_none], validators=[Optional(), Length(max=300)]
+        _l("Street address"), filters=[blank_is_none], validators=[Optional(), Length(max=300)]
     )
     postal_code = StringField(_l("Postal code"), filters=[nfkc_blank_is_none])
     bank_name = StringField(
@@ -61,12 +78,12 @@ class InvoiceForm(DivisionFieldsMixin, SiteForm):
     submit = SubmitField(_l("Save invoice information"))
 
     def validate(self, extra_validators=None) -> bool:
-        """Field checks first, then the rules of the chosen kind."""
+        """Field checks first, then the rules of the chosen kind and fapiao type."""
         ok = super().validate(extra_validators)
-        if self.kind.data not in INVOICE_KINDS:
+        if self.kind.data not in INVOICE_KINDS or self.fapiao_type.data not in FAPIAO_TYPES:
             return False
         corporate = self.kind.data == "corporate"
-        ok = self.check_division_pair(required=corporate) and ok
+        ok = self.check_division_pair(required=False) and ok  # a personal one is always normal
         kind_ok = self._check_corporate() if corporate else self._check_personal()
         ok = kind_ok and ok
         if self.postal_code.data and not is_valid_postal_code(self.postal_code.data):
@@ -81,10 +98,10 @@ class InvoiceForm(DivisionFieldsMixin, SiteForm):
         return True
 
     def _check_corporate(self) -> bool:
+        """Name and credit code always; registered address, phone and bank for a special one."""
         ok = self._required(self.company_name, _l("Please enter the company name."))
-        ok = self._required(self.address, _l("Please enter the invoicing address.")) and ok
-        ok = self._required(self.postal_code, _l("Please enter the postal code.")) and ok
-        ok = self._required(self.bank_name, _l("Please enter the bank name.")) and ok
+        if self.fapiao_type.data == "special":
+            ok = self._check_special() and ok
         if self._required(
             self.tax_number, _l("Please enter the unified social credit code (18 characters).")
         ):
@@ -100,13 +117,31 @@ class InvoiceForm(DivisionFieldsMixin, SiteForm):
                 ok = False
         else:
             ok = False
-        if self._required(self.bank_account, _l("Please enter the bank account number.")):
-            if not re.fullmatch(r"[0-9]{8,30}", self.bank_account.data):
-                add_error(self.bank_account, _l("A bank account number has 8 to 30 digits."))
-                ok = False
-        else:
+        if self.bank_account.data and not re.fullmatch(r"[0-9]{8,30}", self.bank_account.data):
+            add_error(self.bank_account, _l("A bank account number has 8 to 30 digits."))
             ok = False
         return ok
+
+    def _check_special(self) -> bool:
+        """What a special VAT invoice prints besides the name and credit code."""
+        ok = self._required(
+            self.company_address,
+            _l("A special VAT invoice needs the company's registered address."),
+        )
+        ok = (
+            self._required(
+                self.company_phone,
+                _l("A special VAT invoice needs the company's registered phone number."),
+            )
+            and ok
+        )
+        ok = self._required(self.bank_name, _l("A special VAT invoice needs the bank name.")) and ok
+        return (
+            self._required(
+                self.bank_account, _l("A special VAT invoice needs the bank account number.")
+            )
+            and ok
+        )
 
     def _check_personal(self) -> bool:
         ok = self._required(self.name, _l("Please enter your name."))

@@ -23,11 +23,15 @@ from .return_to import back_or, next_target
 def _data(form: InvoiceForm) -> invoicing.InvoiceData:
     return invoicing.InvoiceData(
         kind=form.kind.data,
+        fapiao_type=form.fapiao_type.data,
         company_name=form.company_name.data,
         name=form.name.data,
         tax_number=form.tax_number.data,
+        company_address=form.company_address.data,
+        company_phone=form.company_phone.e164,
         province=form.province.data or None,
         city=form.city.data or None,
+        district=form.district.data or None,
         address=form.address.data,
         postal_code=form.postal_code.data,
         bank_name=form.bank_name.data,
@@ -48,7 +52,10 @@ def invoice():
         form.invoice_email.data = current_user.invoice_email or current_user.email
         form.name.data = current_user.name
     form.fill_division_choices(current_language())
-    if request.method == "POST" and not form.wants_city_update and form.validate_on_submit():
+    if request.method == "GET" and profile is not None:
+        form.company_phone.data = profile.company_phone
+    submitted = request.method == "POST" and not form.wants_city_update
+    if submitted and form.validate_on_submit():
         try:
             invoicing.save(
                 current_user,
@@ -73,7 +80,7 @@ def invoice():
         profile=profile,
         has_sensitive_consent=invoicing.has_sensitive_consent(current_user),
         next_url=next_target(),
-    )
+    ), (400 if submitted else 200)  # here after a POST only when the save was refused
 
 
 @bp.post("/invoice/delete")

@@ -36,6 +36,9 @@ class ShippingAddress(db.Model):
     phone: Mapped[str] = mapped_column(String(20), nullable=False)  # E.164
     province: Mapped[str] = mapped_column(String(6), nullable=False)  # GB/T 2260 code
     city: Mapped[str] = mapped_column(String(6), nullable=False)  # GB/T 2260 code
+    # GB/T 2260 code; empty on addresses saved before districts were asked (and for a city
+    # without districts): the next order asks for it
+    district: Mapped[str | None] = mapped_column(String(6))
     postal_code: Mapped[str] = mapped_column(String(6), nullable=False)
     is_default: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)

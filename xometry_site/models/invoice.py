@@ -12,6 +12,9 @@ from ..services.crypto import EncryptedText
 from .base import UTCDateTime, utcnow
 
 INVOICE_KINDS = ("corporate", "personal")
+# 增值税专用发票 (special: lets a VAT-registered company deduct input tax; companies only) and
+# 增值税普通发票 (normal); both issued electronically
+FAPIAO_TYPES = ("normal", "special")
 
 
 class InvoiceProfile(db.Model):
@@ -24,11 +27,17 @@ class InvoiceProfile(db.Model):
         ForeignKey("users.id", ondelete="CASCADE"), unique=True, nullable=False
     )
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # corporate | personal
+    fapiao_type: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="normal", server_default="normal"
+    )  # normal | special
     company_name: Mapped[str | None] = mapped_column(String(200))  # corporate
     name: Mapped[str | None] = mapped_column(String(100))  # personal
     tax_number: Mapped[str | None] = mapped_column(EncryptedText())
+    company_address: Mapped[str | None] = mapped_column(String(300))  # registered, on the fapiao
+    company_phone: Mapped[str | None] = mapped_column(String(20))  # registered, E.164
     province: Mapped[str | None] = mapped_column(String(6))
     city: Mapped[str | None] = mapped_column(String(6))
+    district: Mapped[str | None] = mapped_column(String(6))
     address: Mapped[str | None] = mapped_column(String(300))
     postal_code: Mapped[str | None] = mapped_column(String(6))
     bank_name: Mapped[str | None] = mapped_column(String(200))  # corporate

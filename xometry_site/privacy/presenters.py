@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..i18n import current_language
 from ..services import divisions
+from ..services.accounts.invoicing import FAPIAO_TYPE_LABELS
 from ..services.privacy import pi_registry
 from ..services.privacy.consents import LABELS as CONSENT_LABELS
 from ..services.validators import mask_secret
@@ -77,6 +78,7 @@ def code_name(codes: str, value: str) -> str:
         return catalogue_name("process", value)
     names: dict = {
         "invoice_kind": INVOICE_KINDS,
+        "fapiao_type": FAPIAO_TYPE_LABELS,
         "sign_in_method": SIGN_IN_METHODS,
         "consent_source": CONSENT_SOURCES,
     }

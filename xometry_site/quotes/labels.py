@@ -70,6 +70,9 @@ QUOTE_ERROR = {
     "not_cancellable": _l("This quote can no longer be cancelled."),
     "not_acceptable": _l("This quote cannot be ordered (it is not priced, or the price expired)."),
     "no_address": _l("Please choose one of your shipping addresses."),
+    "address_needs_district": _l(
+        "This shipping address has no district or county yet. Please add it, then place the order."
+    ),
     "no_invoice_profile": _l("Please choose your invoice details."),
     "no_expedited": _l("The expedited lead time is not offered for this quote."),
     "missing_part_price": _l("Enter a price above zero for every part."),

@@ -16,6 +16,7 @@ from ..extensions import csrf
 from ..forms import choices
 from ..read_only import reads_only
 from ..security import no_store
+from ..services.accounts.addresses import needs_district
 from ..services.quotes import (
     acceptance,
     catalogue,
@@ -201,7 +202,11 @@ def accept(ref: str):
                 form.lead_choice.data,
             )
         except records.QuoteError as exc:
-            form.form_errors.append(str(QUOTE_ERROR.get(exc.code, exc.code)))
+            message = str(QUOTE_ERROR.get(exc.code, exc.code))
+            if exc.code == "address_needs_district":  # beside the address, with its edit link
+                form.shipping_address_id.errors = [message]
+            else:
+                form.form_errors.append(message)
         else:
             flash(_("Thank you: your order %(number)s is placed.", number=order.number), "success")
             return redirect(url_for("orders.detail", number=order.number))
@@ -215,6 +220,8 @@ def accept(ref: str):
         lead_dates=quote_pricing.lead_dates(quote),
         add_address_url="/account/addresses/new?" + urlencode({"next": back}),
         add_invoice_url="/account/invoice?" + urlencode({"next": back}),
+        needs_district=needs_district,
+        edit_address_url=lambda a: url_for("account.address_edit", address_id=a.id, next=back),
     ), (200 if request.method == "GET" or not form.errors else 400)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ...extensions import db
 from ...models import ShippingAddress, User
+from .. import divisions
 
 
 @dataclass(frozen=True)
@@ -18,8 +19,14 @@ class AddressData:
     phone: str
     province: str
     city: str
+    district: str | None
     postal_code: str
     is_default: bool
+
+
+def needs_district(address: ShippingAddress) -> bool:
+    """Saved before districts were asked: the city has districts but the address names none."""
+    return not address.district and divisions.has_districts(address.city)
 
 
 def list_for(user: User) -> list[ShippingAddress]:
@@ -101,4 +108,5 @@ def _apply(address: ShippingAddress, data: AddressData) -> None:
     address.phone = data.phone
     address.province = data.province
     address.city = data.city
+    address.district = data.district
     address.postal_code = data.postal_code

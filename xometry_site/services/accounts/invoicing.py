@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+
 from ...extensions import db
 from ...models import InvoiceProfile, User
 from ..privacy import consents
 from ..validators import is_valid_resident_id, mask_secret
 
 SENSITIVE_KIND = "sensitive_tax_id"
+FAPIAO_TYPE_LABELS = {
+    "normal": _l("Electronic normal VAT invoice (增值税普通发票)"),
+    "special": _l("Electronic special VAT invoice (增值税专用发票)"),
+}
 
 
 class SensitiveConsentMissing(Exception):
@@ -21,11 +27,15 @@ class InvoiceData:
     """Validated form data; fields that do not belong to `kind` are dropped on save."""
 
     kind: str
+    fapiao_type: str
     company_name: str | None
     name: str | None
     tax_number: str | None
+    company_address: str | None
+    company_phone: str | None  # E.164
     province: str | None
     city: str | None
+    district: str | None
     address: str | None
     postal_code: str | None
     bank_name: str | None
@@ -64,11 +74,15 @@ def save(user: User, data: InvoiceData, *, consent_given: bool, ip: str | None) 
     profile = get_for(user) or InvoiceProfile(user_id=user.id)
     corporate = data.kind == "corporate"
     profile.kind = data.kind
+    profile.fapiao_type = data.fapiao_type if corporate else "normal"  # special: companies only
     profile.company_name = data.company_name if corporate else None
     profile.name = None if corporate else data.name
     profile.tax_number = data.tax_number
+    profile.company_address = data.company_address if corporate else None
+    profile.company_phone = data.company_phone if corporate else None
     profile.province = data.province
     profile.city = data.city
+    profile.district = data.district
     profile.address = data.address
     profile.postal_code = data.postal_code
     profile.bank_name = data.bank_name if corporate else None  # personal invoices need no bank

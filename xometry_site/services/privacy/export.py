@@ -26,6 +26,7 @@ from flask_babel import force_locale
 from ...extensions import db
 from ...models import DataExport, User
 from ...models.base import utcnow
+from .. import divisions
 from ..jobs import enqueue, task
 from ..keyring import get_keyring
 from ..mail import external_url, send_mail
@@ -35,7 +36,7 @@ from . import audit_trail, pi_registry
 
 log = logging.getLogger(__name__)
 SCHEMA = "xometry-asia/personal-data-export"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: provinces, cities and districts as names, not codes
 STALE_CLAIM = timedelta(hours=1)  # a job that crashed mid-build is retried after this
 ZIP64_THRESHOLD = 1 << 31
 
@@ -213,7 +214,7 @@ def build_document(user: User, lang: str, now: datetime) -> tuple[dict[str, Any]
         for entry, table in pi_registry.live_entries(metadata):
             query = pi_registry.select_rows(entry, table, metadata, user.id, listed=False)
             for row in db.session.execute(query).mappings():
-                for key, fields in _split_fields(entry, table, row).items():
+                for key, fields in _split_fields(entry, table, row, lang).items():
                     categories[key]["records"].append(
                         {
                             "table": entry.table,
@@ -240,7 +241,7 @@ def build_document(user: User, lang: str, now: datetime) -> tuple[dict[str, Any]
 
 
 def _split_fields(
-    entry: pi_registry.Entry, table: sa.Table, row: sa.RowMapping
+    entry: pi_registry.Entry, table: sa.Table, row: sa.RowMapping, lang: str
 ) -> dict[str, dict[str, Any]]:
     """{category: {column: {label, value}}} — the users row spans several categories."""
     out: dict[str, dict[str, Any]] = {}
@@ -248,6 +249,8 @@ def _split_fields(
         value = row[column.name]
         if column.show == pi_registry.SECRET:
             value = value is not None  # e.g. the password: only whether one is set
+        elif column.show == pi_registry.REGION and value:
+            value = divisions.name_of(value, lang) or value  # 上海市, not 310000
         key = column.category or entry.category
         out.setdefault(key, {})[column.name] = {
             "label": str(column.label),

@@ -10,6 +10,7 @@ from flask import current_app
 from ...extensions import db
 from ...models import InvoiceProfile, Order, Quote, ShippingAddress, User
 from ...models.base import utcnow
+from ..accounts.addresses import needs_district
 from ..orders.placement import place_order
 from .records import QuoteError, expire_if_due, record_event
 
@@ -59,6 +60,8 @@ def accept_quote(
     invoice = db.session.scalar(db.select(InvoiceProfile).filter_by(id=invoice_id, user_id=user.id))
     if address is None:
         raise QuoteError("no_address")
+    if needs_district(address):  # saved before districts were asked: the carrier needs it
+        raise QuoteError("address_needs_district")
     if invoice is None:
         raise QuoteError("no_invoice_profile")
     if lead_choice == "expedited" and not quote.lead_days_expedited:
