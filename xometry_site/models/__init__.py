@@ -11,6 +11,7 @@ from .outbox import OutboxMessage, StaffAlert
 from .phone_code import PhoneVerification
 from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLock
 from .quote import Drawing, Quote, QuoteEvent
+from .share import QuoteShare, QuoteShareView
 from .user import User, WeChatIdentity
 
 # What the banner on every signed-in page needs, as SQL expressions loaded with the user in the
@@ -56,6 +57,8 @@ __all__ = [
     "PurgeLock",
     "Quote",
     "QuoteEvent",
+    "QuoteShare",
+    "QuoteShareView",
     "ShippingAddress",
     "SignInEvent",
     "StaffAlert",
