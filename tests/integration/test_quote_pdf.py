@@ -184,3 +184,11 @@ def test_the_pdf_embeds_data_and_fetches_nothing(app):
         with pytest.raises(URLFetchingError):
             data_only(url)
     assert data_only("data:image/png;base64,iVBORw0KGgo=")["mime_type"] == "image/png"
+
+
+def test_a_quote_with_no_priced_part_says_so_instead_of_totals(client, db, customer):
+    quote = upload(client, db, [("plate.dxf", b"0\nSECTION\n")])
+    assert quote.status == "in_review" and quote.subtotal is None
+    text = flat(pdf_text(client.get(f"/quotes/{quote.ref}/quote.pdf?lang=en")))
+    assert "No part has a price yet: an engineer is pricing them." in text
+    assert "Total" not in text and "totals below" not in text and "plate.dxf" in text

@@ -81,7 +81,7 @@ class QuoteDocument:
     @property
     def partial(self) -> bool:
         """Some parts wait for an engineer: the totals cover the priced parts only."""
-        return self.quote.status == "in_review" and self.in_review_count > 0
+        return self.priced and self.quote.status == "in_review" and self.in_review_count > 0
 
 
 def review_reason_text(code: str | None) -> str:
