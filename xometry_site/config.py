@@ -44,6 +44,16 @@ class Config:
     CONTACT_EMAIL = _env("CONTACT_EMAIL", "info@xometry.asia")
     POLICY_EFFECTIVE_DATE = _env("POLICY_EFFECTIVE_DATE", "2024-07-01")
     POLICY_CURRENT_EDITION = _env("POLICY_CURRENT_EDITION")
+    # who issues quotes: the header of the quote PDF (address and phone are left out when unset)
+    COMPANY_NAME = _env("COMPANY_NAME", "Xometry Asia")
+    COMPANY_ADDRESS = _env("COMPANY_ADDRESS")
+    COMPANY_PHONE = _env("COMPANY_PHONE")
+    COMPANY_EMAIL = _env("COMPANY_EMAIL", CONTACT_EMAIL)
+    COMPANY_WEBSITE = _env("COMPANY_WEBSITE", "https://xometry.asia")
+    # the quote PDF costs CPU (per account); share links: made per account, opened per address
+    QUOTE_PDF_LIMIT = _env("QUOTE_PDF_LIMIT", "10 per minute; 100 per day")
+    QUOTE_SHARE_LIMIT = _env("QUOTE_SHARE_LIMIT", "10 per hour; 30 per day")
+    SHARED_QUOTE_LIMIT = _env("SHARED_QUOTE_LIMIT", "30 per minute; 300 per day")
     # filings shown in the footer when set: ICP 备案号 (linked to MIIT's site) and 公安备案号
     ICP_LICENSE = _env("ICP_LICENSE")
     PSB_LICENSE = _env("PSB_LICENSE")

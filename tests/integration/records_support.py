@@ -9,6 +9,7 @@ must say how its record is reached.
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,8 @@ from flask import Flask
 EXEMPT_ARGUMENTS = {
     "filename": "static files are public",
     "edition_id": "policy editions are public",
-    "token": "a signed single-use mail link is itself the credential (tested by its feature)",
+    "token": "a signed mail link, or a share link's random secret, is itself the credential "
+    "(tested by its feature)",
 }
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -38,8 +40,8 @@ def _store(app: Flask, data: bytes):
 
 
 def make_records(app: Flask, owner) -> dict[str, Any]:
-    """A quote with a drawing (preview and viewer mesh), an order with its fapiao, an address, an
-    export, a request, a notice."""
+    """A quote with a drawing (preview and viewer mesh) and a share link, an order with its
+    fapiao, an address, an export, a request, a notice."""
     from xometry_site.extensions import db
     from xometry_site.models import (
         DataExport,
@@ -48,6 +50,7 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
         Order,
         PrivacyRequest,
         Quote,
+        QuoteShare,
         ShippingAddress,
     )
     from xometry_site.models.base import utcnow
@@ -108,7 +111,13 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
     notice = Notice(
         title_zh="通知", title_en="Notice", body_zh="内容", body_en="Body", audience="selected"
     )
-    db.session.add_all([drawing, address, export, request, notice])
+    share = QuoteShare(
+        quote_id=quote.id,
+        created_by_id=owner.id,
+        token_hash=secrets.token_hex(32),
+        expires_at=utcnow() + timedelta(days=14),
+    )
+    db.session.add_all([drawing, address, export, request, notice, share])
     db.session.flush()
     db.session.add(NoticeReceipt(notice_id=notice.id, user_id=owner.id))
     order = Order(
@@ -142,6 +151,7 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
         "drawing_id": drawing.id,
         "part_id": drawing.id,
         "number": order.number,
+        "share_id": share.id,
         "address_id": address.id,
         "public_id": export.public_id,
         "request_id": request.id,

@@ -13,6 +13,7 @@ from .outbox import OutboxMessage, StaffAlert
 from .phone_code import PhoneVerification
 from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLock
 from .quote import Drawing, Quote, QuoteEvent, QuoteMessage
+from .share import QuoteShare, QuoteShareView
 from .user import User, WeChatIdentity
 
 # What the banner and the header's inbox count on every signed-in page need, as SQL expressions
@@ -72,6 +73,8 @@ __all__ = [
     "Quote",
     "QuoteEvent",
     "QuoteMessage",
+    "QuoteShare",
+    "QuoteShareView",
     "ShippingAddress",
     "SignInEvent",
     "StaffAlert",

@@ -26,6 +26,7 @@ from ...models import Drawing, Quote, QuoteEvent, QuoteMessage, User
 from ...models.base import utcnow
 from ..jobs import enqueue, task
 from ..mail import external_url, send_mail
+from ..quotes.sharing import delete_shares_of
 from ..storage import get_storage
 from ..working_days import CHINA_TIME, add_working_days
 from . import audit_trail
@@ -378,7 +379,8 @@ def delete_quote(user: User, ref: str) -> bool:
 
 
 def delete_quote_rows(quote_ids: list[int]) -> int:
-    """Quotes with their history, questions and drawings; the drawings' keys go with the rows,
+    """Quotes with their history, questions, share links and drawings; the drawings' keys go with
+    the rows,
     files after."""
     if not quote_ids:
         return 0
@@ -389,6 +391,7 @@ def delete_quote_rows(quote_ids: list[int]) -> int:
         )
     ):
         blobs.extend(b for b in row if b)
+    delete_shares_of(quote_ids)
     db.session.execute(sa.delete(Drawing).where(Drawing.quote_id.in_(quote_ids)))
     db.session.execute(sa.delete(QuoteEvent).where(QuoteEvent.quote_id.in_(quote_ids)))
     db.session.execute(sa.delete(QuoteMessage).where(QuoteMessage.quote_id.in_(quote_ids)))
