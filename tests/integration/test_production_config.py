@@ -257,6 +257,9 @@ def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         S3_BUCKET="xometry-drawings",
         SITE_URL="https://www.xometry.asia",
         ICP_LICENSE="沪ICP备12345678号-1",
+        BANK_ACCOUNT_NAME="上海测试制造有限公司",
+        BANK_NAME="中国工商银行上海分行",
+        BANK_ACCOUNT_NUMBER="1001 2345 6789 0123 456",
         POLICY_EFFECTIVE_DATE="2024-07-01",
         FLASK_APP="app",
     )
@@ -425,6 +428,9 @@ def test_env_example_with_its_blanks_filled_starts_in_production(tmp_path):
         "WECHAT_APP_ID": "wx0123456789abcdef",
         "WECHAT_APP_SECRET": secrets.token_hex(16),
         "ICP_LICENSE": "沪ICP备12345678号-1",
+        "BANK_ACCOUNT_NAME": "上海测试制造有限公司",
+        "BANK_NAME": "中国工商银行上海分行",
+        "BANK_ACCOUNT_NUMBER": "1001 2345 6789 0123 456",
         "POLICY_EFFECTIVE_DATE": "2024-07-01",
     }
     assert {k for k, v in env.items() if v == ""} - set(blanks) <= {
