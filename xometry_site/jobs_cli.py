@@ -61,6 +61,10 @@ def worker_command(burst: bool, queue_names: tuple[str, ...], with_scheduler: bo
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if not app.config.get("REDIS_URL"):
         raise click.ClickException("REDIS_URL is not set: jobs run inline and need no worker.")
+    if "analysis" in queue_names and app.config.get("STEP_WARM_WORKER", True):
+        from .services.quotes import warm_step
+
+        warm_step.start()  # before any work horse is forked: each inherits it, none starts one
     worker = make_worker(app, queue_names)
     worker.work(burst=burst, with_scheduler=with_scheduler and not burst, logging_level="INFO")
 

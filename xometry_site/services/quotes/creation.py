@@ -197,7 +197,7 @@ def analyse_drawing(drawing: Drawing) -> None:
 
 
 def _measure(drawing: Drawing, kind: str):
-    """Stream the decrypted drawing through the STL parser or the OpenCascade child."""
+    """Stream the decrypted drawing through the STL parser or an OpenCascade child."""
     from .preview import analyze_stl_with_preview
     from .step_reader import analyze_step
 
@@ -206,7 +206,8 @@ def _measure(drawing: Drawing, kind: str):
         if kind == "stl":
             return analyze_stl_with_preview(chunks)
         timeout = float(current_app.config.get("STEP_TIMEOUT", DEFAULT_STEP_TIMEOUT))
-        return analyze_step(chunks, kind=kind, timeout=timeout)
+        warm = bool(current_app.config.get("STEP_WARM_WORKER", True))
+        return analyze_step(chunks, kind=kind, timeout=timeout, warm=warm)
 
 
 def _store_preview(drawing: Drawing, geometry: Any) -> str | None:
