@@ -328,3 +328,15 @@ def test_a_forked_process_borrows_the_warm_process(box_step):
     assert os.waitstatus_to_exitcode(status) == 0
     run = _measure(box_step)  # still there after the horse has gone
     assert (run.server_pid, run.served) == (server, 2)
+
+
+def test_the_warm_process_gets_none_of_the_app_s_secrets(box_step, monkeypatch):
+    """It parses untrusted files: the keys and the database URL in the app's environment stay out."""
+    secret = "keyring-" + os.urandom(8).hex()
+    monkeypatch.setenv("KEYRING", secret)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://user:" + secret + "@db/x")
+    WARM.start()
+    environ = Path(f"/proc/{WARM.pid}/environ").read_bytes()
+    assert secret.encode() not in environ
+    assert b"PATH=" in environ
+    assert _report(_measure(box_step))["volume"] == pytest.approx(6000.0)

@@ -1,10 +1,11 @@
 """The warm OpenCascade process: imports OpenCascade once, then forks one child per drawing.
 
 Started by warm_step.py as `python -I step_server.py FD`, where FD is its end of a
-SOCK_SEQPACKET socketpair (the control socket). Like step_worker.py, which it loads and whose
-`measured`/`write` each child runs, it is kept free of the web package. It never measures a
-drawing itself and runs no thread, so forking it is safe; each child is one drawing, capped and
-timed like the cold child, and a crash or hang of a child costs only that child.
+SOCK_SEQPACKET socketpair (the control socket), and with none of the app's environment (its
+secrets). Like step_worker.py, which it loads and whose `measured`/`write` each child runs, it
+is kept free of the web package. It never measures a drawing itself and runs no thread, so
+forking it is safe; each child is one drawing, capped and timed like the cold child, and a crash
+or hang of a child costs only that child.
 
 Protocol: one small JSON datagram at a time, descriptors passed with SCM_RIGHTS.
   control socket, server → client, once: {"ready": server pid, "imports": 1} when OpenCascade is
@@ -14,15 +15,17 @@ Protocol: one small JSON datagram at a time, descriptors passed with SCM_RIGHTS.
       with three descriptors: the drawing (a memfd), the result (an empty memfd) and the reply
       socket (SOCK_SEQPACKET, one per drawing, so concurrent requests need no demultiplexing).
   reply socket, server → client: {"child": pid, "server": pid, "imports": n, "served": n} as soon
-      as the child is forked (served: children forked so far, this one included); then {"exit": code} or {"signal": number, "timed_out": bool} once it is reaped.
-      A malformed request gets {"error": "..."} instead.
+      as the child is forked (served: children forked so far, this one included); then
+      {"exit": code} or {"signal": number, "timed_out": bool} once the child is reaped. A
+      malformed request gets {"error": "..."} instead.
   result memfd: what step_worker writes to stdout, one JSON line and the preview mesh; a warm
       child adds "imported_modules", the modules it had to import (none: all came warm).
 The child reads the drawing as /proc/self/fd/0 (the memfd; no file on disk), has RLIMIT_AS set
 to `memory_limit`, and its process group is SIGKILLed at `timeout`; it also arms its own alarm a
-second later, and asks the kernel to kill it if this process dies (PR_SET_PDEATHSIG). EOF on the control socket (every process
-holding the client end has exited or closed it) or SIGTERM: running children are killed and
-reaped, then this process exits. Children are reaped as SIGCHLD arrives, so none stays a zombie.
+second later and asks the kernel to kill it if this process dies (PR_SET_PDEATHSIG). On EOF on
+the control socket (every process holding the client end has exited or closed it) or SIGTERM,
+running children are killed and reaped, then this process exits. Children are reaped as SIGCHLD
+arrives, so none stays a zombie.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Measures a STEP/IGES file with OpenCascade, in a process of its own (see step_reader.analyze_step).
+"""Measures a STEP or IGES drawing with OpenCascade, in a process of its own (see step_reader).
 
 Cold: run as a script, `python -I step_worker.py KIND PREVIEW_LIMIT MEMORY_LIMIT` with the
 drawing as stdin (an in-memory memfd, opened by path as /proc/self/fd/0). Writes one JSON line,

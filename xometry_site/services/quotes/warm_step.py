@@ -110,6 +110,7 @@ class WarmServer:
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
+                env=_plain_environment(),
                 start_new_session=True,  # not in the terminal's group: Ctrl-C reaches it by EOF
             )
         except OSError as exc:
@@ -219,6 +220,13 @@ def _read_all(fd: int) -> bytes:
         chunks.append(chunk)
         offset += len(chunk)
     return b"".join(chunks)
+
+
+def _plain_environment() -> dict[str, str]:
+    """The app's environment holds its secrets (keys, database URL); the process that parses
+    untrusted CAD files gets only what finding programs and decoding text need."""
+    keep = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")
+    return {name: os.environ[name] for name in keep if name in os.environ}
 
 
 def _end(proc: subprocess.Popen[bytes]) -> None:
