@@ -171,7 +171,11 @@ class WarmServer:
             if status.get("timed_out"):
                 raise GeometryError("timeout", f"OpenCascade took longer than {timeout:g} s")
             if status.get("exit") != 0:
-                how = f"exit {status['exit']}" if "exit" in status else f"signal {status['signal']}"
+                how = (
+                    f"exit {status['exit']}"
+                    if "exit" in status
+                    else f"signal {status.get('signal')}"
+                )
                 raise GeometryError("unreadable", f"the CAD reader stopped ({how})")
             output = _read_all(result)
             return WarmRun(output, ack["server"], ack["child"], ack["imports"], ack["served"])
