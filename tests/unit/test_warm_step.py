@@ -190,9 +190,9 @@ def test_a_crashed_child_is_unreadable_and_the_warm_process_serves_on(box_step, 
     assert WARM.pid == server
 
 
-def _catch(data: bytes):
+def _catch(data: bytes, timeout: float = 30.0):
     try:
-        analyze_step([data])
+        analyze_step([data], timeout=timeout)
     except GeometryError as exc:
         return exc
     return None
@@ -283,6 +283,25 @@ def test_a_warm_process_dying_mid_drawing_is_replaced_and_the_drawing_measured(b
     assert results and results[0].solids == 800
     assert WARM.pid not in (0, old)
     _wait_for(lambda: not _exists(orphan), timeout=5)  # died with its warm process
+
+
+def test_a_retry_gets_only_what_is_left_of_the_time_limit(slow_step):
+    """A drawing whose warm process dies under it is tried again, within the same limit: a
+    claim on it never lasts much longer than STEP_TIMEOUT (plus starting the replacement)."""
+    begun = time.monotonic()
+    WARM.start()
+    start_cost = time.monotonic() - begun
+    old = WARM.pid
+    errors: list = []
+    started = time.monotonic()
+    measuring = threading.Thread(target=lambda: errors.append(_catch(slow_step, timeout=1.0)))
+    measuring.start()
+    _wait_for(lambda: _children(old))
+    time.sleep(0.3)
+    os.kill(old, signal.SIGKILL)
+    measuring.join(60)
+    assert [getattr(e, "reason_code", e) for e in errors] == ["timeout"]
+    assert time.monotonic() - started < 1.0 + warm_step.GRACE + 3 * start_cost
 
 
 def test_a_stuck_warm_process_is_replaced(box_step, monkeypatch):

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def analyze_step(
     child opens /proc/self/fd/0, so no plaintext touches disk. A crash or hang in the CAD kernel
     costs the child, not the web worker. With `warm` the child is forked by the warm process,
     which has OpenCascade imported already (warm_step.py); without it, or when no warm process
-    answers, the child is a new interpreter (the cold path, a second slower).
+    answers, the child is a new interpreter (the cold path, a second slower). Tries share the
+    time limit: the cold path gets what the warm one left.
     """
     if kind not in ("step", "iges"):
         raise ValueError(f"kind must be 'step' or 'iges', not {kind!r}")
@@ -50,9 +52,13 @@ def analyze_step(
         if total == 0:
             raise GeometryError("empty", "the file is empty")
         os.lseek(fd, 0, os.SEEK_SET)
+        started = time.monotonic()
         out = _run_warm(fd, kind, timeout, preview_limit) if warm else None
         if out is None:
-            out = _run_worker(fd, kind, timeout, preview_limit)
+            left = timeout - (time.monotonic() - started)
+            if left <= 0:
+                raise GeometryError("timeout", f"OpenCascade took longer than {timeout:g} s")
+            out = _run_worker(fd, kind, left, preview_limit)
     finally:
         os.close(fd)
     return _geometry_from_worker(out, kind)

@@ -66,17 +66,22 @@ class WarmServer:
         """Measure the drawing in `drawing_fd` (a memfd) in a child of the warm process.
 
         Raises GeometryError for what the cold child would (time limit, crash), WarmUnavailable
-        when no warm process answers even after one replacement."""
-        request = {
-            "kind": kind,
-            "timeout": timeout,
-            "preview_limit": preview_limit,
-            "memory_limit": memory_limit,
-        }
+        when no warm process answers even after one replacement. A second attempt only gets
+        what is left of `timeout` (the first may have died mid-drawing)."""
+        deadline = time.monotonic() + timeout
         for attempt in (1, 2):
             control = self._connection()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise GeometryError("timeout", f"OpenCascade took longer than {timeout:g} s")
+            request = {
+                "kind": kind,
+                "timeout": left,
+                "preview_limit": preview_limit,
+                "memory_limit": memory_limit,
+            }
             try:
-                return self._request(control, drawing_fd, request, timeout)
+                return self._request(control, drawing_fd, request, left)
             except WarmUnavailable as exc:
                 log.warning("step.warm_unavailable attempt=%d reason=%s", attempt, exc)
                 self._discard(control)
