@@ -54,12 +54,16 @@ KINDS = ("step", "iges")
 
 @dataclass
 class Job:
+    """A child at work: where to say how it ended, and when it is to be killed."""
+
     reply: socket.socket
     deadline: float
     timed_out: bool = False
 
 
 class Server:
+    """The loop: accept requests, fork, reap, kill at deadlines; nothing else, so it never hangs."""
+
     def __init__(self, control: socket.socket, worker: ModuleType, imports: int) -> None:
         self.control, self.worker, self.imports = control, worker, imports
         self.jobs: dict[int, Job] = {}
@@ -125,7 +129,14 @@ class Server:
         drawing, result, reply_fd = fds
         reply = socket.socket(fileno=reply_fd)
         reply.setblocking(False)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # out of processes or memory: the client measures the cold way
+            _send(reply, {"error": f"fork: {exc}"})
+            reply.close()
+            os.close(drawing)
+            os.close(result)
+            return True
         if pid == 0:  # the child: never returns
             self.child(drawing, result, reply, kind, preview_limit, memory_limit, timeout)
         with contextlib.suppress(OSError):
