@@ -534,10 +534,11 @@ def upload_to_price(bench: Bench) -> Report:
     pdf = [s for (_, which), runs in samples.items() if which == "pdf" for s in runs]
     in_review = p50([s.final for s in pdf])
     after_answer = p50([s.final - s.upload for s in pdf])
+    page_ms = 1000 * p50([s.first_page - s.upload for s in pdf])
     lines.append(
         f"the PDFs (stored, not measured): in review on the page {in_review:.2f} s after the"
         f" upload began, {after_answer:.2f} s after its answer (the job's round trip without"
-        " analysis, and the polling)"
+        f" analysis, and the polling; one view of the quote page took {page_ms:.0f} ms)"
     )
     if browser_lines:
         lines.append(
