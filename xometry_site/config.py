@@ -119,6 +119,9 @@ class Config:
     MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 200)
     UPLOAD_READ_AHEAD = _env_bool("UPLOAD_READ_AHEAD", True)  # read the body in a helper thread
     STEP_TIMEOUT = float(_env("STEP_TIMEOUT") or 60)  # seconds for OpenCascade on one STEP/IGES
+    # STEP/IGES children forked by a process that has OpenCascade imported (services/quotes/
+    # warm_step.py) rather than a new interpreter per drawing; off: the cold path only.
+    STEP_WARM_WORKER = _env_bool("STEP_WARM_WORKER", True)
     # Seconds a drawing may stay "measuring" before its worker counts as dead (SIGKILL, out of
     # memory, host lost), or "pending" before its job counts as lost: `flask quotes recover`
     # (every 10 min from the scheduler) queues it again,
