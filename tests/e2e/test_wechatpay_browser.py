@@ -66,3 +66,64 @@ def test_native_payment_from_the_order_page_to_paid(
     order = db.session.get(Order, order.id)
     assert order.status == "paid"
     assert [p.status for p in db.session.scalars(db.select(Payment))] == ["succeeded"]
+
+
+BRIDGE = """
+window.__payRequests = [];
+window.WeixinJSBridge = {
+  invoke: function (name, params, done) {
+    window.__payRequests.push({name: name, params: params});
+    done({err_msg: "get_brand_wcpay_request:ok"});
+  }
+};
+"""
+WECHAT_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0 Mobile Safari/537.36 MicroMessenger/8.0.47.2560(0x28002F35) WeChat/arm64"
+)
+
+
+def test_inside_wechat_the_page_opens_wechats_payment_and_waits_for_the_notification(
+    app, db, browser, live_server, make_user, paysim
+):
+    from wechatpay_support import APPID
+
+    from xometry_site.models import WeChatIdentity
+
+    customer = make_user(preferred_language="zh_CN")
+    db.session.add(WeChatIdentity(user_id=customer.id, appid=APPID, openid="oBrowserPayer0001"))
+    db.session.commit()
+    order = make_order(db, customer)
+    context = browser.new_context(
+        viewport={"width": 375, "height": 812},
+        is_mobile=True,
+        user_agent=WECHAT_UA,
+        locale="zh-CN",
+        extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9"},
+        base_url=live_server.url,
+    )
+    context.add_init_script(BRIDGE)  # WeChat's browser provides WeixinJSBridge
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        browser_sign_in(page, customer.email)
+        page.goto(f"/orders/{order.number}")
+        page.locator("#wechat-pay").click()
+        page.wait_for_url(f"**/orders/{order.number}/pay/wechat")
+
+        requests_made = page.wait_for_function(
+            "window.__payRequests.length > 0 && window.__payRequests"
+        )
+        (request,) = requests_made.json_value()
+        assert request["name"] == "getBrandWCPayRequest"
+        assert request["params"]["appId"] == APPID and request["params"]["signType"] == "RSA"
+        assert request["params"]["package"].startswith("prepay_id=")
+        assert "正在与微信支付确认" in page.locator("#wechat-jsapi-message").inner_text()
+        db.session.expire_all()
+        assert db.session.get(Order, order.id).status == "awaiting_payment"  # not on its word
+        payment = db.session.scalars(db.select(Payment)).one()
+        assert paysim.pay(payment.out_trade_no).answer_status == 204
+        page.wait_for_url(f"**/orders/{order.number}", timeout=20000)
+        assert "已付款" in page.locator("h1 .status").inner_text()
+    finally:
+        context.close()

@@ -97,7 +97,7 @@ def make_order(db, user, total: Decimal = TOTAL, status: str = "awaiting_payment
 
 def csrf_token(client, path: str) -> str:
     html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
 
 
 def start_payment(client, order, headers: dict | None = None):
