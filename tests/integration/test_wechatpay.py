@@ -250,6 +250,7 @@ def test_tampered_ciphertext_is_refused(client, db, customer, paysim, live_serve
     [
         ({"amount": {"total": 100, "payer_total": 100, "currency": "CNY"}}, "wrong_amount"),
         ({"amount": {"total": 113000, "payer_total": 113000, "currency": "USD"}}, "wrong_amount"),
+        ({"amount": [113000, "CNY"]}, "wrong_amount"),
         ({"out_trade_no": "XA-2026-999999-deadbeef"}, "unknown_out_trade_no"),
         ({"mchid": "1900000999"}, "wrong_mchid"),
         ({"appid": "wx-someone-elses-app"}, "wrong_appid"),
@@ -444,3 +445,19 @@ def test_a_refund_wechat_cannot_take_alerts_staff_and_can_be_asked_again(
     token = csrf_token(client, f"/admin/orders/{order.number}")
     client.post(f"/admin/orders/{order.number}/refund", data={"csrf_token": token})
     assert wait_for(lambda: fresh(db, Order, order.id).status == "refunded", timeout=10)
+
+
+def test_cancelling_an_unpaid_order_closes_its_open_payment_code(
+    client, db, customer, make_user, login_as, paysim, live_server
+):
+    order = make_order(db, customer)
+    url = code_url(start_payment(client, order).get_data(as_text=True))
+    payment = pending_payment(db, order)
+    login_as(make_user(is_staff=True))
+    token = csrf_token(client, f"/admin/orders/{order.number}")
+    client.post(
+        f"/admin/orders/{order.number}/status", data={"csrf_token": token, "status": "cancelled"}
+    )
+    assert fresh(db, Payment, payment.id).status == "closed"
+    assert paysim.state.transaction(payment.out_trade_no).trade_state == "CLOSED"
+    assert "订单已关闭" in requests.get(url, timeout=10).text

@@ -18,7 +18,7 @@ from ...extensions import db
 from ...models import Order, Payment, User, WeChatIdentity
 from ..orders.fulfilment import OrderError
 from .wechatpay_api import WeChatPayApi, WeChatPayError, client_for
-from .wechatpay_settings import is_configured
+from .wechatpay_settings import SettingsProblem, is_configured
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,11 @@ def start_payment(order: Order, user: User, in_wechat: bool) -> PaymentStart:
         raise OrderError("not_payable")
     if not is_configured(current_app.config):
         raise PayError("not_configured")
-    api = client_for(current_app)
+    try:
+        api = client_for(current_app)
+    except SettingsProblem:
+        log.error("wechatpay.settings_unusable")
+        raise PayError("not_configured") from None
     _close_earlier_attempts(order, api)
     if order.status != "awaiting_payment" or order.outstanding <= 0:
         raise OrderError("not_payable")  # paid while we closed the earlier attempts

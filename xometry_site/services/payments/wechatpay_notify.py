@@ -110,6 +110,10 @@ def handle_notification(headers: Mapping[str, str], body: bytes) -> NotifyAnswer
         db.session.rollback()
         log.error("wechatpay.notify_failed reason=database error=%s", type(error).__name__)
         return NotifyAnswer(503, "unavailable")
+    except Exception:  # a bug of ours must not lose the notification: WeChat Pay retries a 503
+        db.session.rollback()
+        log.exception("wechatpay.notify_failed reason=unexpected out_trade_no=%s", trade)
+        return NotifyAnswer(503, "unavailable")
 
 
 def _verified(api: WeChatPayApi, headers: dict[str, str], body: bytes) -> dict[str, Any]:
@@ -167,7 +171,8 @@ def _apply_transaction(api: WeChatPayApi, resource: Mapping[str, Any]) -> str:
         raise Refused(400, "wrong_appid", MISMATCH, subject)
     if resource.get("trade_state") != "SUCCESS":
         return "not_paid"  # only SUCCESS moves money; nothing to record
-    amount = resource.get("amount") or {}
+    amount = resource.get("amount")
+    amount = amount if isinstance(amount, dict) else {}
     if amount.get("total") != fen(payment.amount) or amount.get("currency") != "CNY":
         raise Refused(400, "wrong_amount", MISMATCH, subject)
     transaction_id = str(resource.get("transaction_id") or "")[:64]
@@ -220,7 +225,8 @@ def _apply_refund(api: WeChatPayApi, resource: Mapping[str, Any]) -> str:
     if status != "SUCCESS":
         raise_alert(REFUND_FAILED, subject)
         return f"refund_{_safe(status).lower()}"
-    refund_fen = (resource.get("amount") or {}).get("refund")
+    amount = resource.get("amount")
+    refund_fen = amount.get("refund") if isinstance(amount, dict) else None
     if not isinstance(refund_fen, int) or not 0 < refund_fen <= fen(payment.amount):
         raise Refused(400, "wrong_refund_amount", MISMATCH, subject)
     return "refunded" if mark_refunded(payment, Decimal(refund_fen) / 100) else "replayed"

@@ -48,11 +48,11 @@ def refundable(order: Order) -> list[Payment]:
 def refund_order(order: Order) -> RefundOutcome:
     """Ask WeChat Pay to refund a cancelled order's WeChat payments; never raises."""
     outcome = RefundOutcome()
-    payments = refundable(order) if order.status == "cancelled" else []
-    if not payments:
+    if order.status != "cancelled" or not is_configured(current_app.config):
         return outcome
-    if not is_configured(current_app.config):
-        outcome.failed = [p.id for p in payments]
+    close_open_attempts(order)
+    payments = refundable(order)
+    if not payments:
         return outcome
     for payment in payments:
         try:
@@ -88,3 +88,18 @@ def refund_order(order: Order) -> RefundOutcome:
             outcome.failed.append(payment.id)
         log.info("wechatpay.refund order=%s payment=%s status=%s", order.id, payment.id, status)
     return outcome
+
+
+def close_open_attempts(order: Order) -> None:
+    """Close a cancelled order's unpaid attempts, so their codes can no longer be paid; one
+    WeChat Pay will not close (paid meanwhile) is counted when its notification comes, and staff
+    are alerted to refund it."""
+    for payment in [p for p in order.payments if p.method == "wechat" and p.status == "pending"]:
+        try:
+            client_for(current_app).close(payment.out_trade_no)
+        except (WeChatPayError, SettingsProblem) as error:
+            if getattr(error, "code", None) != "ORDER_NOT_EXIST":
+                log.warning("wechatpay.close_failed order=%s payment=%s", order.id, payment.id)
+                continue
+        payment.status = "closed"
+    db.session.commit()
