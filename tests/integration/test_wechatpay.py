@@ -461,3 +461,16 @@ def test_cancelling_an_unpaid_order_closes_its_open_payment_code(
     assert fresh(db, Payment, payment.id).status == "closed"
     assert paysim.state.transaction(payment.out_trade_no).trade_state == "CLOSED"
     assert "订单已关闭" in requests.get(url, timeout=10).text
+
+
+@pytest.mark.parametrize("app_config", [{"WECHATPAY_MCHID": None}])  # no merchant set
+def test_without_wechat_pay_settings_only_the_transfer_is_offered(client, db, customer, app_config):
+    order = make_order(db, customer)
+    html = client.get(f"/orders/{order.number}").get_data(as_text=True)
+    assert 'id="bank-transfer"' in html and 'id="wechat-pay"' not in html
+    token = csrf_token(client, f"/orders/{order.number}")
+    answer = client.post(f"/orders/{order.number}/pay/wechat", data={"csrf_token": token})
+    assert answer.status_code == 303
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "微信支付暂不可用" in page
+    assert fresh(db, Order, order.id).payments == []

@@ -41,6 +41,8 @@ def public_key_pem(private_pem: str) -> str:
 class TestKeys:
     """A merchant and a platform, as a WeChat Pay merchant account and WeChat Pay hold them."""
 
+    __test__ = False  # a fixture's value, not a pytest test class
+
     mchid: str
     merchant_serial: str
     merchant_private_key: str
