@@ -199,7 +199,7 @@ def test_a_forged_signature_is_refused_logged_and_changes_nothing(
         ({"Wechatpay-Serial": "PUB_KEY_ID_SOMEONE_ELSE"}, 401, "unknown_serial"),
         ({"Wechatpay-Serial": "not-hex-at-all"}, 401, "unknown_serial"),
         ({"Wechatpay-Signature-Type": "WECHATPAY2-SM2-WITH-SM3"}, 401, "signature_type"),
-        ({"Wechatpay-Signature": ""}, 401, "unknown_serial"),
+        ({"Wechatpay-Signature": ""}, 401, "unsigned"),
     ],
 )
 def test_headers_that_do_not_name_our_platform_key_are_refused(

@@ -122,10 +122,9 @@ def _verified(api: WeChatPayApi, headers: dict[str, str], body: bytes) -> dict[s
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise Refused(400, "not_utf8") from None
-    if (
-        not headers["Wechatpay-Signature"]
-        or headers["Wechatpay-Serial"] != api.settings.platform_key_id
-    ):
+    if not headers["Wechatpay-Signature"]:
+        raise Refused(401, "unsigned")
+    if headers["Wechatpay-Serial"] != api.settings.platform_key_id:
         # checked before the library sees it: an unknown serial would make it fetch certificates
         raise Refused(401, "unknown_serial")
     if headers["Wechatpay-Signature-Type"] != SIGNATURE_TYPE:
