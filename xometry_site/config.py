@@ -57,6 +57,8 @@ class Config:
     # filings shown in the footer when set: ICP 备案号 (linked to MIIT's site) and 公安备案号
     ICP_LICENSE = _env("ICP_LICENSE")
     PSB_LICENSE = _env("PSB_LICENSE")
+    # a part's live price per customer: typing a quantity sends a few a second
+    PART_PRICE_LIMIT = _env("PART_PRICE_LIMIT", "240 per minute")
     # the operator's account for corporate transfers (对公转账), shown on every unpaid order
     BANK_ACCOUNT_NAME = _env("BANK_ACCOUNT_NAME", "示例制造服务（上海）有限公司 (development)")
     BANK_NAME = _env("BANK_NAME", "中国工商银行上海张江支行 (development)")

@@ -302,3 +302,17 @@ def test_manufacturability_findings_follow_the_process_and_can_send_to_review(cl
     bar = upload(client, db, [("bar.stl", plate_stl(900, 20, 20))])
     body = price(client, bar, part_named(bar, "bar.stl")).get_json()
     assert "too_large_for_process" in [f["code"] for f in body["dfm"]]
+
+
+def test_the_quote_page_asks_its_status_while_analysing(client, db, customer, make_user, login_as):
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    assert client.get(f"/quotes/{quote.ref}/status").get_json() == {
+        "status": "quoted",
+        "analysing": False,
+    }
+    quote.status = "analysing"
+    db.session.commit()
+    html = client.get(f"/quotes/{quote.ref}").get_data(as_text=True)
+    assert "js/quote_status.js" in html and f"/quotes/{quote.ref}/status" in html
+    login_as(make_user())
+    assert client.get(f"/quotes/{quote.ref}/status").status_code == 404
