@@ -211,8 +211,28 @@ def production_env(database: str, keyring: str, instance: Path) -> dict[str, str
         BANK_NAME="基准银行",
         BANK_ACCOUNT_NUMBER="1234 5678",
         POLICY_EFFECTIVE_DATE="2024-07-01",
+        **wechatpay_env(instance),
     )
     return env
+
+
+def wechatpay_env(instance: Path) -> dict[str, str]:
+    """A WeChat Pay merchant production accepts (never contacted here), keys as files."""
+    from xometry_site.devtools.wechatpay_keys import TestKeys, public_key_pem
+
+    instance.mkdir(parents=True, exist_ok=True)
+    keys = TestKeys.generate()
+    (instance / "wechatpay-key.pem").write_text(keys.merchant_private_key)
+    (instance / "wechatpay-platform.pem").write_text(public_key_pem(keys.platform_private_key))
+    return {
+        "WECHATPAY_MCHID": keys.mchid,
+        "WECHATPAY_APPID": "wx-benchmark",
+        "WECHATPAY_MERCHANT_SERIAL": keys.merchant_serial,
+        "WECHATPAY_PRIVATE_KEY_PATH": str(instance / "wechatpay-key.pem"),
+        "WECHATPAY_APIV3_KEY": keys.apiv3_key,
+        "WECHATPAY_PUBLIC_KEY_PATH": str(instance / "wechatpay-platform.pem"),
+        "WECHATPAY_PUBLIC_KEY_ID": keys.platform_key_id,
+    }
 
 
 def tree_cpu_seconds(master_pid: int) -> float:

@@ -92,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .orders import bp as orders_bp
     from .pages import bp as pages_bp
+    from .payments import bp as payments_bp
     from .privacy import bp as privacy_bp
     from .quotes import bp as quotes_bp
 
@@ -100,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(quotes_bp, url_prefix="/quotes")
     app.register_blueprint(orders_bp, url_prefix="/orders")
+    app.register_blueprint(payments_bp, url_prefix="/payments")
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
     app.register_blueprint(admin_bp, url_prefix="/admin")
 
@@ -130,7 +132,7 @@ def register_commands(app: Flask) -> None:
 
 
 def register_middleware(app: Flask) -> None:
-    """Trusted proxy headers in production; the WeChat simulator in development."""
+    """Trusted proxy headers in production; the WeChat and WeChat Pay simulators in development."""
     if app.config.get("PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -140,3 +142,7 @@ def register_middleware(app: Flask) -> None:
         from .devtools.mount import mount_simulator
 
         mount_simulator(app)
+    if app.config.get("WECHATPAY_SIMULATOR") and app.config["APP_ENV"] == "development":
+        from .devtools.mount import mount_wechatpay_simulator
+
+        mount_wechatpay_simulator(app)

@@ -119,6 +119,9 @@ class Config:
     MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 200)
     UPLOAD_READ_AHEAD = _env_bool("UPLOAD_READ_AHEAD", True)  # read the body in a helper thread
     STEP_TIMEOUT = float(_env("STEP_TIMEOUT") or 60)  # seconds for OpenCascade on one STEP/IGES
+    # STEP/IGES children forked by a process that has OpenCascade imported (services/quotes/
+    # warm_step.py) rather than a new interpreter per drawing; off: the cold path only.
+    STEP_WARM_WORKER = _env_bool("STEP_WARM_WORKER", True)
     # Seconds a drawing may stay "measuring" before its worker counts as dead (SIGKILL, out of
     # memory, host lost), or "pending" before its job counts as lost: `flask quotes recover`
     # (every 10 min from the scheduler) queues it again,
@@ -187,6 +190,27 @@ class Config:
     WECHAT_TIMEOUT = float(_env("WECHAT_TIMEOUT") or 5)
     WECHAT_SIMULATOR = False
 
+    # WeChat Pay, API v3 (services/payments). Unset WECHATPAY_MCHID in development → the built-in
+    # simulator under /__wechatpay__ with test keys in instance/. Keys as PEM text or *_PATH files.
+    WECHATPAY_MCHID = _env("WECHATPAY_MCHID")
+    WECHATPAY_APPID = _env("WECHATPAY_APPID")  # bound to the merchant; JSAPI: the Official Account
+    WECHATPAY_MERCHANT_SERIAL = _env("WECHATPAY_MERCHANT_SERIAL")  # merchant API certificate serial
+    WECHATPAY_PRIVATE_KEY = _env("WECHATPAY_PRIVATE_KEY")  # merchant API private key (PEM)
+    WECHATPAY_PRIVATE_KEY_PATH = _env("WECHATPAY_PRIVATE_KEY_PATH")
+    WECHATPAY_APIV3_KEY = _env("WECHATPAY_APIV3_KEY")
+    WECHATPAY_PUBLIC_KEY = _env("WECHATPAY_PUBLIC_KEY")  # WeChat Pay platform public key (PEM)
+    WECHATPAY_PUBLIC_KEY_PATH = _env("WECHATPAY_PUBLIC_KEY_PATH")
+    WECHATPAY_PUBLIC_KEY_ID = _env("WECHATPAY_PUBLIC_KEY_ID")  # PUB_KEY_ID_…
+    WECHATPAY_PLATFORM_CERT_PATH = _env("WECHATPAY_PLATFORM_CERT_PATH")  # or a platform certificate
+    WECHATPAY_API_BASE_URL = _env("WECHATPAY_API_BASE_URL", "https://api.mch.weixin.qq.com")
+    WECHATPAY_NOTIFY_URL = _env(
+        "WECHATPAY_NOTIFY_URL"
+    )  # default SITE_URL + /payments/wechat/notify
+    WECHATPAY_TIMEOUT = _env_float("WECHATPAY_TIMEOUT", 2)  # connect and each read, every call
+    WECHATPAY_NOTIFY_MAX_AGE = _env_int("WECHATPAY_NOTIFY_MAX_AGE", 300)  # signature timestamp
+    WECHATPAY_PAY_LIMIT = _env("WECHATPAY_PAY_LIMIT", "10 per minute; 60 per hour")
+    WECHATPAY_SIMULATOR = False
+
     KEYRING = _env("KEYRING")
     KEYRING_PATH = _env("KEYRING_PATH")  # default: instance/keyring.json
     KEYRING_AUTOCREATE = False
@@ -228,6 +252,7 @@ class DevelopmentConfig(Config):
     SERVER_NAME_FOR_MAIL = development_site_url()
     KEYRING_AUTOCREATE = True
     WECHAT_SIMULATOR = not _env("WECHAT_APP_ID")
+    WECHATPAY_SIMULATOR = not _env("WECHATPAY_MCHID")
 
 
 class TestingConfig(Config):
@@ -311,6 +336,13 @@ def _check_wechat(config: dict) -> str | None:
     if not config.get("WECHAT_APP_ID") or not config.get("WECHAT_APP_SECRET"):
         return "WECHAT_APP_ID/WECHAT_APP_SECRET must be set (the simulator is dev-only)"
     return None
+
+
+def _check_wechatpay(config: dict) -> str | None:
+    """Merchant, keys, platform key and an https notify URL; never the simulator."""
+    from .services.payments.wechatpay_settings import production_problem
+
+    return production_problem(config)
 
 
 def _check_mail(config: dict) -> str | None:
@@ -491,6 +523,7 @@ _PRODUCTION_CHECKS = (
     _check_bank_account,
     _check_database,
     _check_wechat,
+    _check_wechatpay,
     _check_mail,
     _check_sms,
     _check_keyring,
