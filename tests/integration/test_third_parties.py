@@ -390,6 +390,12 @@ def test_a_third_party_needs_the_customers_separate_consent(
         data={"recipient_id": lab.id, "decision": "give"},
     )
     assert unticked.status_code == 400 and "Tick the box" in unticked.get_data(as_text=True)
+    unknown = mine.post(
+        "/privacy/consents/third-parties?lang=en",
+        data={"recipient_id": 999999, "decision": "give", "agree": "y"},
+    )
+    assert unknown.status_code == 400
+    assert "does not ask for your consent" in unknown.get_data(as_text=True)
     given = mine.post(
         "/privacy/consents/third-parties",
         data={"recipient_id": lab.id, "decision": "give", "agree": "y"},
