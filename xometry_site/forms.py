@@ -7,8 +7,9 @@ import unicodedata
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, TelField
+from wtforms import BooleanField, SelectMultipleField, StringField, TelField
 from wtforms.validators import DataRequired
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from .services.validators import InvalidPhone, normalize_phone
 
@@ -125,3 +126,10 @@ class PhoneNumberField(TelField):
             self.e164 = normalize_phone(self.data or "", allow_landline=self.allow_landline)
         except InvalidPhone:
             self.errors.append(self.invalid_message)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of tick boxes (a multiple <select> is unusable on a phone)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()

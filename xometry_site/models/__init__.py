@@ -14,6 +14,7 @@ from .phone_code import PhoneVerification
 from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLock
 from .quote import Drawing, Quote, QuoteEvent, QuoteMessage
 from .share import QuoteShare, QuoteShareView
+from .sharing import Provision, Recipient
 from .user import User, WeChatIdentity
 
 # What the banner and the header's inbox count on every signed-in page need, as SQL expressions
@@ -69,12 +70,14 @@ __all__ = [
     "Payment",
     "PhoneVerification",
     "PrivacyRequest",
+    "Provision",
     "PurgeLock",
     "Quote",
     "QuoteEvent",
     "QuoteMessage",
     "QuoteShare",
     "QuoteShareView",
+    "Recipient",
     "ShippingAddress",
     "SignInEvent",
     "StaffAlert",

@@ -28,6 +28,7 @@ CONSENT_SOURCES = {
     "account": _l("Account Details"),
     "invoice": _l("Invoice information"),
     "cookies": _l("Cookie settings"),
+    "consents": _l("Your consents page"),
 }
 ACTION_LABELS = {
     "drawing.download": _l("A staff member downloaded your drawing"),
@@ -40,6 +41,7 @@ ACTION_LABELS = {
     "staff.marked_minor": _l("A staff member marked the account as a minor's"),
     "staff.quote_declined": _l("A staff member declined to quote your quote"),
     "staff.quote_question": _l("A staff member asked you a question about your quote"),
+    "staff.provided": _l("A staff member gave your information to a recipient (listed below)"),
     "account.erased": _l("Your account was erased"),
 }
 
@@ -106,6 +108,8 @@ def code_name(codes: str, value: str) -> str:
         from ..quotes.labels import DECLINE_REASON, MESSAGE_AUTHOR
 
         names.update(decline_reason=DECLINE_REASON, quote_message_kind=MESSAGE_AUTHOR)
+    elif codes in ("recipient", "provision_purpose", "provision_basis", "pi_type", "country"):
+        return sharing_name(codes, value)
     elif codes == "notification_kind":
         from ..services.notifications import kind_name
 
@@ -115,6 +119,23 @@ def code_name(codes: str, value: str) -> str:
 
         return option_name(codes, value)
     return str(names.get(codes, {}).get(value, value))
+
+
+def sharing_name(codes: str, value: str) -> str:
+    """Names of the register (policy 4) in the page's language: recipients, kinds of information,
+    countries, purposes and bases of provisions."""
+    from flask_babel import get_locale
+
+    from ..services.privacy import provisions, recipients
+
+    if codes == "recipient":
+        return recipients.name_of(value, get_locale())
+    if codes == "pi_type":
+        return recipients.pi_type_name(value)
+    if codes == "country":
+        return recipients.country_name(value, get_locale())
+    names = provisions.PURPOSES if codes == "provision_purpose" else provisions.BASIS_LABELS
+    return str(names.get(value, value))
 
 
 def action_label(action: str) -> str:

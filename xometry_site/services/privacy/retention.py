@@ -24,6 +24,7 @@ from ...models import (
     Consent,
     DataExport,
     PrivacyRequest,
+    Provision,
     PurgeLock,
     Quote,
     SignInEvent,
@@ -242,6 +243,14 @@ def delete_old_evidence(now: datetime) -> int:
     )
 
 
+def delete_old_provisions(now: datetime) -> int:
+    """Records of what went to whom (PIPL art. 56: at least three years), once the account is
+    erased and the evidence period is over; a live account keeps its history."""
+    cutoff = now - _days("RETENTION_EVIDENCE_DAYS")
+    erased = sa.select(User.id).where(User.erased_at.is_not(None))
+    return _delete_where(Provision, Provision.user_id.in_(erased), Provision.provided_at < cutoff)
+
+
 def delete_old_audit_events(now: datetime) -> int:
     """The accountability log after its period (kept longer than the six months of Cybersecurity Law art. 21)."""
     cutoff = now - _days("RETENTION_AUDIT_DAYS")
@@ -265,6 +274,7 @@ STEPS: tuple[tuple[str, Callable[[datetime], int]], ...] = (
     ("unconfirmed requests deleted", delete_unverified_requests),
     ("old phone codes deleted", delete_phone_codes),
     ("old consent evidence and requests deleted", delete_old_evidence),
+    ("old records of provisions deleted", delete_old_provisions),
     ("old audit events deleted", delete_old_audit_events),
     ("old outbox messages deleted", delete_old_messages),
 )
