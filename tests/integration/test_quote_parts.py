@@ -241,11 +241,11 @@ def test_a_live_price_costs_no_query_per_price_break(client, db, customer):
 
 @pytest.mark.parametrize("lead", ["standard", "expedited"])
 def test_the_ordered_lead_time_total_is_shown_everywhere(
-    client, db, customer, lead, mailbox, make_user
+    client, db, customer, lead, mailbox, make_user, login_as
 ):
     from test_quotes_pages import add_order_details
 
-    make_user(is_staff=True)
+    staff = make_user(is_staff=True)
     quote = upload(client, db, [("cube.stl", cube_stl())])
     address, invoice = add_order_details(db, customer)
     from test_quotes_support import csrf_token_from_page
@@ -270,6 +270,8 @@ def test_the_ordered_lead_time_total_is_shown_everywhere(
     assert shown in client.get("/quotes/").get_data(as_text=True)
     assert str(expected) in client.get("/privacy").get_data(as_text=True).replace(",", "")
     assert any(shown in m.get_body().get_content() for m in mailbox)
+    login_as(staff)
+    assert shown in client.get(f"/admin/quotes/{quote.ref}").get_data(as_text=True)
 
 
 def plate_stl(x: float, y: float, z: float) -> bytes:
