@@ -503,3 +503,15 @@ def test_the_wechat_access_token_is_kept_in_redis_when_configured(sim, redis_con
     assert keys == [b"xometry:wechatpy:wx-test-miniprogram_access_token"]
     fetched = [c for c in sim.state.calls if c["endpoint"] == "token"]
     assert len(fetched) == 1  # the second sign-in used the kept token
+
+
+def test_only_the_upload_takes_a_large_body(app, client, sim):
+    from xometry_site.body_limits import UPLOAD_ENDPOINTS
+
+    assert "mp_quotes.quote_upload" in UPLOAD_ENDPOINTS
+    assert "mp_quotes.quote_upload" in app.view_functions
+    huge = "x" * (int(app.config["MAX_FORM_MEMORY_SIZE"]) + 10)
+    answer = client.post(f"{API}/session", json={"code": huge}, headers={"Accept-Language": "en"})
+    assert answer.status_code == 413
+    assert answer.get_json()["error"]["code"] == "too_large"
+    assert "Set-Cookie" not in answer.headers
