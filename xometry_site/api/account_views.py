@@ -3,6 +3,8 @@ details — the website's services (services/accounts), the website's rules (own
 
 from __future__ import annotations
 
+import functools
+
 from flask_babel import gettext as _
 
 from ..auth.forms import CUSTOMER_TYPE_LABELS
@@ -160,8 +162,20 @@ def _owned_address(address_id: int):
     return address
 
 
+def owner_first(view):
+    """Another account's address is a 404 before its body is even read (never a 422)."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        _owned_address(kwargs["address_id"])
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 @bp.route("/addresses/<int:address_id>", methods=["PUT"])
 @bp.signed_in
+@owner_first
 @no_store
 @bp.arguments(AddressInSchema)
 @bp.response(200, AddressSchema)
