@@ -66,10 +66,11 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions; the cookie guard first so it sees every cookie set after it."""
     from . import models  # noqa: F401 - tables must be known to Alembic
     from .deadlines import init_app as deadlines
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate, openapi
     from .i18n import select_locale
     from .read_only import init_app as read_only_views
     from .services import cookies
+    from .session_interface import SiteSessionInterface
 
     deadlines(app)  # before the limiter reads its storage options
     app.after_request(cookies.enforce)
@@ -80,6 +81,8 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     login_manager.init_app(app)
+    app.session_interface = SiteSessionInterface()  # none on the API: no cookie read or set
+    openapi.init_app(app)  # before register_errorhandlers: the site's handlers answer errors
     from .auth.loading import configure_login
 
     configure_login(app)
@@ -104,6 +107,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp, url_prefix="/payments")
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    from .api.blueprints import register as register_api
+    from .extensions import openapi
+
+    register_api(app, openapi)
 
 
 def register_errorhandlers(app: Flask) -> None:

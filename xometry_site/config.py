@@ -191,6 +191,24 @@ class Config:
     WECHAT_REDIRECT_URI = _env("WECHAT_REDIRECT_URI")
     WECHAT_TIMEOUT = float(_env("WECHAT_TIMEOUT") or 5)
     WECHAT_SIMULATOR = False
+    # the Mini Program (小程序): wx.login codes and phone-number codes; its access token is kept
+    # in Redis when REDIS_URL is set (every call to Redis within WECHAT_REDIS_TIMEOUT)
+    WECHAT_MINIPROGRAM_APP_ID = _env("WECHAT_MINIPROGRAM_APP_ID")
+    WECHAT_MINIPROGRAM_APP_SECRET = _env("WECHAT_MINIPROGRAM_APP_SECRET")
+    WECHAT_REDIS_TIMEOUT = _env_float("WECHAT_REDIS_TIMEOUT", 1.0)
+
+    # The Mini Program's API (xometry_site/api): its OpenAPI document (flask-smorest) and tokens.
+    API_TITLE = "Xometry Asia Mini Program API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/mp/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_ACCESS_TOKEN_SECONDS = _env_int("API_ACCESS_TOKEN_SECONDS", 900)
+    API_REFRESH_TOKEN_DAYS = _env_int("API_REFRESH_TOKEN_DAYS", 30)
+    API_REGISTRATION_SECONDS = _env_int("API_REGISTRATION_SECONDS", 1800)
+    API_SIGN_IN_LIMIT = _env("API_SIGN_IN_LIMIT", "10 per minute; 50 per hour")
+    API_REFRESH_LIMIT = _env("API_REFRESH_LIMIT", "30 per minute; 300 per hour")
+    API_UPLOAD_LIMIT = _env("API_UPLOAD_LIMIT", "30 per minute; 300 per day")
 
     # WeChat Pay, API v3 (services/payments). Unset WECHATPAY_MCHID in development → the built-in
     # simulator under /__wechatpay__ with test keys in instance/. Keys as PEM text or *_PATH files.
@@ -272,6 +290,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_FAST = True
     WECHAT_APP_ID = "wx-test-website-app"
     WECHAT_APP_SECRET = "wx-test-website-secret"  # noqa: S105 - simulator credentials
+    WECHAT_MINIPROGRAM_APP_ID = "wx-test-miniprogram"
+    WECHAT_MINIPROGRAM_APP_SECRET = "wx-test-miniprogram-secret"  # noqa: S105 - simulator
     STORAGE_BACKEND = "local"
     SERVER_NAME_FOR_MAIL = "http://localhost"
 

@@ -19,8 +19,15 @@ def mount_simulator(app: Flask) -> None:
     app.config["WECHAT_APP_SECRET"] = app.config.get("WECHAT_APP_SECRET") or "wx-dev-secret"
     app.config["WECHAT_OPEN_BASE_URL"] = base
     app.config["WECHAT_API_BASE_URL"] = base
+    mini_id = app.config.get("WECHAT_MINIPROGRAM_APP_ID") or "wx-dev-miniprogram"
+    mini_secret = app.config.get("WECHAT_MINIPROGRAM_APP_SECRET") or "wx-dev-miniprogram-secret"
+    app.config["WECHAT_MINIPROGRAM_APP_ID"] = mini_id
+    app.config["WECHAT_MINIPROGRAM_APP_SECRET"] = mini_secret
     simulator = create_simulator_app(
-        appid=app.config["WECHAT_APP_ID"], secret=app.config["WECHAT_APP_SECRET"]
+        appid=app.config["WECHAT_APP_ID"],
+        secret=app.config["WECHAT_APP_SECRET"],
+        miniprogram_appid=mini_id,
+        miniprogram_secret=mini_secret,
     )
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {PREFIX: simulator})
 

@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import column_property
 
 from .address import ShippingAddress
+from .api_session import ApiSession
 from .audit import AuditEvent, SignInEvent
 from .consent import Consent
 from .invoice import InvoiceProfile
@@ -56,6 +57,7 @@ Quote.part_count = column_property(
 )
 
 __all__ = [
+    "ApiSession",
     "AuditEvent",
     "Consent",
     "DataExport",

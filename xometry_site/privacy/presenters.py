@@ -20,10 +20,12 @@ SIGN_IN_METHODS = {
     "password": _l("Password"),
     "verify_link": _l("E-mail verification link"),
     "wechat": _l("WeChat"),
+    "miniprogram": _l("WeChat Mini Program"),
 }
 CONSENT_SOURCES = {
     "register": _l("Registration"),
     "wechat": _l("Registration with WeChat"),
+    "miniprogram": _l("Registration in the WeChat Mini Program"),
     "policy_update": _l("Policy update notice"),
     "account": _l("Account Details"),
     "invoice": _l("Invoice information"),

@@ -84,8 +84,10 @@ def register(
     ip: str | None,
     language: str | None,
     newsletter_email: str | None = None,
+    channel: str = "wechat",
 ) -> User:
-    """A new account from a WeChat identity and a verified phone, with policy and age consents.
+    """A new account from a WeChat identity and a verified phone, with policy and age consents
+    recorded as given through `channel` ("wechat": the website; "miniprogram").
 
     With `newsletter_email` (normalised) the address becomes the account's unverified e-mail and
     an unconfirmed subscription is mailed its double opt-in link, unless another account holds
@@ -108,7 +110,7 @@ def register(
     bound = WeChatIdentity(
         user=user, appid=identity.appid, openid=identity.openid, unionid=identity.unionid
     )
-    given = GivenConsents(channel="wechat", ip=ip, subscribe=bool(email))
+    given = GivenConsents(channel=channel, ip=ip, subscribe=bool(email))
     try:
         subscription = open_account(user, given, related=[bound])
     except IntegrityError:
@@ -116,12 +118,12 @@ def register(
         if find_user(identity) is not None:
             raise WeChatAccountError("identity_taken") from None
         if email and phone_owner(phone) is None:  # the address went to someone else meanwhile
-            return register(identity, phone, ip=ip, language=language)
+            return register(identity, phone, ip=ip, language=language, channel=channel)
         raise WeChatAccountError("phone_taken") from None
     if subscription is not None:
         send_subscription_confirmation(user, subscription, commit=False)
     db.session.commit()  # the account, its consents and its mail: one transaction
-    log.info("wechat.registered user=%s", user.id)
+    log.info("wechat.registered user=%s channel=%s", user.id, channel)
     return user
 
 

@@ -232,6 +232,14 @@ def delete_phone_codes(now: datetime) -> int:
     return count
 
 
+def delete_ended_api_sessions(now: datetime) -> int:
+    """Mini Program sign-ins that can no longer be used (expired, or their account signed out
+    everywhere), with the WeChat identity of any first sign-in that never registered."""
+    from ..accounts.api_tokens import purge_expired
+
+    return purge_expired(now)
+
+
 def delete_old_evidence(now: datetime) -> int:
     """Pseudonymised consent evidence and closed requests, after the evidence period."""
     cutoff = now - _days("RETENTION_EVIDENCE_DAYS")
@@ -273,6 +281,7 @@ STEPS: tuple[tuple[str, Callable[[datetime], int]], ...] = (
     ("old sign-in events deleted", delete_old_sign_ins),
     ("unconfirmed requests deleted", delete_unverified_requests),
     ("old phone codes deleted", delete_phone_codes),
+    ("ended Mini Program sign-ins deleted", delete_ended_api_sessions),
     ("old consent evidence and requests deleted", delete_old_evidence),
     ("old records of provisions deleted", delete_old_provisions),
     ("old audit events deleted", delete_old_audit_events),
