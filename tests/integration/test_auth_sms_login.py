@@ -117,6 +117,15 @@ def test_an_unproved_number_signs_nobody_in(app, client, make_user):
     assert signed_in_as(client) is None
 
 
+def test_the_proved_owner_signs_in_whoever_else_typed_the_number(app, client, make_user):
+    make_user(phone=PHONE)  # typed at an e-mail registration, never proved
+    owner = proved(make_user, phone=PHONE)
+    make_user(phone=PHONE)
+    ask_code(client)
+    assert enter_code(client, last_code(app)).status_code == 302
+    assert signed_in_as(client) == owner.get_id()
+
+
 def test_five_wrong_codes_kill_the_code(app, client, make_user):
     proved(make_user)
     ask_code(client)
