@@ -113,6 +113,12 @@ class Config:
     RESET_ACCOUNT_LIMIT = _env("RESET_ACCOUNT_LIMIT", "10 per hour")
     RESEND_LIMIT = _env("RESEND_LIMIT", "3 per minute; 10 per hour")
     RESEND_ACCOUNT_LIMIT = _env("RESEND_ACCOUNT_LIMIT", "3 per 10 minutes; 10 per day")
+    # SMS codes, shared by every page that sends one: texts per number and sends per IP, code
+    # tries per IP and wrong codes per number (on top of each code's five tries)
+    SMS_LIMIT_PER_PHONE = _env("SMS_LIMIT_PER_PHONE", "1 per minute; 5 per hour; 10 per day")
+    SMS_LIMIT_PER_IP = _env("SMS_LIMIT_PER_IP", "10 per hour; 30 per day")
+    SMS_CODE_LIMIT = _env("SMS_CODE_LIMIT", "20 per 10 minutes; 60 per day")
+    SMS_CODE_PHONE_LIMIT = _env("SMS_CODE_PHONE_LIMIT", "10 per hour; 20 per day")
 
     UPLOAD_MAX_FILE_SIZE = _env_int("UPLOAD_MAX_FILE_SIZE", 100 * 1024 * 1024)
     UPLOAD_MAX_FILES = _env_int("UPLOAD_MAX_FILES", 20)

@@ -470,6 +470,8 @@ def test_env_example_with_its_blanks_filled_starts_in_production(tmp_path):
         "WEB_CONCURRENCY",
         "WECHAT_MP_APP_ID",
         "WECHAT_MP_APP_SECRET",
+        "WECHAT_MINIPROGRAM_APP_ID",
+        "WECHAT_MINIPROGRAM_APP_SECRET",
         "PSB_LICENSE",
     }
     env.update(blanks, INSTANCE_PATH=str(tmp_path / "instance"))

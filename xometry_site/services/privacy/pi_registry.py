@@ -512,6 +512,7 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
         technical={
             "id": "row id",
             "code_hash": "keyed hash of a one-time code; useless once it expires",
+            "purpose": "which workflow the code may finish (sign-up, sign-in, re-authentication)",
             "expires_at": "one-time code bookkeeping",
             "attempts": "one-time code bookkeeping",
             "consumed_at": "one-time code bookkeeping",
