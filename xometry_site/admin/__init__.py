@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from . import alerts_views, orders_views, privacy_views, quotes_views, views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    alerts_views,
+    orders_views,
+    privacy_views,
+    quotes_views,
+    staff_security_views,
+    views,
+)

@@ -12,6 +12,7 @@ from ..privacy.admin_forms import AnswerForm, NoticeForm
 from ..privacy.forms import ActionForm
 from ..privacy.presenters import action_label
 from ..security import no_store, staff_required
+from ..services.accounts import second_factor
 from ..services.privacy import audit_trail, erasure, notices
 from ..services.privacy import requests as privacy_requests
 from . import bp
@@ -121,7 +122,13 @@ def privacy_user(user_id: int):
     if user is None:
         abort(404)
     audit_trail.record_staff_look("staff.viewed_user", current_user, user.id, f"user:{user.id}")
-    return render_template("admin/users_detail.html", account=user, form=ActionForm())
+    return render_template(
+        "admin/users_detail.html",
+        account=user,
+        form=ActionForm(),
+        factor=second_factor.factor_of(user) if user.is_staff else None,
+        recovery_codes_left=second_factor.recovery_codes_left(user) if user.is_staff else 0,
+    )
 
 
 @bp.post("/users/<int:user_id>/minor")

@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import login_views, password_views, register_views, wechat_views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    login_views,
+    password_views,
+    register_views,
+    second_factor_views,
+    wechat_views,
+)

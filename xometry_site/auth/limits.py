@@ -28,6 +28,8 @@ DEFAULTS = {
     "RESET_ACCOUNT_LIMIT": "10 per hour",
     "RESEND_LIMIT": "3 per minute; 10 per hour",
     "RESEND_ACCOUNT_LIMIT": "3 per 10 minutes; 10 per day",
+    "STAFF_CODE_LIMIT": "10 per minute; 30 per hour",
+    "STAFF_CODE_ACCOUNT_LIMIT": "5 per minute; 15 per hour",
 }
 
 
@@ -105,4 +107,8 @@ resend_throttle = _both(
 )
 reauth_throttle = _both(
     _limit("LOGIN_LIMIT"), _limit("LOGIN_ACCOUNT_LIMIT", key_func=signed_in_account_key)
+)
+# a wrong second-factor code of a staff account: a million codes must not be tried by brute force
+staff_code_throttle = _both(
+    _limit("STAFF_CODE_LIMIT"), _limit("STAFF_CODE_ACCOUNT_LIMIT", key_func=signed_in_account_key)
 )

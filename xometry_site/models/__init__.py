@@ -14,6 +14,7 @@ from .phone_code import PhoneVerification
 from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLock
 from .quote import Drawing, Quote, QuoteEvent, QuoteMessage
 from .share import QuoteShare, QuoteShareView
+from .staff_auth import StaffRecoveryCode, StaffSecondFactor
 from .user import User, WeChatIdentity
 
 # What the banner and the header's inbox count on every signed-in page need, as SQL expressions
@@ -78,6 +79,8 @@ __all__ = [
     "ShippingAddress",
     "SignInEvent",
     "StaffAlert",
+    "StaffRecoveryCode",
+    "StaffSecondFactor",
     "User",
     "WeChatIdentity",
 ]

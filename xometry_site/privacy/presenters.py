@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "staff.quote_declined": _l("A staff member declined to quote your quote"),
     "staff.quote_question": _l("A staff member asked you a question about your quote"),
     "account.erased": _l("Your account was erased"),
+    "staff.second_factor_reset": _l("Your staff second factor was reset"),
 }
 
 

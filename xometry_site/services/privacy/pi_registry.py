@@ -750,6 +750,45 @@ REGISTRY: tuple[Entry, ...] = (
             "last_error": "the transport's error class and code, never the address",
         },
     ),
+    Entry(
+        table="staff_second_factors",
+        category="running",
+        title=_l("Staff sign-in authenticator"),
+        purpose=_l(
+            "To make sure only our staff open the staff pages: a code from a staff member's "
+            "authenticator app at each sign-in (staff accounts only)."
+        ),
+        method=_l("Recorded when a staff member sets up their authenticator app."),
+        owner="user_id",
+        shown=False,  # staff accounts only; never a customer's
+        personal=(
+            Column("secret", _l("Authenticator key"), ERASE, SECRET),  # encrypted column
+            Column("created_at", _l("Set up started"), ERASE, TIME),
+            Column("confirmed_at", _l("Set up"), ERASE, TIME),
+            Column("last_used_at", _l("Last used"), ERASE, TIME),
+        ),
+        technical={
+            "id": "row id",
+            "user_id": "link to the (staff) account",
+            "last_step": "the 30-second step of the last code, so no code works twice",
+        },
+    ),
+    Entry(
+        table="staff_recovery_codes",
+        category="running",
+        title=_l("Staff recovery code"),
+        purpose=_l(
+            "To let a staff member who lost their phone sign in once (staff accounts only)."
+        ),
+        method=_l("Made when a staff member sets up their authenticator app."),
+        owner="factor_id>staff_second_factors.user_id",
+        shown=False,
+        personal=(
+            Column("code_hash", _l("Recovery code"), ERASE, SECRET),  # SHA-256 only
+            Column("used_at", _l("Used"), ERASE, TIME),
+        ),
+        technical={"id": "row id", "factor_id": "link to the authenticator"},
+    ),
     *REGISTRY_QUOTES,
 )
 
