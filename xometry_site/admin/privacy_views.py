@@ -16,6 +16,7 @@ from ..services.accounts import second_factor
 from ..services.privacy import audit_trail, erasure, notices
 from ..services.privacy import requests as privacy_requests
 from . import bp
+from .request_actions_views import request_page
 
 PAGE_SIZE = 100
 
@@ -48,17 +49,19 @@ def privacy_request(request_id: int):
     if req is None:
         abort(404)
     form = AnswerForm(obj=req if request.method == "GET" else None)
+    if request.method == "GET":
+        form.decline_reason.data = req.decline_reason or ""
     if form.validate_on_submit():
-        privacy_requests.answer(req, current_user, form.answer.data.strip(), form.status.data)
+        privacy_requests.answer(
+            req,
+            current_user,
+            form.answer.data.strip(),
+            form.status.data,
+            form.decline_reason.data or None,
+        )
         flash(_("Saved. The requester has been told."), "success")
         return redirect(url_for("admin.privacy_requests_queue"))
-    return render_template(
-        "admin/requests_detail.html",
-        req=req,
-        form=form,
-        account=db.session.get(User, req.user_id) if req.user_id else None,
-        overdue=privacy_requests.is_overdue(req),
-    )
+    return request_page(req, form)
 
 
 @bp.route("/notices", methods=["GET", "POST"])

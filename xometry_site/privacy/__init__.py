@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("privacy", __name__)
 
-from . import request_views, rights_views, views  # noqa: E402,F401
+from . import request_views, rights_views, transfer_views, views  # noqa: E402,F401

@@ -42,6 +42,35 @@ ACTION_LABELS = {
     "staff.quote_question": _l("A staff member asked you a question about your quote"),
     "account.erased": _l("Your account was erased"),
     "staff.second_factor_reset": _l("Your staff second factor was reset"),
+    "staff.request_identity_verified": _l("A staff member verified that your request is yours"),
+    "staff.request_corrected_profile": _l(
+        "A staff member corrected your account information, as you asked"
+    ),
+    "staff.request_corrected_address": _l("A staff member corrected an address, as you asked"),
+    "staff.request_corrected_invoice": _l(
+        "A staff member corrected your invoice information, as you asked"
+    ),
+    "staff.request_deleted_drawings": _l("A staff member deleted drawings, as you asked"),
+    "staff.request_deleted_quote": _l("A staff member deleted a quote, as you asked"),
+    "staff.request_deleted_address": _l("A staff member deleted an address, as you asked"),
+    "staff.request_deleted_invoice": _l(
+        "A staff member deleted your invoice information, as you asked"
+    ),
+    "staff.request_deregistered": _l("A staff member closed your account, as you asked"),
+    "staff.request_exported": _l("A staff member prepared a copy of your data, as you asked"),
+    "staff.request_transfer_asked": _l(
+        "A staff member asked you to confirm where to transfer your data"
+    ),
+    "staff.request_transferred": _l(
+        "A staff member sent a copy of your data to the processor you confirmed"
+    ),
+    "request.transfer_confirmed": _l("You confirmed where to transfer your data"),
+    "drawing.deleted": _l("A drawing was deleted"),
+    "quote.deleted": _l("A quote was deleted"),
+    "account.deregistered": _l("The account was closed"),
+    "export.requested": _l("A copy of your data was requested"),
+    "export.transfer_requested": _l("A copy of your data for another processor was requested"),
+    "export.transfer_collected": _l("The processor downloaded the copy of your data"),
 }
 
 
@@ -107,6 +136,11 @@ def code_name(codes: str, value: str) -> str:
         from ..quotes.labels import DECLINE_REASON, MESSAGE_AUTHOR
 
         names.update(decline_reason=DECLINE_REASON, quote_message_kind=MESSAGE_AUTHOR)
+    elif codes in ("request_decline", "identity_method"):
+        from ..services.privacy.requests import DECLINE_REASONS
+        from ..services.privacy.staff_actions import IDENTITY_METHODS
+
+        names.update(request_decline=DECLINE_REASONS, identity_method=IDENTITY_METHODS)
     elif codes == "notification_kind":
         from ..services.notifications import kind_name
 

@@ -40,6 +40,7 @@ def inject_privacy_helpers() -> dict:
         "pi_code": presenters.code_name,
         "request_kinds": privacy_requests.KIND_LABELS,
         "request_statuses": privacy_requests.STATUS_LABELS,
+        "request_decline_reasons": privacy_requests.DECLINE_REASONS,
         "request_overdue": privacy_requests.is_overdue,
         "pi_when": presenters.when,
         "privacy_banner": _banner,

@@ -640,10 +640,14 @@ REGISTRY: tuple[Entry, ...] = (
             Column("ready_at", _l("Ready"), ERASE, TIME),
             Column("expires_at", _l("Available until"), ERASE, TIME),
             Column("status", _l("Status"), ERASE),
+            Column("recipient_email", _l("Sent to (a transfer)"), ERASE),
+            Column("collected_at", _l("Downloaded by the recipient"), ERASE, TIME),
         ),
         technical={
             "id": "row id",
             "public_id": "random id in the download link",
+            "request_id": "the data request it answers",
+            "token_hash": "SHA-256 of a transfer link's secret; useless without the link",
             "user_id": "link to the account",
             "language": "language of the README in the archive",
             "claimed_at": "job bookkeeping",
@@ -675,6 +679,14 @@ REGISTRY: tuple[Entry, ...] = (
             Column("due_on", _l("Due"), PSEUDONYMISE),
             Column("answer", _l("Our answer"), ERASE),
             Column("answered_at", _l("Answered"), PSEUDONYMISE, TIME),
+            Column("decline_reason", _l("Why we declined"), PSEUDONYMISE, codes="request_decline"),
+            Column("identity_verified_at", _l("Identity verified"), PSEUDONYMISE, TIME),
+            Column(
+                "identity_method", _l("How we verified it"), PSEUDONYMISE, codes="identity_method"
+            ),
+            Column("identity_note", _l("Our note on verifying it"), ERASE),
+            Column("processor_email", _l("Transfer to (e-mail address)"), ERASE),
+            Column("processor_confirmed_at", _l("You confirmed the address"), PSEUDONYMISE, TIME),
         ),
         technical={
             "id": "row id",
@@ -686,6 +698,7 @@ REGISTRY: tuple[Entry, ...] = (
             "code_expires_at": "one-time code bookkeeping",
             "code_attempts": "one-time code bookkeeping",
             "answered_by_id": "the staff member who answered (accountability)",
+            "identity_verified_by_id": "the staff member who verified it (accountability)",
         },
     ),
     Entry(
