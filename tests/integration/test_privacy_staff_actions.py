@@ -396,7 +396,7 @@ def test_a_transfer_link_expires(client, app, staff, customer_request, mailbox):
 
     from xometry_site.models.base import utcnow
 
-    owner, req = customer_request("transfer")
+    _owner, req = customer_request("transfer")
     verify(client, req)
     client.post(
         f"/admin/requests/{req.id}/transfer/processor", data={"processor_email": "p@example.com"}
