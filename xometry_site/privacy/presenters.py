@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import format_date, format_datetime
@@ -74,8 +75,26 @@ ACTION_LABELS = {
 }
 
 
-def show_value(column: pi_registry.Column, value: Any) -> str:
-    """A stored value as the owner reads it on "My data" (the export carries it in full)."""
+PAYMENT_STATUSES = {
+    "pending": _l("Waiting for confirmation"),
+    "succeeded": _l("Received"),
+    "refunded": _l("Refunded"),
+    "closed": _l("Closed without payment"),
+}
+TARGET_KINDS = {
+    "drawing": _l("Drawing"),
+    "quote": _l("Quote"),
+    "order": _l("Order"),
+    "export": _l("Copy of your data"),
+    "request": _l("Your request"),
+    "user": _l("Your account"),
+}
+
+
+def show_value(column: pi_registry.Column, value: Any, record: Any = None) -> str:
+    """A stored value as the owner reads it on "My data" (the export carries it in full): names,
+    never codes; money in yuan. `record` (its other values) tells whose catalogue a material or
+    finish belongs to."""
     kind = column.show
     if kind == pi_registry.SECRET:
         return str(_l("set") if value else _l("not set"))
@@ -95,9 +114,32 @@ def show_value(column: pi_registry.Column, value: Any) -> str:
         return LANGUAGE_NAMES.get(value, str(value))
     if kind == pi_registry.CONSENT_KIND:
         return str(CONSENT_LABELS.get(value, value))
+    if kind == pi_registry.MONEY:
+        return f"¥{Decimal(str(value)):,.2f}"  # as the `cny` filter writes money
+    if column.codes in ("material", "finish"):
+        from ..services.quotes.catalogue import catalogue_name
+
+        return catalogue_name(column.codes, str(value), _value_of(record, "process"))
     if column.codes:
         return code_name(column.codes, str(value))
     return str(value)
+
+
+def _value_of(record: Any, name: str) -> Any:
+    """Another value of the same record (the process a material belongs to)."""
+    for column, value in getattr(record, "values", ()):
+        if column.name == name:
+            return value
+    return None
+
+
+def target_label(target: str | None) -> str:
+    """Which record an audit event touched, in words: "Drawing #12", not "drawing:12"."""
+    if not target:
+        return "—"
+    kind, _sep, ident = target.partition(":")
+    name = TARGET_KINDS.get(kind)
+    return f"{name} #{ident}" if name and ident.isdigit() else target
 
 
 def code_name(codes: str, value: str) -> str:
@@ -107,6 +149,7 @@ def code_name(codes: str, value: str) -> str:
 
         return catalogue_name("process", value)
     names: dict = {
+        "payment_status": PAYMENT_STATUSES,
         "invoice_kind": INVOICE_KINDS,
         "fapiao_type": FAPIAO_TYPE_LABELS,
         "sign_in_method": SIGN_IN_METHODS,

@@ -98,9 +98,12 @@ def index():
         requests=privacy_requests.for_user(user),
         notices=notices.all_for(user),
         kept=erasure.kept_drawings(user),
+        drawing_places=erasure.drawing_places(user),
+        order_years=current_app.config["RETENTION_ORDER_YEARS"],
         ordered_refs={quote.ref for quote in erasure.ordered_quotes(user)},
         action_form=ActionForm(),
         action_label=presenters.action_label,
+        target_label=presenters.target_label,
     )
 
 

@@ -22,7 +22,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ...extensions import db
-from ...models import Drawing, Quote, QuoteEvent, QuoteMessage, User
+from ...models import Drawing, Order, Quote, QuoteEvent, QuoteMessage, User
 from ...models.base import utcnow
 from ..jobs import enqueue, task
 from ..mail import external_url, send_mail
@@ -325,6 +325,29 @@ def kept_drawings(user: User) -> list[Drawing]:
             .order_by(Drawing.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class DrawingPlace:
+    """Where a drawing belongs, for "My data": its quote, and the order that keeps it (if any)."""
+
+    quote_ref: str
+    kept: bool  # its quote became an order: kept as the law requires, never deleted by us
+    order_number: str | None
+
+
+def drawing_places(user: User) -> dict[int, DrawingPlace]:
+    """Each readable drawing's quote reference and whether an order keeps it, in one query."""
+    rows = db.session.execute(
+        sa.select(Drawing.id, Quote.ref, Quote.status, Order.number)
+        .join(Quote, Drawing.quote_id == Quote.id)
+        .outerjoin(Order, Order.quote_id == Quote.id)
+        .where(Drawing.user_id == user.id, Drawing.deleted_at.is_(None))
+    )
+    return {
+        drawing_id: DrawingPlace(ref, status == "ordered", number)
+        for drawing_id, ref, status, number in rows
+    }
 
 
 def delete_drawings(

@@ -34,7 +34,7 @@ ERASURE_LABELS = {
 }
 
 # how a value is shown on "My data" (the export always carries the full value)
-TEXT, MASKED, SECRET, DATA, TIME, FLAG, REGION, LANGUAGE, CONSENT_KIND = (
+TEXT, MASKED, SECRET, DATA, TIME, FLAG, REGION, LANGUAGE, CONSENT_KIND, MONEY = (
     "text",
     "masked",
     "secret",  # never shown nor exported: only whether it is set (the password hash)
@@ -44,6 +44,7 @@ TEXT, MASKED, SECRET, DATA, TIME, FLAG, REGION, LANGUAGE, CONSENT_KIND = (
     "region",
     "language",
     "consent_kind",
+    "money",  # an amount in CNY: ¥1,234.50 on the page, the decimal in the copy
 )
 
 
@@ -214,18 +215,18 @@ QUOTES = Entry(
         Column("ref", _l("Quote"), ERASE),
         Column("created_at", _l("Requested"), ERASE, TIME),
         Column("process", _l("Process"), ERASE, codes="process"),
-        Column("material", _l("Material"), ERASE),
-        Column("finish", _l("Finish"), ERASE),
+        Column("material", _l("Material"), ERASE, codes="material"),
+        Column("finish", _l("Finish"), ERASE, codes="finish"),
         Column("quantity", _l("Quantity"), ERASE),
         Column("notes", _l("Notes"), ERASE),
         Column("status", _l("Status"), ERASE, codes="quote_status"),
-        Column("total", _l("Total"), ERASE),
+        Column("total", _l("Total"), ERASE, MONEY),
         Column("engineer_note", _l("Our engineer's note"), ERASE),
         Column("decline_reason", _l("Why we could not quote it"), ERASE, codes="decline_reason"),
         Column("decline_note", _l("Our note on declining it"), ERASE),
         Column("ordered_at", _l("Ordered"), ERASE, TIME),
         Column("lead_choice", _l("Lead time ordered"), ERASE, codes="lead_choice"),
-        Column("ordered_total", _l("Total ordered"), ERASE),
+        Column("ordered_total", _l("Total ordered"), ERASE, MONEY),
     ),
     technical={
         "id": "row id",
@@ -274,8 +275,8 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
             Column("geometry", _l("Measured geometry"), ERASE, DATA),
             Column("deleted_at", _l("Deleted"), ERASE, TIME),
             Column("process", _l("Process"), ERASE, codes="process"),
-            Column("material", _l("Material"), ERASE),
-            Column("finish", _l("Finish"), ERASE),
+            Column("material", _l("Material"), ERASE, codes="material"),
+            Column("finish", _l("Finish"), ERASE, codes="finish"),
             Column("quantity", _l("Quantity"), ERASE),
             Column("tolerance", _l("Tolerance"), ERASE, codes="tolerance"),
             Column("threads", _l("Tapped holes"), ERASE),
@@ -335,9 +336,9 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
             Column("number", _l("Order"), KEEP_BY_LAW),
             Column("created_at", _l("Placed"), KEEP_BY_LAW, TIME),
             Column("status", _l("Status"), KEEP_BY_LAW, codes="order_status"),
-            Column("total", _l("Total"), KEEP_BY_LAW),
+            Column("total", _l("Total"), KEEP_BY_LAW, MONEY),
             Column("lead_choice", _l("Lead time ordered"), KEEP_BY_LAW, codes="lead_choice"),
-            Column("amount_paid", _l("Paid"), KEEP_BY_LAW),
+            Column("amount_paid", _l("Paid"), KEEP_BY_LAW, MONEY),
             Column("parts", _l("Parts ordered"), KEEP_BY_LAW, DATA),
             Column("shipping", _l("Shipping address of the order"), KEEP_BY_LAW, DATA, "shipping"),
             Column(
@@ -399,12 +400,12 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
         layout="table",
         personal=(
             Column("method", _l("Method"), KEEP_BY_LAW, codes="payment_method"),
-            Column("amount", _l("Amount"), KEEP_BY_LAW),
-            Column("status", _l("Status"), KEEP_BY_LAW),
+            Column("amount", _l("Amount"), KEEP_BY_LAW, MONEY),
+            Column("status", _l("Status"), KEEP_BY_LAW, codes="payment_status"),
             Column("reference", _l("Reference"), KEEP_BY_LAW),
             Column("received_on", _l("Received on"), KEEP_BY_LAW, TIME),
             Column("succeeded_at", _l("Confirmed"), KEEP_BY_LAW, TIME),
-            Column("refunded_amount", _l("Refunded"), KEEP_BY_LAW),
+            Column("refunded_amount", _l("Refunded"), KEEP_BY_LAW, MONEY),
         ),
         technical={
             "id": "row id",
