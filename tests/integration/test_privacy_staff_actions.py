@@ -203,6 +203,8 @@ def test_staff_correct_invoice_details_but_cannot_consent_for_an_id_number(
         "tax_number": "91310000MA1FL3LK1" + uscc_check_character("91310000MA1FL3LK1"),
         "invoice_email": "invoice@example.com",
     }
+    assert client.get(f"/admin/requests/{req.id}/invoice").status_code == 200
+    assert "staff.viewed_invoice" in request_events(req)  # full numbers seen: on the record
     assert client.post(f"/admin/requests/{req.id}/invoice", data=form).status_code == 302
     db.session.expire_all()
     profile = db.session.scalar(db.select(InvoiceProfile).filter_by(user_id=owner.id))

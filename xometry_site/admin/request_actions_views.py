@@ -23,7 +23,7 @@ from ..privacy.presenters import action_label
 from ..security import no_store, staff_required
 from ..services import divisions
 from ..services.accounts import addresses, invoicing, profile
-from ..services.privacy import erasure, staff_actions
+from ..services.privacy import audit_trail, erasure, staff_actions
 from ..services.privacy import requests as privacy_requests
 from . import bp
 from .request_forms import DrawingsForm, IdentityForm, ProcessorForm
@@ -212,8 +212,11 @@ def request_correct_invoice(request_id: int):
     if profile_row is None:
         abort(404)
     form = InvoiceForm(obj=profile_row if request.method == "GET" else None)
-    if request.method == "GET":
+    if request.method == "GET":  # the full tax number and bank account: a look on the record
         form.company_phone.data = profile_row.company_phone
+        audit_trail.record_staff_look(
+            "staff.viewed_invoice", current_user, account.id, f"request:{req.id}"
+        )
     form.fill_division_choices(current_language())
     submitted = request.method == "POST" and not form.wants_city_update
     if submitted and form.validate_on_submit():

@@ -66,6 +66,8 @@ ACTION_LABELS = {
         "A staff member sent a copy of your data to the processor you confirmed"
     ),
     "request.transfer_confirmed": _l("You confirmed where to transfer your data"),
+    "request.filed": _l("The request was sent"),
+    "staff.viewed_invoice": _l("A staff member opened your invoice details to correct them"),
     "drawing.deleted": _l("A drawing was deleted"),
     "quote.deleted": _l("A quote was deleted"),
     "account.deregistered": _l("The account was closed"),
