@@ -394,20 +394,67 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
     return predicate()
 
 
-def sign_in(client, user, *, fresh: bool = True) -> None:
+def sign_in(client, user, *, fresh: bool = True, second_factor: bool = True) -> None:
     """Put `user` in the client's session as the login form would (for tests of other features).
 
-    `fresh` also marks a recent password proof, so re-authentication is not asked for.
+    `fresh` also marks a recent password proof, so re-authentication is not asked for. A staff
+    account also gets what the staff second factor gives (an authenticator enrolled with
+    STAFF_TOTP_SECRET and this session's proof), unless `second_factor=False`: the tests of the
+    second factor itself sign in without it.
     """
     import time as _time
 
-    from xometry_site.security import REAUTH_KEY
+    from xometry_site.security import REAUTH_KEY, STAFF_PROOF_KEY
 
+    if user.is_staff and second_factor:
+        enrol_staff(user)
     with client.session_transaction() as session:
         session["_user_id"] = user.get_id()
         session["_fresh"] = True
         if fresh:
             session[REAUTH_KEY] = int(_time.time())
+        if user.is_staff and second_factor:
+            session[STAFF_PROOF_KEY] = f"{user.id}:{user.session_token}"
+
+
+STAFF_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # the tests' authenticator app
+
+
+def enrol_staff(user, secret: str = STAFF_TOTP_SECRET) -> None:
+    """A staff account with a confirmed authenticator, as enrolment leaves it (no-op if it has one)."""
+    from xometry_site.models import StaffSecondFactor
+    from xometry_site.models.base import utcnow
+
+    if _db.session.scalar(_db.select(StaffSecondFactor).filter_by(user_id=user.id)) is None:
+        _db.session.add(StaffSecondFactor(user_id=user.id, secret=secret, confirmed_at=utcnow()))
+        _db.session.commit()
+
+
+def totp_code(secret: str = STAFF_TOTP_SECRET, steps: int = 0) -> str:
+    """The code an authenticator app shows now (or `steps` × 30 s later) for `secret`."""
+    import pyotp
+
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(totp.timecode(_now()) + steps)
+
+
+def fresh_totp_code(factor) -> str:
+    """A code the site has not seen yet: a code works once, so a second sign-in within the same
+    30 seconds uses the next step's (the site accepts one step of clock drift)."""
+    import pyotp
+
+    _db.session.refresh(factor)
+    totp = pyotp.TOTP(factor.secret)
+    step = totp.timecode(_now())
+    if factor.last_step is not None and factor.last_step >= step:
+        step = factor.last_step + 1
+    return totp.generate_otp(step)
+
+
+def _now():
+    from xometry_site.models.base import utcnow
+
+    return utcnow()
 
 
 @pytest.fixture
@@ -425,7 +472,11 @@ def customer(make_user, login_as):
 
 
 def browser_sign_in(page, email: str, password: str = PASSWORD) -> None:
-    """Sign in through the real form in Chromium, answering the cookie banner if it is shown."""
+    """Sign in through the real form in Chromium, answering the cookie banner if it is shown.
+
+    A staff account then gives the second factor as a person would: on the enrolment page it
+    types the key shown into "its app" (pyotp) and enters the code; later, the code of the
+    authenticator it enrolled."""
     page.goto("/login")
     banner = page.locator("#cookie-banner")
     if banner.count():
@@ -436,6 +487,25 @@ def browser_sign_in(page, email: str, password: str = PASSWORD) -> None:
         "button[type=submit], input[type=submit]"
     ).first.click()
     page.wait_for_load_state()
+    if "/login/second-factor/enrol" in page.url:
+        secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+        page.fill("input[name=code]", totp_code(secret))
+        page.locator("form").filter(has=page.locator("input[name=code]")).locator(
+            "button[type=submit]"
+        ).click()
+        page.locator(".recovery-codes").wait_for()
+        page.locator("#continue-to-staff").click()
+        page.wait_for_load_state()
+    elif "/login/second-factor" in page.url:
+        from xometry_site.models import StaffSecondFactor, User
+
+        user = _db.session.scalar(_db.select(User).filter_by(email=email))
+        factor = _db.session.scalar(_db.select(StaffSecondFactor).filter_by(user_id=user.id))
+        page.fill("input[name=code]", fresh_totp_code(factor))
+        page.locator("form").filter(has=page.locator("input[name=code]")).locator(
+            "button[type=submit]"
+        ).click()
+        page.wait_for_load_state()
 
 
 def fits_the_phone(page) -> bool:

@@ -24,6 +24,22 @@ def make_staff(email: str) -> None:
     click.echo(f"user {user.id} is now staff")
 
 
+@users_cli.command("reset-second-factor")
+@click.argument("email")
+def reset_second_factor(email: str) -> None:
+    """A staff member lost their authenticator and no colleague can reset it on the staff page."""
+    from .extensions import db
+    from .models import User
+    from .services.accounts import second_factor
+
+    user = db.session.scalar(db.select(User).filter_by(email=email.strip().lower()))
+    if user is None or not user.is_staff:
+        raise click.ClickException("No staff account with that e-mail address.")
+    if not second_factor.reset(user, None):
+        raise click.ClickException("That account has no second factor to reset.")
+    click.echo(f"user {user.id}: second factor reset; they enrol again at their next sign-in")
+
+
 def register(app: Flask) -> None:
     from .account.newsletter import newsletter_cli
 

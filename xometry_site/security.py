@@ -18,6 +18,7 @@ CSP = (
     "frame-ancestors 'none'; form-action 'self'"
 )
 REAUTH_KEY = "_reauth_at"
+STAFF_PROOF_KEY = "_staff_second_factor"
 log = logging.getLogger(__name__)
 
 
@@ -149,13 +150,36 @@ def reauth_required(view):
     return wrapped
 
 
+def mark_staff_proof(user) -> None:
+    """The staff member gave a right code from their authenticator in this session. Bound to the
+    per-user token: signing out everywhere (or a reset of the enrolment) ends the proof too."""
+    session[STAFF_PROOF_KEY] = f"{user.id}:{user.session_token}"
+
+
+def has_staff_proof() -> bool:
+    """This session passed the staff second factor (each sign-in starts a session without it)."""
+    user = current_user
+    return bool(user.is_authenticated) and session.get(STAFF_PROOF_KEY) == (
+        f"{user.id}:{user.session_token}"
+    )
+
+
+def acts_as_staff() -> bool:
+    """Staff privileges for this request: a staff account whose session gave the second factor."""
+    return bool(current_user.is_authenticated and current_user.is_staff) and has_staff_proof()
+
+
 def staff_required(view):
-    """Staff pages: 404 for everyone else, so their existence is not advertised."""
+    """Staff pages: 404 for everyone else, so their existence is not advertised; a staff member
+    whose session has not given the second factor (or who has not enrolled) is sent to do so."""
 
     @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if not (current_user.is_authenticated and current_user.is_staff):
             abort(404)
+        if not has_staff_proof():
+            target = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("auth.second_factor_code", next=target))
         return view(*args, **kwargs)
 
     return wrapped

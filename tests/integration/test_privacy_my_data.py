@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from privacy_support import add_drawing, fill_everything
 
 from xometry_site.extensions import db
@@ -97,5 +98,109 @@ def test_staff_access_to_my_drawings_is_shown_but_not_my_own_actions(client, mak
     page = client.get("/privacy?lang=en").get_data(as_text=True)
     assert "A staff member downloaded your drawing" in page
     assert "工程师王" in page
-    assert f"drawing:{drawing.id}" in page
+    assert f"Drawing #{drawing.id}" in page
     assert "export.requested" not in page
+
+
+# --- the customer's language: names, money, the drawing's quote, deletion only where possible ---
+
+
+def _ordered_and_open_drawings(owner):
+    """A CNC quote that became an order (its drawing kept by law) and one still open."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from xometry_site.models import Order, Quote
+    from xometry_site.models.base import utcnow
+
+    ordered = Quote(
+        user_id=owner.id,
+        quantity=1,
+        status="ordered",
+        process="cnc_machining",
+        material="al6061",
+        finish="anodized_black",
+        total=Decimal("1234.50"),
+        ordered_total=Decimal("1234.50"),
+    )
+    open_quote = Quote(
+        user_id=owner.id, quantity=1, status="quoted", process="sla", material="resin_clear"
+    )
+    db.session.add_all([ordered, open_quote])
+    db.session.flush()
+    order = Order(
+        user_id=owner.id,
+        quote_id=ordered.id,
+        number="XA-2026-000042",
+        lead_choice="standard",
+        lead_days=7,
+        ship_by=utcnow().date() + timedelta(days=10),
+        subtotal=Decimal("1092.48"),
+        vat_rate=Decimal("0.13"),
+        vat=Decimal("142.02"),
+        total=Decimal("1234.50"),
+        remittance_reference="XA26000042",
+        parts=[],
+        shipping={"recipient": "张三"},
+    )
+    order.invoice = {"kind": "corporate", "company_name": "上海测试有限公司"}
+    db.session.add(order)
+    db.session.commit()
+    kept = add_drawing(owner, quote=ordered, filename="订单件.step")
+    kept.process, kept.material, kept.finish = "cnc_machining", "al6061", "anodized_black"
+    loose = add_drawing(owner, quote=open_quote, filename="样件.stl")
+    db.session.commit()
+    return ordered, kept, open_quote, loose
+
+
+@pytest.mark.parametrize(
+    ("lang", "material", "finish", "resin", "kept_reason"),
+    [
+        ("zh_CN", "铝合金 6061-T6", "阳极氧化（黑色）", "透明树脂", "随订单 XA-2026-000042 保留"),
+        (
+            "en",
+            "Aluminium 6061-T6",
+            "Anodized, black",
+            "Clear resin",
+            "Kept with order XA-2026-000042",
+        ),
+    ],
+)
+def test_my_data_speaks_the_customers_language(
+    client, make_user, login_as, lang, material, finish, resin, kept_reason
+):
+    owner = make_user()
+    ordered, kept, open_quote, loose = _ordered_and_open_drawings(owner)
+    login_as(owner)
+    page = client.get(f"/privacy?lang={lang}").get_data(as_text=True)
+    text = re.sub(r"<[^>]+>", " ", page)
+    # names, never codes
+    assert material in text and finish in text and resin in text
+    for code in ("al6061", "anodized_black", "resin_clear", "cnc_machining"):
+        assert code not in text, code
+    # money in yuan with two decimals
+    assert "¥1,234.50" in text and "1234.50" not in text
+    # each drawing names its quote, linked
+    assert f'href="/quotes/{ordered.ref}"' in page and f'href="/quotes/{open_quote.ref}"' in page
+    # delete only what can be deleted; the kept drawing says why instead
+    assert f'action="/privacy/drawings/{loose.id}/delete"' in page
+    assert f'action="/privacy/drawings/{kept.id}/delete"' not in page
+    assert kept_reason in text
+    assert f'action="/privacy/quotes/{ordered.ref}/delete"' not in page
+
+
+def test_staff_access_names_the_record_instead_of_its_code(client, make_user, login_as):
+    user = make_user()
+    staff = make_user(is_staff=True)
+    drawing = add_drawing(user)
+    db.session.add(
+        AuditEvent(
+            actor_id=staff.id, subject_id=user.id, action="drawing.download",
+            target=f"drawing:{drawing.id}",
+        )
+    )  # fmt: skip
+    db.session.commit()
+    login_as(user)
+    assert f"图纸 #{drawing.id}" in client.get("/privacy?lang=zh_CN").get_data(as_text=True)
+    page = client.get("/privacy?lang=en").get_data(as_text=True)
+    assert f"Drawing #{drawing.id}" in page and f"drawing:{drawing.id}" not in page

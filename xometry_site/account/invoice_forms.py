@@ -12,7 +12,7 @@ from wtforms.validators import Length, Optional
 
 from ..forms import PhoneNumberField, SiteForm, blank_is_none, choices, nfkc_blank_is_none
 from ..models.invoice import FAPIAO_TYPES, INVOICE_KINDS
-from ..services.accounts.invoicing import FAPIAO_TYPE_LABELS
+from ..services.accounts.invoicing import FAPIAO_TYPE_LABELS, InvoiceData
 from ..services.validators import (
     is_valid_postal_code,
     is_valid_resident_id,
@@ -36,6 +36,26 @@ def squash(value):
 class InvoiceForm(DivisionFieldsMixin, SiteForm):
     """Corporate or personal invoice details (policy 1.5); rules depend on the kind and on the
     fapiao type: a special VAT invoice prints the company's registered address, phone and bank."""
+
+    def invoice_data(self) -> InvoiceData:
+        """What the service saves, once the form is valid (the owner's page and staff's alike)."""
+        return InvoiceData(
+            kind=self.kind.data,
+            fapiao_type=self.fapiao_type.data,
+            company_name=self.company_name.data,
+            name=self.name.data,
+            tax_number=self.tax_number.data,
+            company_address=self.company_address.data,
+            company_phone=self.company_phone.e164,
+            province=self.province.data or None,
+            city=self.city.data or None,
+            district=self.district.data or None,
+            address=self.address.data,
+            postal_code=self.postal_code.data,
+            bank_name=self.bank_name.data,
+            bank_account=self.bank_account.data,
+            invoice_email=self.invoice_email.data,
+        )
 
     kind = RadioField(_l("Invoice type"), choices=choices(KIND_LABELS.items()), default="corporate")
     fapiao_type = RadioField(

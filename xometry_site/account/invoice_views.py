@@ -20,26 +20,6 @@ from .invoice_forms import InvoiceForm
 from .return_to import back_or, next_target
 
 
-def _data(form: InvoiceForm) -> invoicing.InvoiceData:
-    return invoicing.InvoiceData(
-        kind=form.kind.data,
-        fapiao_type=form.fapiao_type.data,
-        company_name=form.company_name.data,
-        name=form.name.data,
-        tax_number=form.tax_number.data,
-        company_address=form.company_address.data,
-        company_phone=form.company_phone.e164,
-        province=form.province.data or None,
-        city=form.city.data or None,
-        district=form.district.data or None,
-        address=form.address.data,
-        postal_code=form.postal_code.data,
-        bank_name=form.bank_name.data,
-        bank_account=form.bank_account.data,
-        invoice_email=form.invoice_email.data,
-    )
-
-
 @bp.route("/invoice", methods=["GET", "POST"])
 @no_store
 @login_required
@@ -59,7 +39,7 @@ def invoice():
         try:
             invoicing.save(
                 current_user,
-                _data(form),
+                form.invoice_data(),
                 consent_given=bool(form.consent_sensitive.data),
                 ip=request.remote_addr,
             )

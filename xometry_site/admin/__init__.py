@@ -11,5 +11,6 @@ from . import (  # noqa: E402,F401
     privacy_views,
     quotes_views,
     sharing_views,
+    staff_security_views,
     views,
 )

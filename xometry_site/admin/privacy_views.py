@@ -12,9 +12,11 @@ from ..privacy.admin_forms import AnswerForm, NoticeForm
 from ..privacy.forms import ActionForm
 from ..privacy.presenters import action_label
 from ..security import no_store, staff_required
+from ..services.accounts import second_factor
 from ..services.privacy import audit_trail, erasure, notices
 from ..services.privacy import requests as privacy_requests
 from . import bp
+from .request_actions_views import request_page
 
 PAGE_SIZE = 100
 
@@ -47,17 +49,19 @@ def privacy_request(request_id: int):
     if req is None:
         abort(404)
     form = AnswerForm(obj=req if request.method == "GET" else None)
+    if request.method == "GET":
+        form.decline_reason.data = req.decline_reason or ""
     if form.validate_on_submit():
-        privacy_requests.answer(req, current_user, form.answer.data.strip(), form.status.data)
+        privacy_requests.answer(
+            req,
+            current_user,
+            form.answer.data.strip(),
+            form.status.data,
+            form.decline_reason.data or None,
+        )
         flash(_("Saved. The requester has been told."), "success")
         return redirect(url_for("admin.privacy_requests_queue"))
-    return render_template(
-        "admin/requests_detail.html",
-        req=req,
-        form=form,
-        account=db.session.get(User, req.user_id) if req.user_id else None,
-        overdue=privacy_requests.is_overdue(req),
-    )
+    return request_page(req, form)
 
 
 @bp.route("/notices", methods=["GET", "POST"])
@@ -121,7 +125,13 @@ def privacy_user(user_id: int):
     if user is None:
         abort(404)
     audit_trail.record_staff_look("staff.viewed_user", current_user, user.id, f"user:{user.id}")
-    return render_template("admin/users_detail.html", account=user, form=ActionForm())
+    return render_template(
+        "admin/users_detail.html",
+        account=user,
+        form=ActionForm(),
+        factor=second_factor.factor_of(user) if user.is_staff else None,
+        recovery_codes_left=second_factor.recovery_codes_left(user) if user.is_staff else 0,
+    )
 
 
 @bp.post("/users/<int:user_id>/minor")

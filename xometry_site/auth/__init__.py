@@ -11,6 +11,7 @@ from . import (  # noqa: E402,F401
     password_views,
     reauth_views,
     register_views,
+    second_factor_views,
     sms_views,
     wechat_views,
 )

@@ -37,6 +37,8 @@ DEFAULTS = {
     "SMS_LIMIT_PER_IP": "10 per hour; 30 per day",
     "SMS_CODE_LIMIT": "20 per 10 minutes; 60 per day",
     "SMS_CODE_PHONE_LIMIT": "10 per hour; 20 per day",
+    "STAFF_CODE_LIMIT": "10 per minute; 30 per hour",
+    "STAFF_CODE_ACCOUNT_LIMIT": "5 per minute; 15 per hour",
 }
 
 
@@ -182,3 +184,9 @@ def sms_code_throttle(phone_key, *, unless=None):
             exempt_when=unless,
         ),
     )
+
+
+# a wrong second-factor code of a staff account: a million codes must not be tried by brute force
+staff_code_throttle = _both(
+    _limit("STAFF_CODE_LIMIT"), _limit("STAFF_CODE_ACCOUNT_LIMIT", key_func=signed_in_account_key)
+)

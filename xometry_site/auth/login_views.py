@@ -53,6 +53,10 @@ def login():
             remembered = start_session(user, method="password", remember=form.remember.data)
             if form.remember.data and not remembered:
                 flash(_remember_refused_message(), "info")
+            if user.is_staff:  # the second step: a code before the session acts as staff
+                target = request.args.get("next")
+                target = target if is_safe_next(target) else None
+                return redirect(url_for("auth.second_factor_code", next=target))
             return redirect(next_target())
     elif request.method == "GET" and current_user.is_authenticated:
         return redirect(next_target())

@@ -16,6 +16,7 @@ from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLoc
 from .quote import Drawing, Quote, QuoteEvent, QuoteMessage
 from .share import QuoteShare, QuoteShareView
 from .sharing import Provision, Recipient
+from .staff_auth import StaffRecoveryCode, StaffSecondFactor
 from .user import User, WeChatIdentity
 
 # What the banner and the header's inbox count on every signed-in page need, as SQL expressions
@@ -83,6 +84,8 @@ __all__ = [
     "ShippingAddress",
     "SignInEvent",
     "StaffAlert",
+    "StaffRecoveryCode",
+    "StaffSecondFactor",
     "User",
     "WeChatIdentity",
 ]

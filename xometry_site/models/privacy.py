@@ -56,6 +56,19 @@ class DataExport(db.Model):
     size: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str | None] = mapped_column(String(64))
     drawing_count: Mapped[int | None] = mapped_column(Integer)
+    # made by staff for a data request; a transfer (5.2) goes to the processor the customer
+    # confirmed, by a link whose secret only the mail holds (SHA-256 here), good for one download
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("privacy_requests.id", ondelete="SET NULL"), index=True
+    )
+    recipient_email: Mapped[str | None] = mapped_column(String(254))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_transfer(self) -> bool:
+        """For another processor (5.2): its link is mailed there, not to the owner."""
+        return self.recipient_email is not None
 
     def __repr__(self) -> str:
         return f"<DataExport {self.id} {self.status}>"
@@ -87,6 +100,22 @@ class PrivacyRequest(db.Model):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decline_reason: Mapped[str | None] = mapped_column(String(16))  # DECLINE_REASONS (5.7)
+    # staff recorded that the requester is the account's owner, and how (5.7 "verify your identity")
+    identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    identity_verified_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    identity_method: Mapped[str | None] = mapped_column(String(16))  # IDENTITY_METHODS
+    identity_note: Mapped[str | None] = mapped_column(String(500))
+    # a transfer's recipient address, confirmed by the customer from a link to their own address
+    processor_email: Mapped[str | None] = mapped_column(String(254))
+    processor_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def identity_verified(self) -> bool:
+        """Staff may act on the account for this request (correct, delete, deregister, export)."""
+        return self.identity_verified_at is not None
 
     @property
     def is_closed(self) -> bool:

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..forms import SiteForm, choices
 from ..services.privacy.notices import PARTS, NoticeText, parse_addresses
+from ..services.privacy.requests import DECLINE_REASONS
 
 
 class AnswerForm(SiteForm):
@@ -23,12 +24,22 @@ class AnswerForm(SiteForm):
             ]
         ),
     )
+    decline_reason = SelectField(
+        _l("Reason for declining (policy 5.7)"),
+        choices=choices(DECLINE_REASONS.items(), blank_label=_l("Not declined")),
+        default="",
+    )
     answer = TextAreaField(_l("Answer to the requester"), validators=[Length(max=10000)])
 
     def validate_answer(self, field) -> None:
         """A requester must never get an empty answer or refusal."""
         if self.status.data != "in_progress" and not (field.data or "").strip():
             raise ValidationError(_l("Write the answer the requester will receive."))
+
+    def validate_decline_reason(self, field) -> None:
+        """A refusal names its reason: the requester reads it with the note."""
+        if self.status.data == "declined" and not field.data:
+            raise ValidationError(_l("Choose why the request is declined."))
 
 
 _PART = [DataRequired(), Length(max=4000)]

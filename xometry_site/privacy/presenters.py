@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import format_date, format_datetime
@@ -45,11 +46,61 @@ ACTION_LABELS = {
     "staff.quote_question": _l("A staff member asked you a question about your quote"),
     "staff.provided": _l("A staff member gave your information to a recipient (listed below)"),
     "account.erased": _l("Your account was erased"),
+    "staff.second_factor_reset": _l("Your staff second factor was reset"),
+    "staff.request_identity_verified": _l("A staff member verified that your request is yours"),
+    "staff.request_corrected_profile": _l(
+        "A staff member corrected your account information, as you asked"
+    ),
+    "staff.request_corrected_address": _l("A staff member corrected an address, as you asked"),
+    "staff.request_corrected_invoice": _l(
+        "A staff member corrected your invoice information, as you asked"
+    ),
+    "staff.request_deleted_drawings": _l("A staff member deleted drawings, as you asked"),
+    "staff.request_deleted_quote": _l("A staff member deleted a quote, as you asked"),
+    "staff.request_deleted_address": _l("A staff member deleted an address, as you asked"),
+    "staff.request_deleted_invoice": _l(
+        "A staff member deleted your invoice information, as you asked"
+    ),
+    "staff.request_deregistered": _l("A staff member closed your account, as you asked"),
+    "staff.request_exported": _l("A staff member prepared a copy of your data, as you asked"),
+    "staff.request_transfer_asked": _l(
+        "A staff member asked you to confirm where to transfer your data"
+    ),
+    "staff.request_transferred": _l(
+        "A staff member sent a copy of your data to the processor you confirmed"
+    ),
+    "request.transfer_confirmed": _l("You confirmed where to transfer your data"),
+    "request.filed": _l("The request was sent"),
+    "staff.viewed_invoice": _l("A staff member opened your invoice details to correct them"),
+    "drawing.deleted": _l("A drawing was deleted"),
+    "quote.deleted": _l("A quote was deleted"),
+    "account.deregistered": _l("The account was closed"),
+    "export.requested": _l("A copy of your data was requested"),
+    "export.transfer_requested": _l("A copy of your data for another processor was requested"),
+    "export.transfer_collected": _l("The processor downloaded the copy of your data"),
 }
 
 
-def show_value(column: pi_registry.Column, value: Any) -> str:
-    """A stored value as the owner reads it on "My data" (the export carries it in full)."""
+PAYMENT_STATUSES = {
+    "pending": _l("Waiting for confirmation"),
+    "succeeded": _l("Received"),
+    "refunded": _l("Refunded"),
+    "closed": _l("Closed without payment"),
+}
+TARGET_KINDS = {
+    "drawing": _l("Drawing"),
+    "quote": _l("Quote"),
+    "order": _l("Order"),
+    "export": _l("Copy of your data"),
+    "request": _l("Your request"),
+    "user": _l("Your account"),
+}
+
+
+def show_value(column: pi_registry.Column, value: Any, record: Any = None) -> str:
+    """A stored value as the owner reads it on "My data" (the export carries it in full): names,
+    never codes; money in yuan. `record` (its other values) tells whose catalogue a material or
+    finish belongs to."""
     kind = column.show
     if kind == pi_registry.SECRET:
         return str(_l("set") if value else _l("not set"))
@@ -69,9 +120,32 @@ def show_value(column: pi_registry.Column, value: Any) -> str:
         return LANGUAGE_NAMES.get(value, str(value))
     if kind == pi_registry.CONSENT_KIND:
         return str(CONSENT_LABELS.get(value, value))
+    if kind == pi_registry.MONEY:
+        return f"¥{Decimal(str(value)):,.2f}"  # as the `cny` filter writes money
+    if column.codes in ("material", "finish"):
+        from ..services.quotes.catalogue import catalogue_name
+
+        return catalogue_name(column.codes, str(value), _value_of(record, "process"))
     if column.codes:
         return code_name(column.codes, str(value))
     return str(value)
+
+
+def _value_of(record: Any, name: str) -> Any:
+    """Another value of the same record (the process a material belongs to)."""
+    for column, value in getattr(record, "values", ()):
+        if column.name == name:
+            return value
+    return None
+
+
+def target_label(target: str | None) -> str:
+    """Which record an audit event touched, in words: "Drawing #12", not "drawing:12"."""
+    if not target:
+        return "—"
+    kind, _sep, ident = target.partition(":")
+    name = TARGET_KINDS.get(kind)
+    return f"{name} #{ident}" if name and ident.isdigit() else target
 
 
 def code_name(codes: str, value: str) -> str:
@@ -81,6 +155,7 @@ def code_name(codes: str, value: str) -> str:
 
         return catalogue_name("process", value)
     names: dict = {
+        "payment_status": PAYMENT_STATUSES,
         "invoice_kind": INVOICE_KINDS,
         "fapiao_type": FAPIAO_TYPE_LABELS,
         "sign_in_method": SIGN_IN_METHODS,
@@ -112,6 +187,11 @@ def code_name(codes: str, value: str) -> str:
         names.update(decline_reason=DECLINE_REASON, quote_message_kind=MESSAGE_AUTHOR)
     elif codes in ("recipient", "provision_purpose", "provision_basis", "pi_type", "country"):
         return sharing_name(codes, value)
+    elif codes in ("request_decline", "identity_method"):
+        from ..services.privacy.requests import DECLINE_REASONS
+        from ..services.privacy.staff_actions import IDENTITY_METHODS
+
+        names.update(request_decline=DECLINE_REASONS, identity_method=IDENTITY_METHODS)
     elif codes == "notification_kind":
         from ..services.notifications import kind_name
 

@@ -47,6 +47,7 @@ def inject_privacy_helpers() -> dict:
         "pi_code": presenters.code_name,
         "request_kinds": privacy_requests.KIND_LABELS,
         "request_statuses": privacy_requests.STATUS_LABELS,
+        "request_decline_reasons": privacy_requests.DECLINE_REASONS,
         "request_overdue": privacy_requests.is_overdue,
         "pi_when": presenters.when,
         "privacy_banner": _banner,
@@ -105,9 +106,12 @@ def index():
         notices=notices.all_for(user),
         provisions=provisions.for_customer(user),
         kept=erasure.kept_drawings(user),
+        drawing_places=erasure.drawing_places(user),
+        order_years=current_app.config["RETENTION_ORDER_YEARS"],
         ordered_refs={quote.ref for quote in erasure.ordered_quotes(user)},
         action_form=ActionForm(),
         action_label=presenters.action_label,
+        target_label=presenters.target_label,
     )
 
 

@@ -55,3 +55,14 @@ def search(account: int | None, action: str, page: int, size: int) -> list[Audit
     if action:
         query = query.where(AuditEvent.action.startswith(action, autoescape=True))
     return list(db.session.scalars(query.limit(size).offset((max(page, 1) - 1) * size)))
+
+
+def for_target(target: str) -> list[AuditEvent]:
+    """Every event about one record (a data request's actions), oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(AuditEvent.target == target)
+            .order_by(AuditEvent.created_at, AuditEvent.id)
+        )
+    )

@@ -22,7 +22,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ...extensions import db
-from ...models import Drawing, Quote, QuoteEvent, QuoteMessage, User
+from ...models import Drawing, Order, Quote, QuoteEvent, QuoteMessage, User
 from ...models.base import utcnow
 from ..jobs import enqueue, task
 from ..mail import external_url, send_mail
@@ -64,13 +64,16 @@ def erasure_date(start: datetime) -> datetime:
 # --- deregistration ------------------------------------------------------------------------------
 
 
-def deregister(user: User, *, now: datetime | None = None) -> datetime:
-    """End every session, block sign-in, schedule erasure, mail a cancellable confirmation."""
+def deregister(user: User, *, now: datetime | None = None, actor: User | None = None) -> datetime:
+    """End every session, block sign-in, schedule erasure, mail a cancellable confirmation.
+
+    `actor` is the staff member who closes the account for its owner (a request by contact, 5.6);
+    by default the owner themselves."""
     now = now or utcnow()
     user.deregistered_at = now
     user.erase_after = erasure_date(now)
     user.end_all_sessions()
-    audit_trail.record("account.deregistered", subject_id=user.id, actor_id=user.id)
+    audit_trail.record("account.deregistered", subject_id=user.id, actor_id=(actor or user).id)
     cancellable = user.erase_after > now
     if user.email:
         send_mail(
@@ -324,8 +327,34 @@ def kept_drawings(user: User) -> list[Drawing]:
     )
 
 
-def delete_drawings(user: User, drawing_ids: list[int] | None = None) -> DrawingDeletion:
-    """Crypto-shred the user's drawings (all, or these ids), except those of orders."""
+@dataclass(frozen=True)
+class DrawingPlace:
+    """Where a drawing belongs, for "My data": its quote, and the order that keeps it (if any)."""
+
+    quote_ref: str
+    kept: bool  # its quote became an order: kept as the law requires, never deleted by us
+    order_number: str | None
+
+
+def drawing_places(user: User) -> dict[int, DrawingPlace]:
+    """Each readable drawing's quote reference and whether an order keeps it, in one query."""
+    rows = db.session.execute(
+        sa.select(Drawing.id, Quote.ref, Quote.status, Order.number)
+        .join(Quote, Drawing.quote_id == Quote.id)
+        .outerjoin(Order, Order.quote_id == Quote.id)
+        .where(Drawing.user_id == user.id, Drawing.deleted_at.is_(None))
+    )
+    return {
+        drawing_id: DrawingPlace(ref, status == "ordered", number)
+        for drawing_id, ref, status, number in rows
+    }
+
+
+def delete_drawings(
+    user: User, drawing_ids: list[int] | None = None, *, actor: User | None = None
+) -> DrawingDeletion:
+    """Crypto-shred the user's drawings (all, or these ids), except those of orders; `actor` is
+    the staff member acting on the owner's request, by default the owner."""
     query = (
         sa.select(Drawing)
         .join(Quote, Drawing.quote_id == Quote.id)
@@ -344,7 +373,10 @@ def delete_drawings(user: User, drawing_ids: list[int] | None = None) -> Drawing
         drawing.geometry = None
         outcome.shredded += 1
         audit_trail.record(
-            "drawing.deleted", subject_id=user.id, actor_id=user.id, target=f"drawing:{drawing.id}"
+            "drawing.deleted",
+            subject_id=user.id,
+            actor_id=(actor or user).id,
+            target=f"drawing:{drawing.id}",
         )
     db.session.commit()
     destroy_blobs(blobs)
@@ -364,15 +396,19 @@ class QuoteKept(Exception):
     """The quote became an order: the law makes us keep it (explained, never silently kept)."""
 
 
-def delete_quote(user: User, ref: str) -> bool:
-    """Delete one of the user's quotes with its history and drawings; False if they have none such."""
+def delete_quote(user: User, ref: str, *, actor: User | None = None) -> bool:
+    """Delete one of the user's quotes with its history and drawings; False if they have none such.
+    `actor` is the staff member acting on the owner's request, by default the owner."""
     quote = db.session.scalar(sa.select(Quote).where(Quote.user_id == user.id, Quote.ref == ref))
     if quote is None:
         return False
     if quote.status == "ordered":
         raise QuoteKept
     audit_trail.record(
-        "quote.deleted", subject_id=user.id, actor_id=user.id, target=f"quote:{quote.id}"
+        "quote.deleted",
+        subject_id=user.id,
+        actor_id=(actor or user).id,
+        target=f"quote:{quote.id}",
     )
     delete_quote_rows([quote.id])
     return True

@@ -9,9 +9,11 @@ number of drawings and no plaintext ever touches the disk.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
+import secrets
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ from flask import current_app
 from flask_babel import force_locale
 
 from ...extensions import db
-from ...models import DataExport, User
+from ...models import DataExport, PrivacyRequest, User
 from ...models.base import utcnow
 from .. import divisions
 from ..jobs import enqueue, task
@@ -45,21 +47,47 @@ def _app():
     return current_app._get_current_object()  # type: ignore[attr-defined]
 
 
-def request_export(user: User, lang: str) -> DataExport:
-    """Ask for a copy; a copy still being built is reused instead of starting a second one."""
+def request_export(
+    user: User,
+    lang: str,
+    *,
+    actor: User | None = None,
+    request: PrivacyRequest | None = None,
+    recipient: str | None = None,
+) -> DataExport:
+    """Ask for a copy; a copy still being built for the same recipient is reused instead of
+    starting a second one.
+
+    Staff asking for a customer who contacted us pass themselves as `actor` and the `request`;
+    a transfer (5.2) names the confirmed processor address as `recipient`, which gets the link.
+    """
     busy = db.session.scalar(
         sa.select(DataExport)
-        .where(DataExport.user_id == user.id, DataExport.status.in_(("pending", "building")))
+        .where(
+            DataExport.user_id == user.id,
+            DataExport.status.in_(("pending", "building")),
+            DataExport.recipient_email.is_(None)
+            if recipient is None
+            else DataExport.recipient_email == recipient,
+        )
         .limit(1)
     )
     if busy is not None:
         enqueue(build_export_job, busy.id)  # a no-op unless its worker died (stale claim)
         return busy
-    export = DataExport(user_id=user.id, language=lang if lang in ("zh_CN", "en") else "zh_CN")
+    export = DataExport(
+        user_id=user.id,
+        language=lang if lang in ("zh_CN", "en") else "zh_CN",
+        request_id=request.id if request is not None else None,
+        recipient_email=recipient,
+    )
     db.session.add(export)
     db.session.flush()
     audit_trail.record(
-        "export.requested", subject_id=user.id, actor_id=user.id, target=f"export:{export.id}"
+        "export.transfer_requested" if recipient else "export.requested",
+        subject_id=user.id,
+        actor_id=(actor or user).id,
+        target=f"export:{export.id}",
     )
     db.session.commit()
     enqueue(build_export_job, export.id)
@@ -114,7 +142,9 @@ def build_export(export_id: int) -> bool:
     export.status = "ready"
     export.ready_at = utcnow()
     export.expires_at = export.ready_at + timedelta(days=app.config["RETENTION_EXPORT_DAYS"])
-    if user.email:
+    if export.is_transfer:
+        _send_transfer_link(export, user)
+    elif user.email:
         send_mail(
             user.email,
             "export_ready",
@@ -125,6 +155,24 @@ def build_export(export_id: int) -> bool:
         )
     db.session.commit()
     return True
+
+
+def _send_transfer_link(export: DataExport, user: User) -> None:
+    """Mail the processor a link that works once until the copy expires; only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    export.token_hash = transfer_token_hash(token)
+    send_mail(
+        export.recipient_email,
+        "transfer_ready",
+        export.language,
+        expires_at=export.expires_at,
+        download_url=external_url("privacy.transfer_download", token=token),
+    )
+
+
+def transfer_token_hash(token: str) -> str:
+    """SHA-256 of a transfer link's secret: the database never holds a working link."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class _ZipSink:
@@ -307,10 +355,13 @@ def _jsonable(value: Any) -> Any:
 
 
 def get_for_owner(user: User, public_id: str, now: datetime | None = None) -> DataExport | None:
-    """The user's export if it is ready and not expired; None for anyone else's or an old one."""
+    """The user's export if it is ready and not expired; None for anyone else's or an old one
+    (and for a transfer: its link went to the processor)."""
     export = db.session.scalar(sa.select(DataExport).filter_by(public_id=public_id))
     now = now or utcnow()
     if export is None or export.user_id != user.id or export.status != "ready":
+        return None
+    if export.is_transfer:
         return None
     if export.expires_at is None or export.expires_at <= now:
         return None
@@ -324,6 +375,43 @@ def open_archive(export: DataExport) -> Iterator[bytes]:
         subject_id=export.user_id,
         actor_id=export.user_id,
         target=f"export:{export.id}",
+    )
+    db.session.commit()
+    app = _app()
+    return open_decrypted(
+        get_storage(app), get_keyring(app), export.blob_id, export.kid, export.wrapped_dek
+    )
+
+
+def transfer_for_token(token: str, now: datetime | None = None) -> DataExport | None:
+    """The transfer a processor's link names, while it is ready, unexpired and not collected."""
+    if not token or len(token) > 100:
+        return None
+    export = db.session.scalar(
+        sa.select(DataExport).filter_by(token_hash=transfer_token_hash(token))
+    )
+    now = now or utcnow()
+    if export is None or export.status != "ready" or export.collected_at is not None:
+        return None
+    if export.expires_at is None or export.expires_at <= now:
+        return None
+    return export
+
+
+def collect_transfer(export: DataExport, now: datetime | None = None) -> Iterator[bytes] | None:
+    """Spend the single-use link (one conditional update wins) and open the archive; None when
+    it was collected meanwhile. The collection is on the owner's audit trail."""
+    now = now or utcnow()
+    claimed = db.session.execute(
+        sa.update(DataExport)
+        .where(DataExport.id == export.id, DataExport.collected_at.is_(None))
+        .values(collected_at=now)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        return None
+    audit_trail.record(
+        "export.transfer_collected", subject_id=export.user_id, target=f"export:{export.id}"
     )
     db.session.commit()
     app = _app()

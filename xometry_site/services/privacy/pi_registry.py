@@ -34,7 +34,7 @@ ERASURE_LABELS = {
 }
 
 # how a value is shown on "My data" (the export always carries the full value)
-TEXT, MASKED, SECRET, DATA, TIME, FLAG, REGION, LANGUAGE, CONSENT_KIND = (
+TEXT, MASKED, SECRET, DATA, TIME, FLAG, REGION, LANGUAGE, CONSENT_KIND, MONEY = (
     "text",
     "masked",
     "secret",  # never shown nor exported: only whether it is set (the password hash)
@@ -44,6 +44,7 @@ TEXT, MASKED, SECRET, DATA, TIME, FLAG, REGION, LANGUAGE, CONSENT_KIND = (
     "region",
     "language",
     "consent_kind",
+    "money",  # an amount in CNY: ¥1,234.50 on the page, the decimal in the copy
 )
 
 
@@ -214,18 +215,18 @@ QUOTES = Entry(
         Column("ref", _l("Quote"), ERASE),
         Column("created_at", _l("Requested"), ERASE, TIME),
         Column("process", _l("Process"), ERASE, codes="process"),
-        Column("material", _l("Material"), ERASE),
-        Column("finish", _l("Finish"), ERASE),
+        Column("material", _l("Material"), ERASE, codes="material"),
+        Column("finish", _l("Finish"), ERASE, codes="finish"),
         Column("quantity", _l("Quantity"), ERASE),
         Column("notes", _l("Notes"), ERASE),
         Column("status", _l("Status"), ERASE, codes="quote_status"),
-        Column("total", _l("Total"), ERASE),
+        Column("total", _l("Total"), ERASE, MONEY),
         Column("engineer_note", _l("Our engineer's note"), ERASE),
         Column("decline_reason", _l("Why we could not quote it"), ERASE, codes="decline_reason"),
         Column("decline_note", _l("Our note on declining it"), ERASE),
         Column("ordered_at", _l("Ordered"), ERASE, TIME),
         Column("lead_choice", _l("Lead time ordered"), ERASE, codes="lead_choice"),
-        Column("ordered_total", _l("Total ordered"), ERASE),
+        Column("ordered_total", _l("Total ordered"), ERASE, MONEY),
     ),
     technical={
         "id": "row id",
@@ -274,8 +275,8 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
             Column("geometry", _l("Measured geometry"), ERASE, DATA),
             Column("deleted_at", _l("Deleted"), ERASE, TIME),
             Column("process", _l("Process"), ERASE, codes="process"),
-            Column("material", _l("Material"), ERASE),
-            Column("finish", _l("Finish"), ERASE),
+            Column("material", _l("Material"), ERASE, codes="material"),
+            Column("finish", _l("Finish"), ERASE, codes="finish"),
             Column("quantity", _l("Quantity"), ERASE),
             Column("tolerance", _l("Tolerance"), ERASE, codes="tolerance"),
             Column("threads", _l("Tapped holes"), ERASE),
@@ -335,9 +336,9 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
             Column("number", _l("Order"), KEEP_BY_LAW),
             Column("created_at", _l("Placed"), KEEP_BY_LAW, TIME),
             Column("status", _l("Status"), KEEP_BY_LAW, codes="order_status"),
-            Column("total", _l("Total"), KEEP_BY_LAW),
+            Column("total", _l("Total"), KEEP_BY_LAW, MONEY),
             Column("lead_choice", _l("Lead time ordered"), KEEP_BY_LAW, codes="lead_choice"),
-            Column("amount_paid", _l("Paid"), KEEP_BY_LAW),
+            Column("amount_paid", _l("Paid"), KEEP_BY_LAW, MONEY),
             Column("parts", _l("Parts ordered"), KEEP_BY_LAW, DATA),
             Column("shipping", _l("Shipping address of the order"), KEEP_BY_LAW, DATA, "shipping"),
             Column(
@@ -399,12 +400,12 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
         layout="table",
         personal=(
             Column("method", _l("Method"), KEEP_BY_LAW, codes="payment_method"),
-            Column("amount", _l("Amount"), KEEP_BY_LAW),
-            Column("status", _l("Status"), KEEP_BY_LAW),
+            Column("amount", _l("Amount"), KEEP_BY_LAW, MONEY),
+            Column("status", _l("Status"), KEEP_BY_LAW, codes="payment_status"),
             Column("reference", _l("Reference"), KEEP_BY_LAW),
             Column("received_on", _l("Received on"), KEEP_BY_LAW, TIME),
             Column("succeeded_at", _l("Confirmed"), KEEP_BY_LAW, TIME),
-            Column("refunded_amount", _l("Refunded"), KEEP_BY_LAW),
+            Column("refunded_amount", _l("Refunded"), KEEP_BY_LAW, MONEY),
         ),
         technical={
             "id": "row id",
@@ -709,10 +710,14 @@ REGISTRY: tuple[Entry, ...] = (
             Column("ready_at", _l("Ready"), ERASE, TIME),
             Column("expires_at", _l("Available until"), ERASE, TIME),
             Column("status", _l("Status"), ERASE),
+            Column("recipient_email", _l("Sent to (a transfer)"), ERASE),
+            Column("collected_at", _l("Downloaded by the recipient"), ERASE, TIME),
         ),
         technical={
             "id": "row id",
             "public_id": "random id in the download link",
+            "request_id": "the data request it answers",
+            "token_hash": "SHA-256 of a transfer link's secret; useless without the link",
             "user_id": "link to the account",
             "language": "language of the README in the archive",
             "claimed_at": "job bookkeeping",
@@ -744,6 +749,14 @@ REGISTRY: tuple[Entry, ...] = (
             Column("due_on", _l("Due"), PSEUDONYMISE),
             Column("answer", _l("Our answer"), ERASE),
             Column("answered_at", _l("Answered"), PSEUDONYMISE, TIME),
+            Column("decline_reason", _l("Why we declined"), PSEUDONYMISE, codes="request_decline"),
+            Column("identity_verified_at", _l("Identity verified"), PSEUDONYMISE, TIME),
+            Column(
+                "identity_method", _l("How we verified it"), PSEUDONYMISE, codes="identity_method"
+            ),
+            Column("identity_note", _l("Our note on verifying it"), ERASE),
+            Column("processor_email", _l("Transfer to (e-mail address)"), ERASE),
+            Column("processor_confirmed_at", _l("You confirmed the address"), PSEUDONYMISE, TIME),
         ),
         technical={
             "id": "row id",
@@ -755,6 +768,7 @@ REGISTRY: tuple[Entry, ...] = (
             "code_expires_at": "one-time code bookkeeping",
             "code_attempts": "one-time code bookkeeping",
             "answered_by_id": "the staff member who answered (accountability)",
+            "identity_verified_by_id": "the staff member who verified it (accountability)",
         },
     ),
     Entry(
@@ -818,6 +832,45 @@ REGISTRY: tuple[Entry, ...] = (
             "expires_at": "delivery bookkeeping (a code's lifetime)",
             "last_error": "the transport's error class and code, never the address",
         },
+    ),
+    Entry(
+        table="staff_second_factors",
+        category="running",
+        title=_l("Staff sign-in authenticator"),
+        purpose=_l(
+            "To make sure only our staff open the staff pages: a code from a staff member's "
+            "authenticator app at each sign-in (staff accounts only)."
+        ),
+        method=_l("Recorded when a staff member sets up their authenticator app."),
+        owner="user_id",
+        shown=False,  # staff accounts only; never a customer's
+        personal=(
+            Column("secret", _l("Authenticator key"), ERASE, SECRET),  # encrypted column
+            Column("created_at", _l("Set up started"), ERASE, TIME),
+            Column("confirmed_at", _l("Set up"), ERASE, TIME),
+            Column("last_used_at", _l("Last used"), ERASE, TIME),
+        ),
+        technical={
+            "id": "row id",
+            "user_id": "link to the (staff) account",
+            "last_step": "the 30-second step of the last code, so no code works twice",
+        },
+    ),
+    Entry(
+        table="staff_recovery_codes",
+        category="running",
+        title=_l("Staff recovery code"),
+        purpose=_l(
+            "To let a staff member who lost their phone sign in once (staff accounts only)."
+        ),
+        method=_l("Made when a staff member sets up their authenticator app."),
+        owner="factor_id>staff_second_factors.user_id",
+        shown=False,
+        personal=(
+            Column("code_hash", _l("Recovery code"), ERASE, SECRET),  # SHA-256 only
+            Column("used_at", _l("Used"), ERASE, TIME),
+        ),
+        technical={"id": "row id", "factor_id": "link to the authenticator"},
     ),
     *REGISTRY_QUOTES,
 )

@@ -40,6 +40,19 @@ STATUS_LABELS = {
     "answered": _l("Answered"),
     "declined": _l("Declined"),
 }
+# why a request may be declined (policy 5.7, and 5.4 for what the law makes us keep): the
+# requester reads the reason on their requests page and in our mail, with staff's note
+DECLINE_REASONS = {
+    "repetitive": _l("It repeats a request we have already answered, with nothing new to do."),
+    "excessive": _l(
+        "It would need excessive technical means, such as developing a new system, or a "
+        "fundamental change in our practice."
+    ),
+    "others_rights": _l("Answering it would put the legal rights of others at risk."),
+    "impractical": _l("It is highly impractical."),
+    "identity": _l("We could not verify that the request comes from the person it is about."),
+    "kept_by_law": _l("The law requires us to keep this information for now."),
+}
 CODE_LIFETIME = timedelta(minutes=30)
 MAX_CODE_ATTEMPTS = 5
 
@@ -257,11 +270,17 @@ def queue_counts(today: date | None = None) -> dict[str, int]:
     }
 
 
-def answer(req: PrivacyRequest, staff: User, text: str, status: str) -> None:
-    """Staff reply in the app; the requester gets it by mail in their language."""
+def answer(
+    req: PrivacyRequest, staff: User, text: str, status: str, decline_reason: str | None = None
+) -> None:
+    """Staff reply in the app; the requester gets it by mail in their language. Declining needs
+    one of DECLINE_REASONS (policy 5.7), which the requester sees with the text."""
     if status not in ("in_progress", "answered", "declined"):
         raise ValueError(status)
+    if status == "declined" and decline_reason not in DECLINE_REASONS:
+        raise ValueError(decline_reason)
     req.status = status
+    req.decline_reason = decline_reason if status == "declined" else None
     if text:
         req.answer = text
     if status != "in_progress":
@@ -277,6 +296,7 @@ def answer(req: PrivacyRequest, staff: User, text: str, status: str) -> None:
             req.language,
             kind=KIND_LABELS[req.kind],
             status=STATUS_LABELS[status],
+            reason=DECLINE_REASONS.get(req.decline_reason or ""),
             answer=req.answer or "",
             status_url=external_url("privacy.requests"),
         )

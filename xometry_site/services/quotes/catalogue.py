@@ -39,6 +39,8 @@ def catalogue_name(kind: str, key: str | None, process: str | None = None) -> st
         return _name(entry, key, lang) if entry else key
     plural = {"material": "materials", "finish": "finishes"}.get(kind, kind)
     entry = (processes.get(process or "") or {}).get(plural, {}).get(key)
+    if entry is None:  # no process known (or another one's key): the first process naming it
+        entry = next((p[plural][key] for p in processes.values() if key in p.get(plural, {})), None)
     return _name(entry, key, lang) if entry else key
 
 

@@ -38,10 +38,11 @@ def record_event(
     )
 
 
-def quote_for(viewer: User, ref: str) -> Quote | None:
-    """The quote with this ref if `viewer` owns it or is staff; None otherwise (→ 404)."""
+def quote_for(viewer: User, ref: str, *, as_staff: bool) -> Quote | None:
+    """The quote with this ref if `viewer` owns it or acts as staff (a staff account whose session
+    gave the second factor: the caller knows); None otherwise (→ 404)."""
     query = db.select(Quote).filter_by(ref=ref)
-    if not viewer.is_staff:
+    if not (as_staff and viewer.is_staff):
         query = query.filter_by(user_id=viewer.id)
     quote = db.session.scalar(query)
     if quote is not None:
