@@ -72,33 +72,11 @@ def price_json(quote, part, result: part_quote.PartQuote) -> dict:
     """The route contract's shape: money as decimal strings, texts in the page's language."""
     from .views import cny
 
-    body: dict = {
-        "instant": result.instant,
-        "unit_price": None,
-        "total": None,
-        "currency": "CNY",
-        "lead_days": {"standard": None, "expedited": None},
-        "breaks": [],
-        "dfm": [
-            {"code": f.code, "severity": f.severity, "message": str(f.message)}
-            for f in result.findings
-        ],
-        "review": None,
-    }
+    body: dict = {**result.as_json(), "review": None}
     others = sum((p.line_total or Decimal(0) for p in quote.parts if p.id != part.id), Decimal(0))
     complete = all(p.line_total is not None for p in quote.parts if p.id != part.id)
-    if result.instant:
-        standard, expedited = result.standard, result.expedited
-        body.update(
-            unit_price=str(standard.unit_price),
-            total=str(standard.subtotal),
-            lead_days={
-                "standard": standard.lead_days_standard,
-                "expedited": expedited.lead_days_expedited,
-            },
-            breaks=[{"quantity": q, "unit_price": str(u)} for q, u in result.breaks],
-        )
-        others += standard.subtotal
+    if result.instant and result.standard:
+        others += result.standard.subtotal
     else:
         complete = False
         body["review"] = {

@@ -76,6 +76,23 @@ class PartQuote:
     def review_field(self) -> str | None:
         return REASON_FIELDS.get(self.review_reason or "") if self.review_reason else None
 
+    def as_json(self) -> dict[str, Any]:
+        """The route contract's price shape, shared by the website and the Mini Program API:
+        money as decimal strings, DFM messages in the current language."""
+        standard, expedited = self.standard, self.expedited
+        return {
+            "instant": self.instant,
+            "unit_price": str(standard.unit_price) if standard else None,
+            "total": str(standard.subtotal) if standard else None,
+            "currency": "CNY",
+            "lead_days": {
+                "standard": standard.lead_days_standard if standard else None,
+                "expedited": expedited.lead_days_expedited if expedited else None,
+            },
+            "breaks": [{"quantity": q, "unit_price": str(u)} for q, u in self.breaks],
+            "dfm": [f.to_dict() for f in self.findings],
+        }
+
 
 def options_of(part: Drawing, quote: Quote) -> PartOptions:
     """The part's saved options; a part saved before options existed takes its quote's."""
