@@ -56,6 +56,7 @@ run: $(VENV) translations assets  ## install, migrate SQLite in instance/, serve
 	@echo " Xometry Asia on 127.0.0.1, port $(PORT) (Flask prints the address below)"
 	@echo " Mail is not sent: every message is written to $(CURDIR)/instance/outbox/*.eml"
 	@echo " WeChat sign-in uses the built-in simulator under /__wechat__/"
+	@echo " WeChat Pay uses the built-in simulator under /__wechatpay__/ (keys in instance/)"
 	@echo " SMS codes are printed here and written to $(CURDIR)/instance/outbox/sms.log"
 	@echo "-------------------------------------------------------------------------------"
 	PORT=$(PORT) $(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads

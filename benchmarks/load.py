@@ -61,6 +61,22 @@ REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/7")
 GOAL_APP_RATIO = 0.5  # home and policy straight from gunicorn, × hello world
 GOAL_NGINX_RATIO, GOAL_NGINX_P99_MS = 0.5, 20.0  # through nginx's cache, × the static file
 GOAL_QUOTES_P99_MS = 100.0  # the signed-in quote list, gunicorn + PostgreSQL
+GOAL_ORDER_P99_MS = 100.0  # the signed-in order page
+GOAL_PRICE_P99_MS, PRICE_CONNECTIONS = 30.0, 16  # a part's live price, 16 customers at once
+# a cube of 40 mm as the analysis stores it: what a live price reads (no file, no SQL per break)
+CUBE_GEOMETRY = {
+    "format": "stl",
+    "volume_mm3": 64000.0,
+    "area_mm2": 9600.0,
+    "bbox_min": [0.0, 0.0, 0.0],
+    "bbox_max": [40.0, 40.0, 40.0],
+    "triangles": 12,
+    "watertight": True,
+}
+PRICE_QUERY = (
+    "process=cnc_machining&material=al6061&finish=as_machined&quantity=25"
+    "&tolerance=iso2768f&threads=4&inspection=coc"
+)
 GOAL_FAULT_P99_MS, GOAL_FAULT_SIGN_IN_S = 100.0, 1.5  # while the site's Redis is paused
 PASSWORD = "benchmark password 2024"  # noqa: S105 - a throw-away account in a throw-away database
 # One browser: the same User-Agent on every request (Flask-Login's session protection compares it
@@ -177,9 +193,55 @@ def seed(url: str, keyring: str, instance: Path) -> str:
                     )
                 )
         db.session.commit()
+        SEEDED.update(priced_quote_and_order(user))
         db.session.remove()
         db.engine.dispose()
     return email
+
+
+SEEDED: dict[str, str] = {}  # the priced quote's part price path and the order's path
+
+
+def priced_quote_and_order(user) -> dict[str, str]:
+    """A quote of one measured part, priced and ordered as a customer would: the live price and
+    the order page are read from these."""
+    from decimal import Decimal
+
+    from xometry_site.extensions import db
+    from xometry_site.models import Drawing, InvoiceProfile, Quote, ShippingAddress
+    from xometry_site.services.orders.placement import place_order
+    from xometry_site.services.quotes.quote_pricing import price_quote
+
+    quote = Quote(user_id=user.id, process="cnc_machining", material="al6061", quantity=25)
+    part = Drawing(
+        user_id=user.id, filename="bracket.stl", extension="stl", size=684, sha256="0" * 64,
+        geometry=CUBE_GEOMETRY, analysis_status="analysed", process="cnc_machining",
+        material="al6061", finish="as_machined", quantity=25, tolerance="iso2768m", threads=0,
+        inspection="standard",
+    )  # fmt: skip
+    quote.drawings.append(part)
+    db.session.add(quote)
+    db.session.flush()
+    price_quote(quote)
+    address = ShippingAddress(
+        user_id=user.id, recipient="王工", address="张江路 100 号", phone="+8613800000001",
+        province="310000", city="310100", district="310115", postal_code="201203",
+        is_default=True,
+    )  # fmt: skip
+    invoice = InvoiceProfile(
+        user_id=user.id, kind="corporate", company_name="压力测试有限公司",
+        tax_number="91310000MA1FL0000X", fapiao_type="normal",
+    )  # fmt: skip
+    db.session.add_all([address, invoice])
+    db.session.flush()
+    quote.status, quote.lead_choice = "ordered", "standard"
+    order = place_order(quote, user, address, invoice)
+    db.session.commit()
+    assert order.total > Decimal(0)
+    return {
+        "price": f"/quotes/{quote.ref}/parts/{part.id}/price?{PRICE_QUERY}",
+        "order": f"/orders/{order.number}",
+    }
 
 
 def production_env(database: str, keyring: str, instance: Path) -> dict[str, str]:
@@ -207,12 +269,33 @@ def production_env(database: str, keyring: str, instance: Path) -> dict[str, str
         WECHAT_API_BASE_URL=closed,
         SITE_URL="https://www.xometry.test",
         ICP_LICENSE="沪ICP备00000000号",
+        PART_PRICE_LIMIT="1000000 per minute",  # sixteen clients share one benchmark account
         BANK_ACCOUNT_NAME="基准测试有限公司",
         BANK_NAME="基准银行",
         BANK_ACCOUNT_NUMBER="1234 5678",
         POLICY_EFFECTIVE_DATE="2024-07-01",
+        **wechatpay_env(instance),
     )
     return env
+
+
+def wechatpay_env(instance: Path) -> dict[str, str]:
+    """A WeChat Pay merchant production accepts (never contacted here), keys as files."""
+    from xometry_site.devtools.wechatpay_keys import TestKeys, public_key_pem
+
+    instance.mkdir(parents=True, exist_ok=True)
+    keys = TestKeys.generate()
+    (instance / "wechatpay-key.pem").write_text(keys.merchant_private_key)
+    (instance / "wechatpay-platform.pem").write_text(public_key_pem(keys.platform_private_key))
+    return {
+        "WECHATPAY_MCHID": keys.mchid,
+        "WECHATPAY_APPID": "wx-benchmark",
+        "WECHATPAY_MERCHANT_SERIAL": keys.merchant_serial,
+        "WECHATPAY_PRIVATE_KEY_PATH": str(instance / "wechatpay-key.pem"),
+        "WECHATPAY_APIV3_KEY": keys.apiv3_key,
+        "WECHATPAY_PUBLIC_KEY_PATH": str(instance / "wechatpay-platform.pem"),
+        "WECHATPAY_PUBLIC_KEY_ID": keys.platform_key_id,
+    }
 
 
 def tree_cpu_seconds(master_pid: int) -> float:
@@ -431,9 +514,11 @@ class Leg:
     baseline: str | None = None  # the leg whose rate this one's is divided by
     min_ratio: float | None = None
     max_p99_ms: float | None = None
+    connections: int | None = None  # this many at once instead of --connections
 
 
 def load(leg: Leg, seconds: int, connections: int, nice: int = CLIENT_NICE) -> Result:
+    connections = leg.connections or connections
     runner = run_wrk if shutil.which("wrk") else run_threads
     runner(leg.name, leg.url, leg.headers, 1, connections, nice)  # warm workers, pools, caches
     cpu = leg.cpu()
@@ -715,6 +800,25 @@ def plan_legs(hello: Gunicorn, site: Gunicorn, proxy, cookie: str) -> list[Leg]:
             signed_in,
             site.cpu_seconds,
             max_p99_ms=GOAL_QUOTES_P99_MS,
+        )
+    )
+    legs.append(
+        Leg(
+            "order page (signed in)",
+            site.url + SEEDED["order"],
+            signed_in,
+            site.cpu_seconds,
+            max_p99_ms=GOAL_ORDER_P99_MS,
+        )
+    )
+    legs.append(
+        Leg(
+            f"live price ({PRICE_CONNECTIONS} customers)",
+            site.url + SEEDED["price"],
+            {**signed_in, "Accept": "application/json"},
+            site.cpu_seconds,
+            max_p99_ms=GOAL_PRICE_P99_MS,
+            connections=PRICE_CONNECTIONS,
         )
     )
     return legs

@@ -66,10 +66,11 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions; the cookie guard first so it sees every cookie set after it."""
     from . import models  # noqa: F401 - tables must be known to Alembic
     from .deadlines import init_app as deadlines
-    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate, openapi
     from .i18n import select_locale
     from .read_only import init_app as read_only_views
     from .services import cookies
+    from .session_interface import SiteSessionInterface
 
     deadlines(app)  # before the limiter reads its storage options
     app.after_request(cookies.enforce)
@@ -80,6 +81,8 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     login_manager.init_app(app)
+    app.session_interface = SiteSessionInterface()  # none on the API: no cookie read or set
+    openapi.init_app(app)  # before register_errorhandlers: the site's handlers answer errors
     from .auth.loading import configure_login
 
     configure_login(app)
@@ -92,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .orders import bp as orders_bp
     from .pages import bp as pages_bp
+    from .payments import bp as payments_bp
     from .privacy import bp as privacy_bp
     from .quotes import bp as quotes_bp
 
@@ -100,8 +104,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(quotes_bp, url_prefix="/quotes")
     app.register_blueprint(orders_bp, url_prefix="/orders")
+    app.register_blueprint(payments_bp, url_prefix="/payments")
     app.register_blueprint(privacy_bp, url_prefix="/privacy")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    from .api.blueprints import register as register_api
+    from .extensions import openapi
+
+    register_api(app, openapi)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -130,7 +139,7 @@ def register_commands(app: Flask) -> None:
 
 
 def register_middleware(app: Flask) -> None:
-    """Trusted proxy headers in production; the WeChat simulator in development."""
+    """Trusted proxy headers in production; the WeChat and WeChat Pay simulators in development."""
     if app.config.get("PROXY_FIX"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -140,3 +149,7 @@ def register_middleware(app: Flask) -> None:
         from .devtools.mount import mount_simulator
 
         mount_simulator(app)
+    if app.config.get("WECHATPAY_SIMULATOR") and app.config["APP_ENV"] == "development":
+        from .devtools.mount import mount_wechatpay_simulator
+
+        mount_wechatpay_simulator(app)

@@ -22,8 +22,8 @@ from typing import Any
 from flask import Flask, current_app, request
 
 # Endpoints whose body is a stream of drawings (read piece by piece into encrypted storage,
-# never whole). The Mini Program's upload endpoint joins them when it exists.
-UPLOAD_ENDPOINTS = frozenset({"quotes.new"})
+# never whole): the website's upload and the Mini Program's (one drawing per request).
+UPLOAD_ENDPOINTS = frozenset({"quotes.new", "mp_quotes.quote_upload"})
 
 
 def init_app(app: Flask) -> None:

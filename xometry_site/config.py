@@ -57,6 +57,8 @@ class Config:
     # filings shown in the footer when set: ICP 备案号 (linked to MIIT's site) and 公安备案号
     ICP_LICENSE = _env("ICP_LICENSE")
     PSB_LICENSE = _env("PSB_LICENSE")
+    # a part's live price per customer: typing a quantity sends a few a second
+    PART_PRICE_LIMIT = _env("PART_PRICE_LIMIT", "240 per minute")
     # the operator's account for corporate transfers (对公转账), shown on every unpaid order
     BANK_ACCOUNT_NAME = _env("BANK_ACCOUNT_NAME", "示例制造服务（上海）有限公司 (development)")
     BANK_NAME = _env("BANK_NAME", "中国工商银行上海张江支行 (development)")
@@ -111,6 +113,12 @@ class Config:
     RESET_ACCOUNT_LIMIT = _env("RESET_ACCOUNT_LIMIT", "10 per hour")
     RESEND_LIMIT = _env("RESEND_LIMIT", "3 per minute; 10 per hour")
     RESEND_ACCOUNT_LIMIT = _env("RESEND_ACCOUNT_LIMIT", "3 per 10 minutes; 10 per day")
+    # SMS codes, shared by every page that sends one: texts per number and sends per IP, code
+    # tries per IP and wrong codes per number (on top of each code's five tries)
+    SMS_LIMIT_PER_PHONE = _env("SMS_LIMIT_PER_PHONE", "1 per minute; 5 per hour; 10 per day")
+    SMS_LIMIT_PER_IP = _env("SMS_LIMIT_PER_IP", "10 per hour; 30 per day")
+    SMS_CODE_LIMIT = _env("SMS_CODE_LIMIT", "20 per 10 minutes; 60 per day")
+    SMS_CODE_PHONE_LIMIT = _env("SMS_CODE_PHONE_LIMIT", "10 per hour; 20 per day")
 
     UPLOAD_MAX_FILE_SIZE = _env_int("UPLOAD_MAX_FILE_SIZE", 100 * 1024 * 1024)
     UPLOAD_MAX_FILES = _env_int("UPLOAD_MAX_FILES", 20)
@@ -119,6 +127,9 @@ class Config:
     MAX_FORM_PARTS = _env_int("MAX_FORM_PARTS", 200)
     UPLOAD_READ_AHEAD = _env_bool("UPLOAD_READ_AHEAD", True)  # read the body in a helper thread
     STEP_TIMEOUT = float(_env("STEP_TIMEOUT") or 60)  # seconds for OpenCascade on one STEP/IGES
+    # STEP/IGES children forked by a process that has OpenCascade imported (services/quotes/
+    # warm_step.py) rather than a new interpreter per drawing; off: the cold path only.
+    STEP_WARM_WORKER = _env_bool("STEP_WARM_WORKER", True)
     # Seconds a drawing may stay "measuring" before its worker counts as dead (SIGKILL, out of
     # memory, host lost), or "pending" before its job counts as lost: `flask quotes recover`
     # (every 10 min from the scheduler) queues it again,
@@ -186,6 +197,45 @@ class Config:
     WECHAT_REDIRECT_URI = _env("WECHAT_REDIRECT_URI")
     WECHAT_TIMEOUT = float(_env("WECHAT_TIMEOUT") or 5)
     WECHAT_SIMULATOR = False
+    # the Mini Program (小程序): wx.login codes and phone-number codes; its access token is kept
+    # in Redis when REDIS_URL is set (every call to Redis within WECHAT_REDIS_TIMEOUT)
+    WECHAT_MINIPROGRAM_APP_ID = _env("WECHAT_MINIPROGRAM_APP_ID")
+    WECHAT_MINIPROGRAM_APP_SECRET = _env("WECHAT_MINIPROGRAM_APP_SECRET")
+    WECHAT_REDIS_TIMEOUT = _env_float("WECHAT_REDIS_TIMEOUT", 1.0)
+
+    # The Mini Program's API (xometry_site/api): its OpenAPI document (flask-smorest) and tokens.
+    API_TITLE = "Xometry Asia Mini Program API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/mp/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    API_ACCESS_TOKEN_SECONDS = _env_int("API_ACCESS_TOKEN_SECONDS", 900)
+    API_REFRESH_TOKEN_DAYS = _env_int("API_REFRESH_TOKEN_DAYS", 30)
+    API_REGISTRATION_SECONDS = _env_int("API_REGISTRATION_SECONDS", 1800)
+    API_SIGN_IN_LIMIT = _env("API_SIGN_IN_LIMIT", "10 per minute; 50 per hour")
+    API_REFRESH_LIMIT = _env("API_REFRESH_LIMIT", "30 per minute; 300 per hour")
+    API_UPLOAD_LIMIT = _env("API_UPLOAD_LIMIT", "30 per minute; 300 per day")
+
+    # WeChat Pay, API v3 (services/payments). Unset WECHATPAY_MCHID in development → the built-in
+    # simulator under /__wechatpay__ with test keys in instance/. Keys as PEM text or *_PATH files.
+    WECHATPAY_MCHID = _env("WECHATPAY_MCHID")
+    WECHATPAY_APPID = _env("WECHATPAY_APPID")  # bound to the merchant; JSAPI: the Official Account
+    WECHATPAY_MERCHANT_SERIAL = _env("WECHATPAY_MERCHANT_SERIAL")  # merchant API certificate serial
+    WECHATPAY_PRIVATE_KEY = _env("WECHATPAY_PRIVATE_KEY")  # merchant API private key (PEM)
+    WECHATPAY_PRIVATE_KEY_PATH = _env("WECHATPAY_PRIVATE_KEY_PATH")
+    WECHATPAY_APIV3_KEY = _env("WECHATPAY_APIV3_KEY")
+    WECHATPAY_PUBLIC_KEY = _env("WECHATPAY_PUBLIC_KEY")  # WeChat Pay platform public key (PEM)
+    WECHATPAY_PUBLIC_KEY_PATH = _env("WECHATPAY_PUBLIC_KEY_PATH")
+    WECHATPAY_PUBLIC_KEY_ID = _env("WECHATPAY_PUBLIC_KEY_ID")  # PUB_KEY_ID_…
+    WECHATPAY_PLATFORM_CERT_PATH = _env("WECHATPAY_PLATFORM_CERT_PATH")  # or a platform certificate
+    WECHATPAY_API_BASE_URL = _env("WECHATPAY_API_BASE_URL", "https://api.mch.weixin.qq.com")
+    WECHATPAY_NOTIFY_URL = _env(
+        "WECHATPAY_NOTIFY_URL"
+    )  # default SITE_URL + /payments/wechat/notify
+    WECHATPAY_TIMEOUT = _env_float("WECHATPAY_TIMEOUT", 2)  # connect and each read, every call
+    WECHATPAY_NOTIFY_MAX_AGE = _env_int("WECHATPAY_NOTIFY_MAX_AGE", 300)  # signature timestamp
+    WECHATPAY_PAY_LIMIT = _env("WECHATPAY_PAY_LIMIT", "10 per minute; 60 per hour")
+    WECHATPAY_SIMULATOR = False
 
     KEYRING = _env("KEYRING")
     KEYRING_PATH = _env("KEYRING_PATH")  # default: instance/keyring.json
@@ -228,6 +278,7 @@ class DevelopmentConfig(Config):
     SERVER_NAME_FOR_MAIL = development_site_url()
     KEYRING_AUTOCREATE = True
     WECHAT_SIMULATOR = not _env("WECHAT_APP_ID")
+    WECHATPAY_SIMULATOR = not _env("WECHATPAY_MCHID")
 
 
 class TestingConfig(Config):
@@ -245,6 +296,8 @@ class TestingConfig(Config):
     PASSWORD_HASH_FAST = True
     WECHAT_APP_ID = "wx-test-website-app"
     WECHAT_APP_SECRET = "wx-test-website-secret"  # noqa: S105 - simulator credentials
+    WECHAT_MINIPROGRAM_APP_ID = "wx-test-miniprogram"
+    WECHAT_MINIPROGRAM_APP_SECRET = "wx-test-miniprogram-secret"  # noqa: S105 - simulator
     STORAGE_BACKEND = "local"
     SERVER_NAME_FOR_MAIL = "http://localhost"
 
@@ -311,6 +364,13 @@ def _check_wechat(config: dict) -> str | None:
     if not config.get("WECHAT_APP_ID") or not config.get("WECHAT_APP_SECRET"):
         return "WECHAT_APP_ID/WECHAT_APP_SECRET must be set (the simulator is dev-only)"
     return None
+
+
+def _check_wechatpay(config: dict) -> str | None:
+    """Merchant, keys, platform key and an https notify URL; never the simulator."""
+    from .services.payments.wechatpay_settings import production_problem
+
+    return production_problem(config)
 
 
 def _check_mail(config: dict) -> str | None:
@@ -491,6 +551,7 @@ _PRODUCTION_CHECKS = (
     _check_bank_account,
     _check_database,
     _check_wechat,
+    _check_wechatpay,
     _check_mail,
     _check_sms,
     _check_keyring,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from functools import lru_cache
 
@@ -63,6 +64,10 @@ def render_error(code: int, message=None):
 
 
 def register(app: Flask) -> None:
+    from .api import errors as api_errors
+
+    app.register_error_handler(api_errors.ApiError, api_errors.api_error)
+
     @app.errorhandler(CSRFError)
     def csrf_error(error):
         log.warning("security.csrf_rejected path=%s", request.path)
@@ -73,6 +78,10 @@ def register(app: Flask) -> None:
         code = error.code or 500
         if code == 429:
             log.warning("security.rate_limited path=%s", request.path)
+        if api_errors.is_api_request():  # JSON in the API's shape, whatever raised it
+            if code >= 500 and code != 503:
+                log.error("error.http path=%s status=%s", request.path, code)
+            return api_errors.http_error(error)
         if code == 503:
             return render_unavailable()
         if code >= 500:
@@ -132,8 +141,11 @@ def unavailable_errors() -> tuple[type[BaseException], ...]:
 def render_unavailable() -> Response:
     """503 with Retry-After, in the visitor's language, without touching the database (the page
     neither loads the account nor runs the context processors that would)."""
+    from .api import errors as api_errors
     from .i18n import html_lang, language_without_account
 
+    if api_errors.is_api_request():
+        return api_errors.unavailable()
     seconds = str(current_app.config.get("RETRY_AFTER_SECONDS") or 30)
     headers = {"Retry-After": seconds, "Cache-Control": "no-store"}
     lang = language_without_account()
@@ -152,8 +164,13 @@ def render_unavailable() -> Response:
 
 def render_server_error():
     """The 500 page even when the database failed: a fresh transaction, else a page without it."""
+    from .api import errors as api_errors
     from .extensions import db
 
+    if api_errors.is_api_request():
+        with contextlib.suppress(Exception):  # the database may be what failed
+            db.session.rollback()
+        return api_errors.server_error()
     try:
         db.session.rollback()  # the page itself may query (signed-in user, consents)
         return render_error(500)

@@ -8,6 +8,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
+from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -58,9 +59,17 @@ class SiteBabel(Babel):
         return CatalogueDomain(domain=self.domain)
 
 
+class SiteApi(Api):
+    """flask-smorest's Api, documenting the API's error body as every operation's default error
+    (the answers themselves come from api/errors.py through the site's error handlers)."""
+
+    from .api.schemas import ErrorSchema as ERROR_SCHEMA
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = SiteBabel()
+openapi = SiteApi()  # the Mini Program API's OpenAPI document (api/blueprints.py)
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

@@ -7,8 +7,9 @@ import unicodedata
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField, TelField
-from wtforms.validators import DataRequired
+from wtforms import BooleanField, SelectMultipleField, StringField, TelField
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from .services.validators import InvalidPhone, normalize_phone
 
@@ -125,3 +126,36 @@ class PhoneNumberField(TelField):
             self.e164 = normalize_phone(self.data or "", allow_landline=self.allow_landline)
         except InvalidPhone:
             self.errors.append(self.invalid_message)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices as a list of tick boxes (a multiple <select> is unusable on a phone)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def sms_code_field() -> StringField:
+    """The six digits of a code sent by text message (every form that asks for one)."""
+    return StringField(
+        _l("SMS verification code"),
+        validators=[
+            InputRequired(_l("Please enter the 6-digit code we sent to your phone.")),
+            Regexp(r"^\s*\d{6}\s*$", message=_l("The code has 6 digits.")),
+        ],
+        filters=[nfkc_strip],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 6},
+    )
+
+
+def mobile_field(label=None, **kw) -> PhoneNumberField:
+    """A required Chinese mobile number (the number a code is sent to)."""
+    return PhoneNumberField(
+        label or _l("Mobile phone number"),
+        validators=[
+            InputRequired(_l("Please enter your mobile number.")),
+            Length(max=32, message=MOBILE_MESSAGE),
+        ],
+        render_kw={"autocomplete": "tel"},
+        **kw,
+    )

@@ -1,5 +1,6 @@
 """Which language a page speaks: ?lang= → the visitor's language cookie → the user's preferred
-language → Accept-Language → Simplified Chinese.
+language → Accept-Language → Simplified Chinese. The Mini Program's API reads no cookie and no
+query: the account's preferred language (once its bearer token is checked) → Accept-Language.
 
 The choice lives in a cookie of its own, not in the session, so that a visitor who only reads
 public pages never gets a session and those pages stay cacheable (see pages/cache.py).
@@ -17,6 +18,8 @@ from werkzeug.http import parse_accept_header
 
 from .security import may_be_signed_in
 from .services.cookies import LANGUAGE_COOKIE as LANG_COOKIE
+
+API_LANGUAGE_KEY = "api_account_language"  # in `g`, set by the API's bearer check
 
 
 def _supported(value: str | None) -> str | None:
@@ -77,6 +80,12 @@ def language_without_account() -> str:
 def _select_code() -> str:
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
+    from .api.errors import is_api_request
+
+    if is_api_request():
+        chosen = _supported(g.get(API_LANGUAGE_KEY))
+        chosen = chosen or _supported(_accepted(request.headers.get("Accept-Language", "")))
+        return chosen or current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = _supported(request.args.get("lang"))
     if chosen:
         remember_language(chosen)

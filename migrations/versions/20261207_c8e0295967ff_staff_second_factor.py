@@ -1,7 +1,7 @@
 """staff second factor
 
 Revision ID: c8e0295967ff
-Revises: 9ca9e1a63c73
+Revises: 5b7e1c9a2f40
 Create Date: 2026-12-07 07:19:29.041501
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c8e0295967ff'
-down_revision = '9ca9e1a63c73'
+down_revision = '5b7e1c9a2f40'
 branch_labels = None
 depends_on = None
 

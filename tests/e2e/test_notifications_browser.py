@@ -35,7 +35,7 @@ def test_phone_buyer_reads_the_inbox(phone_page, live_server, user):
     assert page.locator(".inbox-item.is-unread").count() == 2
     titles = page.locator(".inbox-title").all_inner_texts()
     assert titles == [f"已收到订单 {number} 的付款", f"订单 {number} 已发货"]
-    assert page.get_by_text("德邦物流").is_visible()
+    assert page.get_by_text("德邦快递").is_visible()
     assert page.get_by_text("绝不用于营销").first.is_visible()
     assert fits_the_phone(page)
     assert page.locator("a.nav-inbox .nav-count").count() == 0  # read now

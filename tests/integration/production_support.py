@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import http.cookiejar
 import itertools
 import json
@@ -169,6 +170,34 @@ def real_keyring() -> str:
     return json.dumps({"primary": "k1", "keys": {"k1": key}})
 
 
+@functools.cache
+def wechatpay_production_settings() -> dict[str, str]:
+    """A WeChat Pay merchant's settings as a deployment has them (keys made once per run; the
+    real gateway is never called by these tests)."""
+    from xometry_site.devtools.wechatpay_keys import TestKeys, public_key_pem
+
+    keys = TestKeys.generate(mchid="1230000109")
+    return {
+        "WECHATPAY_MCHID": keys.mchid,
+        "WECHATPAY_APPID": "wx0123456789abcdef",
+        "WECHATPAY_MERCHANT_SERIAL": keys.merchant_serial,
+        "WECHATPAY_PRIVATE_KEY": keys.merchant_private_key,
+        "WECHATPAY_APIV3_KEY": keys.apiv3_key,
+        "WECHATPAY_PUBLIC_KEY": public_key_pem(keys.platform_private_key),
+        "WECHATPAY_PUBLIC_KEY_ID": keys.platform_key_id,
+    }
+
+
+def wechatpay_env(tmp_path: Path) -> dict[str, str]:
+    """The same as environment variables, the keys as mounted secret files (*_PATH)."""
+    settings = dict(wechatpay_production_settings())
+    for name in ("WECHATPAY_PRIVATE_KEY", "WECHATPAY_PUBLIC_KEY"):
+        path = tmp_path / f"{name.lower()}.pem"
+        path.write_text(settings.pop(name))
+        settings[f"{name}_PATH"] = str(path)
+    return settings
+
+
 def closed_port() -> int:
     """A loopback port nobody listens on (connections are refused at once)."""
     return free_port()
@@ -226,6 +255,7 @@ def production_env(
         GUNICORN_TIMEOUT="30",
         GUNICORN_GRACEFUL_TIMEOUT="3",
         FLASK_APP="app",
+        **wechatpay_env(tmp_path),
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env

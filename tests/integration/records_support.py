@@ -144,9 +144,24 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
 
     alert = StaffAlert(kind="unknown_key", subject="key:k0")
     db.session.add(alert)
+    from xometry_site.models import Recipient  # the staff register: 404 for everyone else
+
+    recipient = Recipient(
+        name_zh="制造商",
+        name_en="Manufacturer",
+        role="manufacturer",
+        kind="entrusted",
+        purpose_zh="加工",
+        purpose_en="Machining",
+        categories=["drawings"],
+        country="CN",
+        since=utcnow().date(),
+    )
+    db.session.add(recipient)
     db.session.commit()
     return {
         "alert_id": alert.id,
+        "recipient_id": recipient.id,
         "ref": quote.ref,
         "drawing_id": drawing.id,
         "part_id": drawing.id,

@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from xometry_site.extensions import db
 from xometry_site.models import Consent, User
+from xometry_site.models.base import utcnow
 from xometry_site.services.accounts.opening import GivenConsents, open_account
 from xometry_site.services.privacy.consents import current_policy_edition
 
@@ -46,8 +47,11 @@ def test_the_newsletter_box_gives_an_unconfirmed_subscription_and_an_edition_is_
 
 
 def test_a_taken_phone_rolls_back_and_records_nothing(app):
-    open_account(User(phone="+8613800138002"), GivenConsents(channel="wechat", ip=None))
+    """A proved number is one account's (a WeChat sign-up proves it); a concurrent second
+    opening with it fails as a whole."""
+    proved = {"phone": "+8613800138002", "phone_verified_at": utcnow()}
+    open_account(User(**proved), GivenConsents(channel="wechat", ip=None))
     db.session.commit()  # the channel commits the account with its mail
     with pytest.raises(IntegrityError):
-        open_account(User(phone="+8613800138002"), GivenConsents(channel="wechat", ip=None))
+        open_account(User(**proved), GivenConsents(channel="wechat", ip=None))
     assert db.session.scalar(db.select(db.func.count(Consent.id))) == 2

@@ -223,11 +223,17 @@ def test_reauthentication_refuses_foreign_next(client, user, login_as, account_u
     assert response.headers["Location"] == account_url
 
 
-def test_reauthentication_of_a_wechat_only_account_points_to_wechat(client, make_user, login_as):
+def test_reauthentication_of_a_wechat_only_account_points_to_wechat(
+    client, db, make_user, login_as
+):
+    from xometry_site.models import WeChatIdentity
+
     wechat_user = make_user(email=None, password=None, phone_verified_at=utcnow())
+    db.session.add(WeChatIdentity(user=wechat_user, appid="wx-site", openid="o-1"))
+    db.session.commit()
     login_as(wechat_user, fresh=False)
     page = client.get("/reauthenticate?next=/privacy/deregister&lang=en").get_data(as_text=True)
-    assert "sign in with WeChat again" in page
+    assert "Sign in with WeChat again" in page
     assert 'href="/auth/wechat/login?next=%2Fprivacy%2Fderegister"' in page
     assert 'name="password"' not in page
 

@@ -128,14 +128,32 @@ def test_duplicate_email_still_validates_the_other_fields(client, make_user, mai
     assert mailbox == []
 
 
-def test_phone_of_another_account_gets_a_neutral_message(client, db, make_user):
-    make_user(phone="+8613912345678")
-    response = register(client, lang="en")
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert "This phone number cannot be used for a new account" in page
-    assert "zhang.wei@example.com" in page  # what was typed is kept
-    assert db.session.scalar(db.select(db.func.count(User.id))) == 1
+@pytest.mark.parametrize("holder", ["proved", "typed"])
+def test_a_known_phone_gets_the_answer_an_unknown_one_gets(
+    app, client, db, make_user, mailbox, holder
+):
+    """Registration says nothing about a number: it is kept unproved whoever else has it."""
+    from xometry_site.models.base import utcnow
+
+    fresh = register(app.test_client(), email="fresh@example.com", phone="137 0000 1111")
+    fresh_mail = only_message_to(mailbox, "fresh@example.com")
+    proof = {"phone_verified_at": utcnow()} if holder == "proved" else {}
+    owner = make_user(phone="+8613912345678", **proof)
+    mailbox.clear()
+    response = register(client)
+    assert response.status_code == fresh.status_code == 302
+    assert response.headers["Location"] == fresh.headers["Location"]
+    assert client.get(response.headers["Location"]).get_data(as_text=True) == app.test_client().get(
+        fresh.headers["Location"]
+    ).get_data(as_text=True)
+    mail = only_message_to(mailbox, "zhang.wei@example.com")
+    assert mail["Subject"] == fresh_mail["Subject"]
+    assert len(mailbox) == 1  # the number's holder is not told either
+    new = db.session.scalar(db.select(User).filter_by(email="zhang.wei@example.com"))
+    assert new.phone == "+8613912345678" and new.phone_verified_at is None  # a claim
+    db.session.refresh(owner)
+    assert owner.phone == "+8613912345678"
+    assert (owner.phone_verified_at is not None) == (holder == "proved")
 
 
 BAD_INPUT = [

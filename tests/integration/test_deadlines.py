@@ -231,3 +231,26 @@ def test_wechat_that_never_answers_is_unreachable_after_wechat_timeout(hole):
     error, took = _timed(exchange_code, settings, "some-code")
     assert isinstance(error, WeChatError) and error.kind == "unreachable"
     assert took < 0.5 + SLACK, took
+
+
+def test_wechat_pay_that_never_answers_is_unreachable_after_wechatpay_timeout(hole):
+    from production_support import wechatpay_production_settings
+
+    from xometry_site.services.payments.wechatpay_api import WeChatPayApi, WeChatPayError
+    from xometry_site.services.payments.wechatpay_settings import read_settings
+
+    settings = {
+        **wechatpay_production_settings(),
+        "WECHATPAY_API_BASE_URL": f"http://127.0.0.1:{hole.port}",
+        "WECHATPAY_TIMEOUT": 0.5,
+        "SERVER_NAME_FOR_MAIL": "https://www.xometry.asia",
+    }
+    api = WeChatPayApi(read_settings(settings))
+    for call in (
+        lambda: api.native_prepay("XA-2026-000001-0a1b2c3d", "Xometry Asia 订单", 100),
+        lambda: api.query("XA-2026-000001-0a1b2c3d"),
+        lambda: api.refund("XA-2026-000001-0a1b2c3d", "XA-2026-000001-0a1b2c3d-R", 100, 100),
+    ):
+        error, took = _timed(call)
+        assert isinstance(error, WeChatPayError) and error.kind == "unreachable"
+        assert took < 0.5 + SLACK, took

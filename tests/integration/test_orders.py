@@ -254,3 +254,32 @@ def test_reorder_starts_a_new_quote_with_the_same_parts_at_todays_prices(client,
     )
     assert copy.blob_id != original.blob_id and copy.sha256 == original.sha256
     assert copy.unit_price == original.unit_price  # same rules today
+
+
+def test_the_customer_is_told_at_once_in_their_language(client, db, customer, mailbox):
+    from xometry_site.models import Notification
+
+    order = place(client, db, customer)
+    confirmation = [m for m in mailbox if m["X-Envelope-To"] == customer.email]
+    assert len(confirmation) == 1 and order.number in confirmation[0]["Subject"]
+    body = confirmation[0].get_body(("plain",)).get_content()
+    assert f"/orders/{order.number}" in body and f"¥{order.total:,.2f}" in body
+    assert "订单" in confirmation[0]["Subject"]  # the customer reads Chinese
+    (message,) = db.session.scalars(db.select(Notification).filter_by(user_id=customer.id))
+    assert message.kind == "order_confirmed" and message.link_path == f"/orders/{order.number}"
+    assert order.number in client.get("/account/notifications").get_data(as_text=True)
+
+
+def test_an_account_without_e_mail_gets_the_confirmation_by_text(
+    app, client, db, make_user, login_as
+):
+    from wechat_support import sms_lines
+
+    from xometry_site.models.base import utcnow
+
+    buyer = make_user(email=None, email_verified_at=None, password=None, phone_verified_at=utcnow())
+    login_as(buyer)
+    order = place(client, db, buyer)
+    texts = [line for line in sms_lines(app) if line["to"] == buyer.phone]
+    assert len(texts) == 1 and order.number in texts[0]["text"]
+    assert f"/orders/{order.number}" in texts[0]["text"]

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from production_support import wechatpay_env, wechatpay_production_settings
 
 from xometry_site import create_app
 from xometry_site.config import DEV_SECRET_KEY, ProductionConfig
@@ -55,6 +56,7 @@ def good_settings(tmp_path: Path) -> dict:
         "BANK_NAME": "中国工商银行上海分行",
         "BANK_ACCOUNT_NUMBER": "1001 2345 6789 0123 456",
         "POLICY_EFFECTIVE_DATE": "2024-07-01",
+        **wechatpay_production_settings(),
     }
 
 
@@ -92,6 +94,24 @@ def test_real_settings_are_accepted(tmp_path, restore_logging):
         ({"WECHAT_API_BASE_URL": "http://127.0.0.1:5000/__wechat__/api"}, "simulator"),
         ({"WECHAT_APP_ID": None}, "WECHAT_APP_ID"),
         ({"WECHAT_APP_SECRET": ""}, "WECHAT_APP_SECRET"),
+        (
+            {"WECHATPAY_SIMULATOR": True},
+            "WECHATPAY_* must point at WeChat Pay, not at the simulator",
+        ),
+        (
+            {"WECHATPAY_API_BASE_URL": "http://127.0.0.1:5000/__wechatpay__"},
+            "not at the simulator",
+        ),
+        ({"WECHATPAY_API_BASE_URL": "http://api.mch.weixin.qq.com"}, "must be https"),
+        ({"WECHATPAY_MCHID": None}, "WECHATPAY_MCHID must be set"),
+        ({"WECHATPAY_APPID": ""}, "WECHATPAY_APPID must be set"),
+        ({"WECHATPAY_MERCHANT_SERIAL": None}, "WECHATPAY_MERCHANT_SERIAL must be set"),
+        ({"WECHATPAY_PRIVATE_KEY": None}, "WECHATPAY_PRIVATE_KEY"),
+        ({"WECHATPAY_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nnope"}, "not a PEM private key"),
+        ({"WECHATPAY_APIV3_KEY": "short"}, "WECHATPAY_APIV3_KEY"),
+        ({"WECHATPAY_PUBLIC_KEY": None}, "WECHATPAY_PUBLIC_KEY and WECHATPAY_PUBLIC_KEY_ID"),
+        ({"WECHATPAY_PUBLIC_KEY_ID": None}, "WECHATPAY_PUBLIC_KEY_ID"),
+        ({"WECHATPAY_NOTIFY_URL": "http://www.xometry.asia/payments/wechat/notify"}, "https"),
         ({"MAIL_BACKEND": "file"}, "MAIL_BACKEND must be smtp"),
         ({"SMS_BACKEND": "console"}, "SMS_BACKEND"),
         ({"KEYRING": None}, "KEYRING must be set"),
@@ -124,6 +144,15 @@ def test_each_development_default_is_refused_by_name(tmp_path, override, complai
         create_app(settings, env="production")
     assert complaint in str(refused.value)
     assert str(refused.value).count(";") == 0, "only the one bad setting is named"
+
+
+def test_production_never_serves_the_wechat_pay_simulator(tmp_path, restore_logging):
+    app = create_app(good_settings(tmp_path), env="production")
+    client = app.test_client()
+    for path in ("/__wechatpay__/pay/anything", "/__wechatpay__/v3/pay/transactions/native"):
+        assert client.get(path).status_code == 404
+        assert client.post(path).status_code in (404, 405)
+    assert app.config["WECHATPAY_API_BASE_URL"] == "https://api.mch.weixin.qq.com"
 
 
 def test_every_problem_is_named_at_once():
@@ -257,8 +286,12 @@ def _production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         S3_BUCKET="xometry-drawings",
         SITE_URL="https://www.xometry.asia",
         ICP_LICENSE="沪ICP备12345678号-1",
+        BANK_ACCOUNT_NAME="上海测试制造有限公司",
+        BANK_NAME="中国工商银行上海分行",
+        BANK_ACCOUNT_NUMBER="1001 2345 6789 0123 456",
         POLICY_EFFECTIVE_DATE="2024-07-01",
         FLASK_APP="app",
+        **wechatpay_env(tmp_path),
     )
     env.pop("RATELIMIT_STORAGE_URI", None)
     env.update(extra)
@@ -425,13 +458,20 @@ def test_env_example_with_its_blanks_filled_starts_in_production(tmp_path):
         "WECHAT_APP_ID": "wx0123456789abcdef",
         "WECHAT_APP_SECRET": secrets.token_hex(16),
         "ICP_LICENSE": "沪ICP备12345678号-1",
+        "BANK_ACCOUNT_NAME": "上海测试制造有限公司",
+        "BANK_NAME": "中国工商银行上海分行",
+        "BANK_ACCOUNT_NUMBER": "1001 2345 6789 0123 456",
         "POLICY_EFFECTIVE_DATE": "2024-07-01",
+        **wechatpay_env(tmp_path),
     }
     assert {k for k, v in env.items() if v == ""} - set(blanks) <= {
+        "WECHATPAY_NOTIFY_URL",
         "S3_PREFIX",
         "WEB_CONCURRENCY",
         "WECHAT_MP_APP_ID",
         "WECHAT_MP_APP_SECRET",
+        "WECHAT_MINIPROGRAM_APP_ID",
+        "WECHAT_MINIPROGRAM_APP_SECRET",
         "PSB_LICENSE",
     }
     env.update(blanks, INSTANCE_PATH=str(tmp_path / "instance"))

@@ -241,11 +241,11 @@ def test_a_live_price_costs_no_query_per_price_break(client, db, customer):
 
 @pytest.mark.parametrize("lead", ["standard", "expedited"])
 def test_the_ordered_lead_time_total_is_shown_everywhere(
-    client, db, customer, lead, mailbox, make_user
+    client, db, customer, lead, mailbox, make_user, login_as
 ):
     from test_quotes_pages import add_order_details
 
-    make_user(is_staff=True)
+    staff = make_user(is_staff=True)
     quote = upload(client, db, [("cube.stl", cube_stl())])
     address, invoice = add_order_details(db, customer)
     from test_quotes_support import csrf_token_from_page
@@ -270,6 +270,8 @@ def test_the_ordered_lead_time_total_is_shown_everywhere(
     assert shown in client.get("/quotes/").get_data(as_text=True)
     assert str(expected) in client.get("/privacy").get_data(as_text=True).replace(",", "")
     assert any(shown in m.get_body().get_content() for m in mailbox)
+    login_as(staff)
+    assert shown in client.get(f"/admin/quotes/{quote.ref}").get_data(as_text=True)
 
 
 def plate_stl(x: float, y: float, z: float) -> bytes:
@@ -302,3 +304,17 @@ def test_manufacturability_findings_follow_the_process_and_can_send_to_review(cl
     bar = upload(client, db, [("bar.stl", plate_stl(900, 20, 20))])
     body = price(client, bar, part_named(bar, "bar.stl")).get_json()
     assert "too_large_for_process" in [f["code"] for f in body["dfm"]]
+
+
+def test_the_quote_page_asks_its_status_while_analysing(client, db, customer, make_user, login_as):
+    quote = upload(client, db, [("cube.stl", cube_stl())])
+    assert client.get(f"/quotes/{quote.ref}/status").get_json() == {
+        "status": "quoted",
+        "analysing": False,
+    }
+    quote.status = "analysing"
+    db.session.commit()
+    html = client.get(f"/quotes/{quote.ref}").get_data(as_text=True)
+    assert "js/quote_status.js" in html and f"/quotes/{quote.ref}/status" in html
+    login_as(make_user())
+    assert client.get(f"/quotes/{quote.ref}/status").status_code == 404

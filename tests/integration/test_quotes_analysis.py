@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import time
@@ -253,3 +254,33 @@ class TestOnRQ:
         db.session.expire_all()
         assert quote.status == "quoted"
         assert quote.drawings[0].has_preview
+
+    @pytest.mark.slow
+    def test_step_is_measured_by_the_warm_process_the_worker_started(
+        self, app, client, db, customer, runner, tmp_path
+    ):
+        """`flask worker` starts the warm OpenCascade process before RQ forks a work horse per
+        job, so the horse's drawing is measured by it (one import for the worker's lifetime)."""
+        from xometry_site.services.quotes.step_reader import STEP_MEMORY_LIMIT
+        from xometry_site.services.quotes.warm_step import WARM
+
+        WARM.stop()
+        data = step_box(tmp_path, 30, 20, 10)
+        quote = upload(client, db, [("box.step", data)])
+        assert quote.status == "analysing"
+        try:
+            result = runner.invoke(args=["worker", "--burst", "--queue", "analysis"])
+            assert result.exit_code == 0, result.output
+            db.session.expire_all()
+            assert quote.status == "quoted"
+            assert quote.drawings[0].geometry["volume_mm3"] == pytest.approx(6000, rel=1e-6)
+            server = WARM.pid
+            assert server, "the worker did not start a warm process"
+            fd = os.memfd_create("drawing.step")
+            os.write(fd, data)
+            run = WARM.measure(fd, "step", 30, 100, STEP_MEMORY_LIMIT)
+            os.close(fd)
+            # the horse's drawing was the first this process served; this is the second
+            assert (run.server_pid, run.served) == (server, 2)
+        finally:
+            WARM.stop()

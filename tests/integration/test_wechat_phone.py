@@ -19,6 +19,7 @@ from wechat_support import (
 )
 
 from xometry_site.models import Consent, PhoneVerification, User, WeChatIdentity
+from xometry_site.models.base import utcnow
 from xometry_site.services.accounts import phone_codes
 
 pytestmark = pytest.mark.slow
@@ -134,7 +135,7 @@ def test_a_code_works_once_and_only_for_its_number(app, db, waiting):
     )
     assert complete(waiting, code).status_code == 302
     with pytest.raises(phone_codes.PhoneCodeError):
-        phone_codes.verify(PHONE, code)
+        phone_codes.verify(PHONE, code, purpose=phone_codes.SIGN_UP)
 
 
 def test_a_new_code_replaces_the_old_one(app, waiting):
@@ -162,7 +163,7 @@ def test_both_confirmations_are_required_and_unticked(app, db, waiting):
 
 
 def test_a_phone_of_another_account_is_never_merged(app, db, make_user, waiting):
-    owner = make_user(phone=PHONE)
+    owner = make_user(phone=PHONE, phone_verified_at=utcnow())  # proved by its owner
     send_code(waiting)
     response = complete(waiting, last_code(app))
     assert response.status_code == 409
@@ -173,6 +174,19 @@ def test_a_phone_of_another_account_is_never_merged(app, db, make_user, waiting)
     assert owner.wechat_identities == []
     with waiting.session_transaction() as session:
         assert "_user_id" not in session
+
+
+def test_a_phone_only_typed_by_another_account_gives_way(app, db, make_user, waiting):
+    """The proved owner signs up; the e-mail account that typed the number loses the claim."""
+    typist = make_user(phone=PHONE)  # typed at e-mail registration, never proved
+    send_code(waiting)
+    response = complete(waiting, last_code(app))
+    assert response.status_code == 302 and response.headers["Location"] == "/account"
+    owner = db.session.scalars(db.select(User).where(User.id != typist.id)).one()
+    assert owner.phone == PHONE and owner.phone_verified_at is not None
+    db.session.refresh(typist)
+    assert typist.phone is None
+    assert typist.email and typist.has_password  # nothing else of the typist's changes
 
 
 def test_the_phone_form_needs_a_wechat_identity_first(client, db):

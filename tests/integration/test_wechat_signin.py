@@ -180,6 +180,25 @@ def test_a_deregistered_account_cannot_sign_in_with_wechat(app, client, db, sim)
     assert signed_in_user_id(client) is None
 
 
+def test_wechat_during_the_cooling_off_offers_to_keep_the_account(app, client, db, sim):
+    """WeChat proves who it is: the page says the account is closing and keeps it on request."""
+    from xometry_site.services.privacy import erasure
+
+    register(client, app, "lina")
+    client.post("/logout")
+    erasure.deregister(db.session.scalars(db.select(User)).one())
+    answer = scan(client, "lina", next="/quotes")
+    assert answer.status_code == 200
+    page = answer.get_data(as_text=True)
+    assert "您的账户正在注销中" in page and 'action="/login/keep"' in page
+    assert signed_in_user_id(client) is None
+    kept = client.post("/login/keep")
+    assert kept.status_code == 302 and kept.headers["Location"] == "/quotes"
+    db.session.expire_all()
+    user = db.session.scalars(db.select(User)).one()
+    assert user.deregistered_at is None and signed_in_user_id(client) == user.get_id()
+
+
 # --- state ----------------------------------------------------------------------------------
 
 

@@ -276,10 +276,11 @@ def _box():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
 @pytest.mark.parametrize("kind", ["step", "iges"])
-def test_step_and_iges_box_measured_by_opencascade(kind):
+def test_step_and_iges_box_measured_by_opencascade(kind, warm):
     data = _ocp_bytes(kind, _box)
-    g = analyze_step(chunked(data, 777), kind=kind)
+    g = analyze_step(chunked(data, 777), kind=kind, warm=warm)
     assert g.format == kind
     assert g.volume_mm3 == pytest.approx(6000.0, rel=1e-6)
     assert g.area_mm2 == pytest.approx(2200.0, rel=1e-6)
@@ -319,11 +320,12 @@ def test_empty_step_is_empty():
 
 
 @pytest.mark.slow
-def test_step_child_is_killed_after_the_timeout():
-    # the child cannot even import OpenCascade in 10 ms, so the timeout must fire
+def test_cold_step_child_is_killed_after_the_timeout():
+    # the cold child cannot even import OpenCascade in 10 ms, so the timeout must fire
+    # (the warm process's children: tests/unit/test_warm_step.py)
     data = _ocp_bytes("step", _box)
     with pytest.raises(GeometryError) as caught:
-        analyze_step([data], timeout=0.01)
+        analyze_step([data], timeout=0.01, warm=False)
     assert caught.value.reason_code == "timeout"
     assert not _my_step_workers()
 

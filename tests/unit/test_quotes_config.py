@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SETTINGS = ("STAFF_NOTIFY_EMAIL", "STEP_TIMEOUT", "UPLOAD_READ_AHEAD")
+SETTINGS = ("STAFF_NOTIFY_EMAIL", "STEP_TIMEOUT", "STEP_WARM_WORKER", "UPLOAD_READ_AHEAD")
 
 
 def config_under(env: dict[str, str]) -> dict:
@@ -33,6 +33,7 @@ def test_defaults():
     assert config_under({}) == {
         "STAFF_NOTIFY_EMAIL": None,
         "STEP_TIMEOUT": 60,
+        "STEP_WARM_WORKER": True,
         "UPLOAD_READ_AHEAD": True,
     }
 
@@ -42,11 +43,13 @@ def test_read_from_the_environment():
         {
             "STAFF_NOTIFY_EMAIL": "sales@xometry.asia",
             "STEP_TIMEOUT": "12.5",
+            "STEP_WARM_WORKER": "0",
             "UPLOAD_READ_AHEAD": "0",
         }
     ) == {
         "STAFF_NOTIFY_EMAIL": "sales@xometry.asia",
         "STEP_TIMEOUT": 12.5,
+        "STEP_WARM_WORKER": False,
         "UPLOAD_READ_AHEAD": False,
     }
 

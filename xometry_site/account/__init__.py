@@ -17,6 +17,7 @@ from . import (  # noqa: E402,F401
     address_views,
     invoice_views,
     notification_views,
+    phone_views,
     subscription_views,
     views,
     wechat_views,

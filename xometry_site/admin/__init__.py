@@ -1,4 +1,5 @@
-"""Blueprint: the staff pages under /admin — dashboard (views.py), quotes to review, data requests and notices."""
+"""Blueprint: the staff pages under /admin — dashboard (views.py), quotes to review, data requests,
+notices and the register of recipients (sharing_views.py)."""
 
 from flask import Blueprint
 
@@ -9,6 +10,7 @@ from . import (  # noqa: E402,F401
     orders_views,
     privacy_views,
     quotes_views,
+    sharing_views,
     staff_security_views,
     views,
 )

@@ -46,3 +46,7 @@ class FapiaoForm(SiteForm):
         _l("Fapiao number"), filters=[strip], validators=[InputRequired(), Length(max=40)]
     )
     file = FileField(_l("Fapiao file (PDF or OFD)"), validators=[FileRequired()])
+
+
+class RefundForm(SiteForm):
+    """Ask WeChat Pay again for a cancelled order's refunds."""

@@ -13,9 +13,10 @@ from ..orders.labels import ORDER_ERROR, STATUS
 from ..security import no_store, staff_required
 from ..services.orders import fapiao, fulfilment, payments
 from ..services.orders.board import board_orders
+from ..services.payments import wechatpay_refunds
 from ..services.working_days import china_date
 from . import bp
-from .orders_forms import FapiaoForm, StatusForm, TransferForm
+from .orders_forms import FapiaoForm, RefundForm, StatusForm, TransferForm
 
 FILTERS = ("all", "awaiting_payment", "overdue", *STATUS)
 
@@ -66,6 +67,8 @@ def _page(order: Order, code: int = 200, **forms):
         transfer_form=forms.get("transfer") or TransferForm(),
         status_form=forms.get("status") or _status_form(order),
         fapiao_form=forms.get("fapiao") or FapiaoForm(),
+        refund_form=RefundForm(),
+        refundable=wechatpay_refunds.refundable(order) if order.status == "cancelled" else [],
         overdue=fulfilment.is_overdue(order, china_date(utcnow())),
     ), code
 
@@ -99,7 +102,7 @@ def order_status(number: str):
     if not form.validate_on_submit():
         return _page(order, 400, status=form)
     try:
-        fulfilment.set_status(
+        refunds = fulfilment.set_status(
             order, current_user, form.status.data, form.carrier.data, form.tracking_number.data
         )
     except fulfilment.OrderError as exc:
@@ -112,7 +115,34 @@ def order_status(number: str):
         _("Order %(number)s: %(status)s.", number=order.number, status=STATUS[order.status]),
         "success",
     )
+    _flash_refunds(refunds)
     return redirect(url_for("admin.order_detail", number=order.number))
+
+
+@bp.post("/orders/<number>/refund")
+@staff_required
+def order_refund(number: str):
+    """Ask WeChat Pay again for the refunds of a cancelled order (after a failure)."""
+    order = _order_or_404(number)
+    if not RefundForm().validate_on_submit():
+        return _page(order, 400)
+    _flash_refunds(wechatpay_refunds.refund_order(order))
+    return redirect(url_for("admin.order_detail", number=order.number))
+
+
+def _flash_refunds(outcome: wechatpay_refunds.RefundOutcome | None) -> None:
+    """Tell staff what WeChat Pay said about the refunds a cancellation asked for."""
+    if outcome is None or not outcome.any:
+        return
+    if outcome.failed:
+        flash(
+            _("WeChat Pay could not be asked for the refund; staff are alerted. Try again below."),
+            "error",
+        )
+    elif outcome.processing:
+        flash(_("WeChat Pay refund requested; the order becomes refunded when it is done."), "info")
+    else:
+        flash(_("Refunded through WeChat Pay."), "success")
 
 
 @bp.post("/orders/<number>/fapiao")

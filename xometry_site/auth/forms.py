@@ -20,7 +20,9 @@ from ..forms import (
     SiteForm,
     adult_consent_field,
     choices,
+    mobile_field,
     policy_consent_field,
+    sms_code_field,
     strip,
 )
 from ..models.user import CUSTOMER_TYPES
@@ -172,3 +174,25 @@ class ReauthenticateForm(SiteForm):
 
 class ResendForm(SiteForm):
     """Only the CSRF token: the account is the signed-in one."""
+
+
+class SmsPhoneForm(SiteForm):
+    """Signing in by SMS, first step: the number to send a code to (any valid mobile number)."""
+
+    phone = mobile_field()
+
+
+class SmsCodeForm(SmsPhoneForm):
+    """Second step: the number again (a hidden field) and the code sent to it."""
+
+    code = sms_code_field()
+
+
+class ReauthCodeForm(SiteForm):
+    """An account without a password confirms it is you with a code sent to its own phone."""
+
+    code = sms_code_field()
+
+
+class KeepAccountForm(SiteForm):
+    """Only the CSRF token: the account is the one whose sign-in was just proved."""

@@ -1,31 +1,43 @@
-"""Sign in, sign out, and re-authentication before sensitive changes."""
+"""Sign in and sign out (the SMS code has its own module, as has re-authentication)."""
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import confirm_login, current_user, login_required
+from flask_login import current_user
 from markupsafe import Markup
 
-from ..security import is_safe_next, mark_fresh_auth, no_store, safe_next
-from ..services.accounts.sign_in import SignInRefused, authenticate
+from ..security import is_safe_next, no_store, safe_next
+from ..services.accounts.sign_in import AccountClosing, SignInRefused, authenticate
+from ..services.accounts.wechat import is_wechat_browser
 from . import bp
-from .forms import LoginForm, ReauthenticateForm
-from .limits import login_throttle, mark_attempt_counted, reauth_throttle
+from .closing_views import closing_page
+from .forms import LoginForm
+from .limits import login_throttle, mark_attempt_counted
 from .sessions import end_session, start_session
 
 log = logging.getLogger(__name__)
 AFTER_SIGN_IN = "account.index"
 
 
-def _next_target() -> str:
+def next_target() -> str:
+    """Where to go after signing in: `next` when it is a same-site path."""
     target = request.args.get("next")
     if target and not is_safe_next(target):
         log.warning("security.next_refused endpoint=%s", request.endpoint)
     return safe_next(target, AFTER_SIGN_IN)
+
+
+def after_sign_in(user):
+    """Where a fresh sign-in goes: `next`; for a staff account first the second factor's code,
+    before the session acts as staff."""
+    if user.is_staff:
+        target = request.args.get("next")
+        target = target if is_safe_next(target) else None
+        return redirect(url_for("auth.second_factor_code", next=target))
+    return redirect(next_target())
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -37,6 +49,8 @@ def login():
     if form.validate_on_submit():
         try:
             user = authenticate(form.email.data, form.password.data)
+        except AccountClosing as closing:  # the password was right: say so, offer to keep it
+            return closing_page(closing.user, method="password", next_url=request.args.get("next"))
         except SignInRefused as refusal:
             mark_attempt_counted()
             log.info(
@@ -49,14 +63,24 @@ def login():
             remembered = start_session(user, method="password", remember=form.remember.data)
             if form.remember.data and not remembered:
                 flash(_remember_refused_message(), "info")
-            if user.is_staff:  # the second step: a code before the session acts as staff
-                target = request.args.get("next")
-                target = target if is_safe_next(target) else None
-                return redirect(url_for("auth.second_factor_code", next=target))
-            return redirect(_next_target())
+            return after_sign_in(user)
     elif request.method == "GET" and current_user.is_authenticated:
-        return redirect(_next_target())
-    return render_template("auth/login.html", form=form)
+        return redirect(next_target())
+    return render_template("auth/login.html", form=form, in_wechat=in_wechat_browser())
+
+
+def in_wechat_browser() -> bool:
+    """Inside WeChat's browser a QR code cannot be scanned: the pages put the SMS code first."""
+    return is_wechat_browser(request.user_agent.string)
+
+
+def wechat_reauth_usable() -> bool:
+    """A fresh WeChat scan can confirm it is you: outside WeChat's browser, or inside it with an
+    Official Account configured."""
+    config = current_app.config
+    return not in_wechat_browser() or bool(
+        config.get("WECHAT_MP_APP_ID") and config.get("WECHAT_MP_APP_SECRET")
+    )
 
 
 def _remember_refused_message() -> Markup:
@@ -76,26 +100,3 @@ def logout():
         end_session(current_user._get_current_object())
     flash(_("You have signed out."), "success")
     return redirect(url_for("pages.home"))
-
-
-@bp.route("/reauthenticate", methods=["GET", "POST"])
-@login_required
-@reauth_throttle
-@no_store
-def reauthenticate():
-    """The password again (or a fresh WeChat scan) before a sensitive change."""
-    target = _next_target()
-    if not current_user.has_password:
-        wechat_url = "/auth/wechat/login?" + urlencode({"next": target})  # a fresh proof
-        return render_template("auth/reauthenticate.html", form=None, wechat_url=wechat_url)
-    form = ReauthenticateForm()
-    if form.validate_on_submit():
-        if current_user.check_password(form.password.data):
-            mark_fresh_auth()
-            confirm_login()
-            log.info("auth.reauthenticated user=%s", current_user.id)
-            return redirect(target)
-        mark_attempt_counted()
-        log.info("auth.reauth_failed user=%s", current_user.id)
-        form.password.errors.append(_("This password is not correct."))
-    return render_template("auth/reauthenticate.html", form=form, wechat_url=None)

@@ -12,7 +12,7 @@ from ..i18n import current_language
 from ..security import no_store, safe_next
 from ..services.accounts import registration
 from ..services.accounts.passwords import PasswordRejected
-from ..services.accounts.registration import AlreadyVerified, DuplicateEmail, PhoneUnavailable
+from ..services.accounts.registration import AlreadyVerified, DuplicateEmail
 from ..services.tokens import TokenExpired, TokenInvalid
 from . import bp
 from .forms import RegisterForm, ResendForm, password_message
@@ -27,7 +27,8 @@ NONCE_KEY = "_verify_nonce"  # binds a verification link to the browser that reg
 @register_throttle
 @no_store
 def register():
-    """A duplicate address gets the success page too (its owner is told by mail)."""
+    """A duplicate address gets the success page too (its owner is told by mail), and so does a
+    number another account has: it is kept unproved until confirmed by SMS."""
     if current_user.is_authenticated:
         return redirect(url_for("account.index"))
     form = RegisterForm()
@@ -38,13 +39,6 @@ def register():
             registration.register(data)
         except PasswordRejected as error:
             form.password.errors.append(password_message(error))
-        except PhoneUnavailable:
-            form.phone.errors.append(
-                _(
-                    "This phone number cannot be used for a new account. If it is yours, "
-                    "sign in or contact us."
-                )
-            )
         except DuplicateEmail:  # answered exactly like a success; the owner was mailed
             return _registered(data.browser_nonce)
         else:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, StringField, SubmitField
-from wtforms.validators import Email, InputRequired, Length, Regexp, StopValidation
+from wtforms import BooleanField, EmailField, SubmitField
+from wtforms.validators import Email, Length, StopValidation
 
 from ..forms import (
-    MOBILE_MESSAGE,
-    PhoneNumberField,
     SiteForm,
     adult_consent_field,
+    mobile_field,
     policy_consent_field,
+    sms_code_field,
     strip,
 )
 from ..services.accounts.registration import normalize_email
@@ -33,22 +33,8 @@ class WeChatCompleteForm(SiteForm):
     the optional newsletter (WeChat gives no e-mail address, so the box comes with a field for one).
     """
 
-    phone = PhoneNumberField(
-        _l("Mobile phone number"),
-        validators=[
-            InputRequired(_l("Please enter your mobile number.")),
-            Length(max=32, message=MOBILE_MESSAGE),
-        ],
-        render_kw={"autocomplete": "tel"},
-    )
-    code = StringField(
-        _l("SMS verification code"),
-        validators=[
-            InputRequired(_l("Please enter the 6-digit code we sent to your phone.")),
-            Regexp(r"^\s*\d{6}\s*$", message=_l("The code has 6 digits.")),
-        ],
-        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 6},
-    )
+    phone = mobile_field()
+    code = sms_code_field()
     accept_policy = policy_consent_field()
     confirm_adult = adult_consent_field()
     subscribe = BooleanField(_l("Send me news and offers by e-mail (you can stop at any time)."))

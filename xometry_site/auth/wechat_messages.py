@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from flask import render_template, url_for
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ..services.accounts.phone_codes import PhoneCodeError
 from .wechat_session import Flow
 
 # kind → (HTTP status, title, explanation)
@@ -90,8 +88,8 @@ FAILURES = {
 ACCOUNT_ERRORS = {
     "phone_taken": _l(
         "This mobile number already belongs to an account. Please sign in to that account with "
-        "your e-mail address and password, then bind WeChat under Account Details → WeChat. "
-        "We never merge accounts automatically."
+        "a code sent to this number (or with its e-mail address and password), then bind WeChat "
+        "under Account Details → WeChat. We never merge accounts automatically."
     ),
     "identity_taken": _l(
         "This WeChat account is already bound to another Xometry Asia account. Sign in to that "
@@ -132,16 +130,3 @@ def failure_page(kind: str, flow: Flow | None):
         continue_url=continue_url,
         purpose=purpose,
     ), status
-
-
-def code_error(error: PhoneCodeError) -> str:
-    """What to tell about a code that did not prove the phone."""
-    if error.kind == "wrong":
-        return _(
-            "This code is not right. You can try %(count)s more times.", count=error.attempts_left
-        )
-    if error.kind == "exhausted":
-        return _("Too many wrong codes. Please ask for a new code.")
-    if error.kind == "expired":
-        return _("This code has expired. Please ask for a new code.")
-    return _("Please ask for a code for this number first.")

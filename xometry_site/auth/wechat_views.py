@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from ..i18n import current_language
 from ..security import is_recently_authenticated, mark_fresh_auth, no_store
 from ..services import sms
 from ..services.accounts import phone_codes, wechat_accounts
+from ..services.accounts.sign_in import in_cooling_off
 from ..services.accounts.wechat import (
     WeChatError,
     build_authorize_url,
@@ -20,34 +21,20 @@ from ..services.accounts.wechat import (
     is_wechat_browser,
 )
 from ..services.accounts.wechat_accounts import WeChatAccountError
-from ..services.validators import InvalidPhone, normalize_phone
 from . import bp, wechat_session
+from .closing_views import closing_page
+from .code_messages import code_error
+from .limits import mark_sms_sent, sms_send_throttle, submitted_phone_key
 from .wechat_forms import WeChatCompleteForm
-from .wechat_messages import account_error, code_error, failure_page
+from .wechat_messages import account_error, failure_page
 
 log = logging.getLogger(__name__)
 
-LIMITS = {
-    "SMS_LIMIT_PER_PHONE": "1 per minute; 5 per hour; 10 per day",
-    "SMS_LIMIT_PER_IP": "10 per hour; 30 per day",
-    "WECHAT_COMPLETE_LIMIT": "20 per 10 minutes; 60 per day",
-}
+LIMITS = {"WECHAT_COMPLETE_LIMIT": "20 per 10 minutes; 60 per day"}
 
 
 def _limit(name: str):
     return lambda: current_app.config.get(name) or LIMITS[name]
-
-
-def _sms_phone_key() -> str:
-    """The per-number throttle counts a number however it is typed."""
-    try:
-        return "sms:" + normalize_phone(request.form.get("phone", ""), allow_landline=False)
-    except InvalidPhone:
-        return "sms:invalid"
-
-
-def _sms_sent(response) -> bool:
-    return bool(g.get("sms_sent"))
 
 
 def _mp_configured() -> bool:
@@ -134,6 +121,8 @@ def _sign_in_or_register(flow: wechat_session.Flow, identity):
         return redirect(url_for("auth.wechat_complete"))
     if not user.is_active:
         wechat_session.discard()
+        if in_cooling_off(user):  # WeChat proved who it is: say it is closing, offer to keep it
+            return closing_page(user, method="wechat", next_url=flow.next)
         log.info("wechat.sign_in_refused reason=inactive user=%s", user.id)
         return failure_page("inactive", flow)
     wechat_accounts.remember_app(user, identity)
@@ -233,8 +222,7 @@ def wechat_complete():
 
 
 @bp.post("/auth/wechat/complete/send-code")
-@limiter.limit(_limit("SMS_LIMIT_PER_IP"))
-@limiter.limit(_limit("SMS_LIMIT_PER_PHONE"), key_func=_sms_phone_key, deduct_when=_sms_sent)
+@sms_send_throttle(submitted_phone_key)
 def wechat_send_code():
     """Send a 6-digit code to the number in the form, then show the form again."""
     _waiting, restart = _pending_or_restart()
@@ -244,13 +232,12 @@ def wechat_send_code():
     if not form.phone.validate(form):
         return render_template("auth/wechat_complete.html", form=form), 400
     phone = form.phone.e164
-    code = phone_codes.issue(phone)
     try:
-        sms.send_code(phone, code, current_language(), minutes=phone_codes.LIFETIME_MINUTES)
+        phone_codes.send(phone, current_language(), purpose=phone_codes.SIGN_UP)
     except sms.SmsError:
         flash(_("We could not send the text message just now. Please try again later."), "error")
         return render_template("auth/wechat_complete.html", form=form), 503
-    g.sms_sent = True
+    mark_sms_sent()
     wechat_session.remember_phone(phone)
     flash(
         _(

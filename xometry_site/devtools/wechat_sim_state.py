@@ -12,9 +12,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 CODE_LIFETIME = 600  # WeChat: a code is valid for 10 minutes
+LOGIN_CODE_LIFETIME = 300  # a Mini Program's wx.login code: 5 minutes
 ACCESS_TOKEN_LIFETIME = 7200
 REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600
-API_ENDPOINTS = ("access_token", "refresh_token", "userinfo", "auth")
+API_ENDPOINTS = (
+    "access_token",
+    "refresh_token",
+    "userinfo",
+    "auth",
+    "jscode2session",
+    "token",
+    "getuserphonenumber",
+)
 _ALNUM = string.ascii_letters + string.digits
 
 
@@ -33,7 +42,8 @@ class SimError(Exception):
 
 @dataclass(frozen=True)
 class SimApp:
-    """A WeChat application: a website app ("website", QR login) or an Official Account ("mp")."""
+    """A WeChat application: a website app ("website", QR login), an Official Account ("mp") or
+    a Mini Program ("miniprogram")."""
 
     appid: str
     secret: str
@@ -95,6 +105,15 @@ class Failure:
     times: int = 1
 
 
+@dataclass
+class PhoneGrant:
+    """The code of a Mini Program's phone-number button: single use, for one phone."""
+
+    phone: str
+    issued_at: float
+    used: bool = False
+
+
 @dataclass(frozen=True)
 class IssuedCode:
     """A code issued without the browser, with the identity WeChat will report for it."""
@@ -131,6 +150,9 @@ class SimulatorState:
     codes: dict[str, CodeGrant] = field(default_factory=dict)
     tokens: dict[str, TokenGrant] = field(default_factory=dict)
     refresh_tokens: dict[str, TokenGrant] = field(default_factory=dict)
+    client_tokens: dict[str, tuple[str, float]] = field(default_factory=dict)  # → (appid, expiry)
+    phone_codes: dict[str, PhoneGrant] = field(default_factory=dict)
+    unionids: dict[str, str] = field(default_factory=dict)  # user key → a UnionID asked for
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     calls: list[dict] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -150,7 +172,17 @@ class SimulatorState:
 
     def unionid_for(self, user_key: str) -> str:
         """The user's UnionID: the same for every app of the Open Platform account."""
-        return _derive("unionid", user_key)
+        return self.unionids.get(user_key) or _derive("unionid", user_key)
+
+    def user_with_unionid(self, unionid: str) -> SimUser:
+        """The user with this UnionID (a website identity), or a new one given it."""
+        with self.lock:
+            for user in self.users.values():
+                if self.unionid_for(user.key) == unionid:
+                    return user
+            user = self.new_user()
+            self.unionids[user.key] = unionid
+            return user
 
     def new_user(self, nickname: str | None = None) -> SimUser:
         """A new random user, as if a stranger scanned the code."""
@@ -243,6 +275,9 @@ class SimulatorState:
             self.codes.clear()
             self.tokens.clear()
             self.refresh_tokens.clear()
+            self.client_tokens.clear()
+            self.phone_codes.clear()
+            self.unionids.clear()
             self.failures.clear()
             self.calls.clear()
 
@@ -355,6 +390,100 @@ class SimulatorState:
         with self.lock:
             self._check_token(access_token, openid)
             return {"errcode": 0, "errmsg": "ok"}
+
+    # --- the Mini Program ------------------------------------------------------------------
+
+    def issue_login_code(
+        self,
+        user: str | None = None,
+        unionid: str | None = None,
+        *,
+        with_unionid: bool | None = None,
+        expired: bool = False,
+    ) -> IssuedCode:
+        """What `wx.login` gives the Mini Program: a code for a user (key or OpenID), for the
+        user with a UnionID (the same person as a website identity), or for a new user."""
+        app = self.app_of_kind("miniprogram")
+        if app is None:
+            raise KeyError("no mini program configured")
+        if unionid:
+            found = self.user_with_unionid(unionid)
+        elif user:
+            found = self.find_user(user, app.appid)
+        else:
+            found = self.new_user()
+        return self.issue_code(
+            found.key, app.appid, "jscode", with_unionid=with_unionid, expired=expired
+        )
+
+    def code_to_session(self, appid, secret, js_code, grant_type) -> dict:
+        """/sns/jscode2session: a wx.login code for the OpenID (+ UnionID) and a session key."""
+        with self.lock:
+            app = self._check_app(appid, secret, need_secret=True)
+            if grant_type != "authorization_code":
+                raise SimError(40002, "invalid grant_type")
+            grant = self.codes.get(js_code or "")
+            if grant is None or grant.appid != app.appid or grant.scope != "jscode":
+                raise SimError(40029, "invalid code")
+            if grant.used:
+                raise SimError(40163, "code been used")
+            if grant.expired or self.clock() - grant.issued_at > LOGIN_CODE_LIFETIME:
+                raise SimError(40029, "invalid code")
+            grant.used = True
+            body = {
+                "openid": self.openid_for(grant.user_key, app.appid),
+                "session_key": base64.b64encode(secrets.token_bytes(16)).decode(),
+            }
+            if grant.with_unionid:
+                body["unionid"] = self.unionid_for(grant.user_key)
+            return body
+
+    def client_token(self, appid, secret, grant_type) -> dict:
+        """/cgi-bin/token: the app's own access token (client_credential)."""
+        with self.lock:
+            app = self._check_app(appid, secret, need_secret=True)
+            if grant_type != "client_credential":
+                raise SimError(40002, "invalid grant_type")
+            token = secrets.token_urlsafe(48)
+            self.client_tokens[token] = (app.appid, self.clock() + ACCESS_TOKEN_LIFETIME)
+            return {"access_token": token, "expires_in": ACCESS_TOKEN_LIFETIME}
+
+    def issue_phone_code(self, phone: str) -> str:
+        """What the phone-number button gives the Mini Program for the user's phone."""
+        if not phone:
+            raise ValueError("phone required")
+        code = _random_code()
+        with self.lock:
+            self.phone_codes[code] = PhoneGrant(phone, self.clock())
+        return code
+
+    def phone_number(self, access_token, code) -> dict:
+        """/wxa/business/getuserphonenumber: the phone behind a button's code, once."""
+        with self.lock:
+            held = self.client_tokens.get(access_token or "")
+            if held is None:
+                raise SimError(40001, "invalid credential, access_token is invalid or not latest")
+            appid, expires_at = held
+            if self.clock() > expires_at:
+                raise SimError(42001, "access_token expired")
+            grant = self.phone_codes.get(code or "")
+            if grant is None or grant.used or self.clock() - grant.issued_at > LOGIN_CODE_LIFETIME:
+                raise SimError(40029, "invalid code")
+            grant.used = True
+            pure = grant.phone.removeprefix("+86")
+            country = "86" if grant.phone.startswith("+86") or pure == grant.phone else ""
+            if not country:  # another country: "+1…" → its code and number
+                country, pure = grant.phone[1:3], grant.phone[3:]
+            return {
+                "errcode": 0,
+                "errmsg": "ok",
+                "phone_info": {
+                    "phoneNumber": grant.phone if grant.phone.startswith("+") else pure,
+                    "purePhoneNumber": pure,
+                    "countryCode": country,
+                    "watermark": {"timestamp": int(self.clock()), "appid": appid},
+                },
+            }
 
 
 REUSE_MESSAGES = {40163: "code been used", 40029: "invalid code"}

@@ -4,6 +4,12 @@ A WSGI app of its own, never the site's: serve it with `serve_in_thread()` or mo
 prefix of the development site, e.g. `DispatcherMiddleware(app.wsgi_app, {"/__wechat__":
 create_simulator_app(...)})` with `WECHAT_OPEN_BASE_URL`/`WECHAT_API_BASE_URL` pointing there.
 Test hooks: `POST /__sim/scan`, `POST /__sim/fail`, `POST /__sim/reset`, `GET /__sim/calls`.
+
+It also plays the Mini Program side: `POST /wxa/login-code` gives what `wx.login` gives (a code,
+for a new user, a chosen one, or the user with a given UnionID), `POST /wxa/phone-code` what the
+phone-number button gives for a phone, and the server API answers `sns/jscode2session`,
+`cgi-bin/token` and `wxa/business/getuserphonenumber` as WeChat does, errors included (invalid
+code 40029, used code 40163; `__sim/fail` injects others, e.g. 45011 for too many calls).
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ from .wechat_sim_state import (
 
 DEFAULT_APPID = "wx-test-website-app"
 DEFAULT_SECRET = "wx-test-website-secret"  # noqa: S105 - the simulator's test credentials
+DEFAULT_MINIPROGRAM_APPID = "wx-test-miniprogram"
+DEFAULT_MINIPROGRAM_SECRET = "wx-test-miniprogram-secret"  # noqa: S105 - test credentials
 FLOWS = {"qrconnect": "website", "authorize": "mp"}
 
 bp = Blueprint("wechat_sim", __name__)
@@ -60,6 +68,8 @@ def create_simulator_app(
     *,
     mp_appid: str | None = None,
     mp_secret: str | None = None,
+    miniprogram_appid: str | None = DEFAULT_MINIPROGRAM_APPID,
+    miniprogram_secret: str | None = DEFAULT_MINIPROGRAM_SECRET,
     with_unionid: bool = True,
     redirect_hosts: set[str] | None = None,
     reuse_errcode: int = 40163,
@@ -71,6 +81,8 @@ def create_simulator_app(
     apps = [SimApp(appid, secret, "website")]
     if mp_appid:
         apps.append(SimApp(mp_appid, mp_secret or "", "mp"))
+    if miniprogram_appid:
+        apps.append(SimApp(miniprogram_appid, miniprogram_secret or "", "miniprogram"))
     sim_state = SimulatorState.build(
         apps,
         with_unionid=with_unionid,
@@ -269,6 +281,66 @@ def auth():
     return _api("auth", lambda sim, a: sim.check_token(a.get("access_token"), a.get("openid")))
 
 
+# --- the Mini Program -----------------------------------------------------------------------
+
+
+@bp.get("/sns/jscode2session")
+def jscode2session():
+    """A wx.login code for the user's OpenID (+ UnionID) and a session key."""
+    return _api(
+        "jscode2session",
+        lambda sim, a: sim.code_to_session(
+            a.get("appid"), a.get("secret"), a.get("js_code"), a.get("grant_type")
+        ),
+    )
+
+
+@bp.get("/cgi-bin/token")
+def client_token():
+    """The app's own access token (client_credential), for the calls that need one."""
+    return _api(
+        "token",
+        lambda sim, a: sim.client_token(a.get("appid"), a.get("secret"), a.get("grant_type")),
+    )
+
+
+@bp.post("/wxa/business/getuserphonenumber")
+def getuserphonenumber():
+    """The phone number behind the code of the phone-number button."""
+    body = request.get_json(silent=True, force=True) or {}
+    return _api(
+        "getuserphonenumber",
+        lambda sim, a: sim.phone_number(a.get("access_token"), body.get("code")),
+    )
+
+
+@bp.post("/wxa/login-code")
+def login_code():
+    """What wx.login gives: {"unionid"?, "user"?, "unionid_given"?} → {"code", "openid", "unionid"}."""
+    data = request.get_json(silent=True) or {}
+    try:
+        issued = state().issue_login_code(
+            data.get("user"),
+            data.get("unionid"),
+            with_unionid=data.get("with_unionid"),
+            expired=bool(data.get("expired")),
+        )
+    except (KeyError, ValueError) as error:
+        return _json({"error": f"unknown user or no mini program: {error}"}), 400
+    return _json({"code": issued.code, "openid": issued.openid, "unionid": issued.unionid})
+
+
+@bp.post("/wxa/phone-code")
+def phone_code():
+    """What the phone-number button gives: {"phone"} → {"code"}."""
+    data = request.get_json(silent=True) or {}
+    try:
+        code = state().issue_phone_code(str(data.get("phone") or ""))
+    except ValueError as error:
+        return _json({"error": str(error)}), 400
+    return _json({"code": code})
+
+
 # --- test hooks -----------------------------------------------------------------------------
 
 
@@ -367,6 +439,10 @@ class SimulatorServer:
     def issue_code(self, user: str = "zhangwei", appid: str | None = None, **kw) -> IssuedCode:
         """A code for a user (key or OpenID), as if the user had scanned and confirmed."""
         return self.state.issue_code(user, appid, **kw)
+
+    def login_code(self, user: str | None = None, unionid: str | None = None, **kw) -> IssuedCode:
+        """A wx.login code of the Mini Program (see `SimulatorState.issue_login_code`)."""
+        return self.state.issue_login_code(user, unionid, **kw)
 
     def fail(self, endpoint: str, **failure) -> None:
         """Make an API endpoint fail (errcode, status, delay, times)."""

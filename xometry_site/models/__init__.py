@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import column_property
 
 from .address import ShippingAddress
+from .api_session import ApiSession
 from .audit import AuditEvent, SignInEvent
 from .consent import Consent
 from .invoice import InvoiceProfile
@@ -14,6 +15,7 @@ from .phone_code import PhoneVerification
 from .privacy import DataExport, Notice, NoticeReceipt, PrivacyRequest, PurgeLock
 from .quote import Drawing, Quote, QuoteEvent, QuoteMessage
 from .share import QuoteShare, QuoteShareView
+from .sharing import Provision, Recipient
 from .staff_auth import StaffRecoveryCode, StaffSecondFactor
 from .user import User, WeChatIdentity
 
@@ -56,6 +58,7 @@ Quote.part_count = column_property(
 )
 
 __all__ = [
+    "ApiSession",
     "AuditEvent",
     "Consent",
     "DataExport",
@@ -70,12 +73,14 @@ __all__ = [
     "Payment",
     "PhoneVerification",
     "PrivacyRequest",
+    "Provision",
     "PurgeLock",
     "Quote",
     "QuoteEvent",
     "QuoteMessage",
     "QuoteShare",
     "QuoteShareView",
+    "Recipient",
     "ShippingAddress",
     "SignInEvent",
     "StaffAlert",

@@ -17,6 +17,7 @@ CONSENT_KINDS = (
     "subscription",  # marketing e-mail (policy 1.7), double opt-in
     "cookies_functional",  # non-necessary cookie category (remember me)
     "sensitive_tax_id",  # a personal tax number that is a national ID number (PIPL art. 29)
+    "third_party",  # providing information to one named recipient (PIPL arts. 23, 39): recipient_id
 )
 
 
@@ -39,6 +40,8 @@ class Consent(db.Model):
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # double opt-in
     ip_address: Mapped[str | None] = mapped_column(String(45))
     source: Mapped[str | None] = mapped_column(String(32))  # register, wechat, account, banner…
+    # the recipient a "third_party" consent names (the register never deletes one)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("recipients.id"), index=True)
 
     @property
     def is_active(self) -> bool:

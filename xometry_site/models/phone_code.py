@@ -20,6 +20,8 @@ class PhoneVerification(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), nullable=False, index=True)
+    # what the code may be used for: a code sent to sign in cannot finish another workflow
+    purpose: Mapped[str] = mapped_column(String(20), nullable=False, server_default="sign_up")
     code_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -6,23 +6,35 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .base import UTCDateTime, utcnow
 
 CUSTOMER_TYPES = ("company", "individual", "education", "other")
+PROVED_PHONE = "phone_verified_at IS NOT NULL"
 
 
 class User(UserMixin, db.Model):
     __tablename__ = "users"
+    __table_args__ = (
+        # a number is one account's once proved by SMS; a number only typed (e-mail registration,
+        # unproved) is a claim that may repeat and never blocks the number's proved owner
+        Index(
+            "uq_users_proved_phone",
+            "phone",
+            unique=True,
+            sqlite_where=db.text(PROVED_PHONE),
+            postgresql_where=db.text(PROVED_PHONE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True, index=True)
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     name: Mapped[str | None] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(20), unique=True, index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # E.164
     phone_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     customer_type: Mapped[str | None] = mapped_column(String(20))
     job_title: Mapped[str | None] = mapped_column(String(100))
@@ -65,6 +77,11 @@ class User(UserMixin, db.Model):
     def is_verified(self) -> bool:
         """E-mail verified, or a WeChat account whose phone was verified by code."""
         return self.email_verified_at is not None or self.phone_verified_at is not None
+
+    @property
+    def has_proved_phone(self) -> bool:
+        """The phone was proved by an SMS code (WeChat sign-up, or confirmed later)."""
+        return bool(self.phone) and self.phone_verified_at is not None
 
     @property
     def has_password(self) -> bool:

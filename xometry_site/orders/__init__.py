@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("orders", __name__)
 
-from . import views  # noqa: E402,F401
+from . import pay_views, views  # noqa: E402,F401

@@ -7,3 +7,7 @@ from ..forms import SiteForm
 
 class ReorderForm(SiteForm):
     """Order the same parts again (a new quote at today's prices)."""
+
+
+class WeChatPayForm(SiteForm):
+    """Start paying what is due with WeChat Pay."""

@@ -29,6 +29,8 @@ NOTES = {
         "A payment larger than the amount due arrived; we will refund the excess."
     ),
     "fapiao_issued": _l("Fapiao issued"),
+    "refund_requested": _l("Refund requested from WeChat Pay"),
+    "wechat_refunded": _l("WeChat Pay payment refunded to your WeChat account"),
 }
 NEXT_STEP = {
     "awaiting_payment": _l("Pay by corporate bank transfer (details below) or by WeChat Pay."),
@@ -51,6 +53,23 @@ ORDER_ERROR = {
     "no_fapiao_number": _l("Enter the fapiao number (at most 40 characters)."),
     "bad_fapiao_file": _l("The fapiao must be a PDF or OFD file of at most 450 KB."),
     "no_files": _l("The drawings of this order are no longer available; please upload them again."),
+}
+PAY_ERROR = {
+    "not_configured": _l("WeChat Pay is not available at the moment; please pay by bank transfer."),
+    "unreachable": _l("WeChat Pay is not answering. Please try again in a minute."),
+    "refused": _l(
+        "WeChat Pay did not accept this payment. Please try again or pay by bank transfer."
+    ),
+    "confirming": _l(
+        "A WeChat payment for this order has gone through and is being confirmed. "
+        "This page updates when it is."
+    ),
+}
+PAYMENT_STATUS = {
+    "pending": _l("Waiting"),
+    "succeeded": _l("Received"),
+    "refunded": _l("Refunded"),
+    "closed": _l("Closed"),
 }
 FAPIAO_TYPE = {
     "special": _l("VAT special invoice (增值税专用发票)"),

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("pages", __name__)
 
-from . import policy_views, views  # noqa: E402,F401
+from . import policy_views, sharing_views, views  # noqa: E402,F401

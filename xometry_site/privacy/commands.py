@@ -1,4 +1,5 @@
-"""`flask privacy …`: the retention purge (run it daily from cron or a scheduler)."""
+"""`flask privacy …`: the retention purge (run it daily from cron or a scheduler), and the first
+register of recipients (policy 4)."""
 
 from __future__ import annotations
 
@@ -30,3 +31,18 @@ def retention_command() -> None:
     for name in sorted(current_app.config):
         if name.startswith("RETENTION_") or name == "DEREGISTRATION_COOLING_OFF_DAYS":
             click.echo(f"{name} = {current_app.config[name]}")
+
+
+@privacy_cli.command("seed-recipients")
+def seed_recipients_command() -> None:
+    """Fill an empty register of recipients with the processors the site itself uses, as
+    placeholders for the operator to complete at /admin/recipients; a register in use is left alone."""
+    from ..models.base import utcnow
+    from ..services.privacy import recipients
+    from ..services.working_days import china_date
+
+    added = recipients.seed(None, china_date(utcnow()))
+    if not added:
+        click.echo("the register already has recipients; nothing added")
+        return
+    click.echo(f"{added} recipients added; complete the placeholders at /admin/recipients")

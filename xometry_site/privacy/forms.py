@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, HiddenField, RadioField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from ..forms import SiteForm, choices
 from ..services.privacy.requests import KIND_LABELS, Draft
@@ -24,6 +41,27 @@ class WithdrawForm(SiteForm):
         """The policy consent is withdrawn by deregistering, never by this button."""
         if field.data not in WITHDRAWABLE:
             raise ValidationError(_l("This consent cannot be withdrawn here."))
+
+
+class ThirdPartyConsentForm(SiteForm):
+    """Separate consent to one recipient of the register: given by ticking a box that names it,
+    withdrawn with one click."""
+
+    recipient_id = IntegerField(validators=[InputRequired()])
+    decision = HiddenField(validators=[AnyOf(("give", "withdraw"))])
+    agree = BooleanField(
+        _l(
+            "I agree that Xometry Asia gives the information listed above to this recipient for "
+            "the purpose listed above."
+        )
+    )
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.decision.data == "give" and not self.agree.data:
+            self.agree.errors = [*self.agree.errors, _l("Tick the box to give your consent.")]
+            valid = False
+        return valid
 
 
 class DeleteAllDrawingsForm(SiteForm):

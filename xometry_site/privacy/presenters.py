@@ -21,14 +21,17 @@ SIGN_IN_METHODS = {
     "password": _l("Password"),
     "verify_link": _l("E-mail verification link"),
     "wechat": _l("WeChat"),
+    "miniprogram": _l("WeChat Mini Program"),
 }
 CONSENT_SOURCES = {
     "register": _l("Registration"),
     "wechat": _l("Registration with WeChat"),
+    "miniprogram": _l("Registration in the WeChat Mini Program"),
     "policy_update": _l("Policy update notice"),
     "account": _l("Account Details"),
     "invoice": _l("Invoice information"),
     "cookies": _l("Cookie settings"),
+    "consents": _l("Your consents page"),
 }
 ACTION_LABELS = {
     "drawing.download": _l("A staff member downloaded your drawing"),
@@ -41,6 +44,7 @@ ACTION_LABELS = {
     "staff.marked_minor": _l("A staff member marked the account as a minor's"),
     "staff.quote_declined": _l("A staff member declined to quote your quote"),
     "staff.quote_question": _l("A staff member asked you a question about your quote"),
+    "staff.provided": _l("A staff member gave your information to a recipient (listed below)"),
     "account.erased": _l("Your account was erased"),
     "staff.second_factor_reset": _l("Your staff second factor was reset"),
     "staff.request_identity_verified": _l("A staff member verified that your request is yours"),
@@ -186,6 +190,8 @@ def code_name(codes: str, value: str) -> str:
         from ..services.privacy.staff_actions import IDENTITY_METHODS
 
         names.update(request_decline=DECLINE_REASONS, identity_method=IDENTITY_METHODS)
+    elif codes in ("recipient", "provision_purpose", "provision_basis", "pi_type", "country"):
+        return sharing_name(codes, value)
     elif codes == "notification_kind":
         from ..services.notifications import kind_name
 
@@ -195,6 +201,23 @@ def code_name(codes: str, value: str) -> str:
 
         return option_name(codes, value)
     return str(names.get(codes, {}).get(value, value))
+
+
+def sharing_name(codes: str, value: str) -> str:
+    """Names of the register (policy 4) in the page's language: recipients, kinds of information,
+    countries, purposes and bases of provisions."""
+    from flask_babel import get_locale
+
+    from ..services.privacy import provisions, recipients
+
+    if codes == "recipient":
+        return recipients.name_of(value, get_locale())
+    if codes == "pi_type":
+        return recipients.pi_type_name(value)
+    if codes == "country":
+        return recipients.country_name(value, get_locale())
+    names = provisions.PURPOSES if codes == "provision_purpose" else provisions.BASIS_LABELS
+    return str(names.get(value, value))
 
 
 def action_label(action: str) -> str:

@@ -138,7 +138,12 @@ def deregister():
         erased = user.erased_at is not None  # no cooling-off: the erasure job has already run
         logout_user()
         session.clear()
-        return render_template("privacy/deregistered.html", erase_after=erase_after, erased=erased)
+        return render_template(
+            "privacy/deregistered.html",
+            erase_after=erase_after,
+            erased=erased,
+            mailed=bool(user.email),
+        )
     return render_template(
         "privacy/deregister.html",
         form=form,

@@ -13,7 +13,14 @@ from ..i18n import current_language
 from ..policies import current_edition, get_edition, load_document
 from ..security import is_safe_next, no_store
 from ..services import cookies
-from ..services.privacy import audit_trail, erasure, notices, pi_registry, withdrawal
+from ..services.privacy import (
+    audit_trail,
+    erasure,
+    notices,
+    pi_registry,
+    provisions,
+    withdrawal,
+)
 from ..services.privacy import consents as consent_records
 from ..services.privacy import export as exports
 from ..services.privacy import requests as privacy_requests
@@ -97,6 +104,7 @@ def index():
         exports=exports.list_for(user),
         requests=privacy_requests.for_user(user),
         notices=notices.all_for(user),
+        provisions=provisions.for_customer(user),
         kept=erasure.kept_drawings(user),
         drawing_places=erasure.drawing_places(user),
         order_years=current_app.config["RETENTION_ORDER_YEARS"],
@@ -124,6 +132,11 @@ def consents_page():
         return response
     if request.method == "POST":
         abort(400)
+    return render_consents(form)
+
+
+def render_consents(form: WithdrawForm, third_party_form=None, code: int = 200):
+    """The consents page (also shown again, with the error, when a third-party choice is refused)."""
     return render_template(
         "privacy/consents.html",
         records=withdrawal.history(current_user),
@@ -132,8 +145,11 @@ def consents_page():
         ),
         withdrawable=withdrawal.WITHDRAWABLE,
         labels=consent_records.LABELS,
+        general=consent_records.GENERAL,
         form=form,
-    )
+        third_parties=provisions.consent_choices(current_user),
+        third_party_form=third_party_form,
+    ), code
 
 
 @bp.post("/policy/accept")

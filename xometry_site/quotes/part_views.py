@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -18,8 +18,6 @@ from .forms import AttachForm, PartForm
 from .labels import QUOTE_ERROR, review_reason
 from .part_forms import attach_form_for, part_form_for, part_options
 from .views import detail_page
-
-PRICE_LIMIT = "240 per minute"  # a customer typing a quantity sends a few a second
 
 
 def _owned_part(ref: str, part_id: int):
@@ -50,7 +48,10 @@ def save_part(ref: str, part_id: int):
 
 @bp.get("/<ref>/parts/<int:part_id>/price")
 @login_required
-@limiter.limit(PRICE_LIMIT, key_func=lambda: f"part-price:{current_user.get_id()}")
+@limiter.limit(
+    lambda: current_app.config["PART_PRICE_LIMIT"],
+    key_func=lambda: f"part-price:{current_user.get_id()}",
+)
 @no_store
 def part_price(ref: str, part_id: int):
     """What the part would cost with the options in the query; nothing is saved."""

@@ -133,6 +133,15 @@ class PartView(NamedTuple):
     attachments: list
 
 
+@bp.get("/<ref>/status")
+@login_required
+@no_store
+def status(ref: str):
+    """What the quote page asks while its drawings are analysed (it reloads once priced)."""
+    quote = quote_or_404(ref)
+    return {"status": quote.status, "analysing": quote.status == "analysing"}
+
+
 @bp.get("/<ref>/files/<int:drawing_id>")
 @login_required
 def download(ref: str, drawing_id: int):

@@ -29,11 +29,17 @@ DRAWING_INTEGRITY = "drawing_integrity"
 UNKNOWN_KEY = "unknown_key"
 OUTBOX_FAILED = "outbox_failed"
 ANALYSIS_FAILED = "analysis_failed"
+WECHATPAY_MISMATCH = "wechatpay_mismatch"
+WECHATPAY_LATE_PAYMENT = "wechatpay_late_payment"
+WECHATPAY_REFUND_FAILED = "wechatpay_refund_failed"
 KIND_LABELS = {
     DRAWING_INTEGRITY: _l("A stored drawing failed its integrity check"),
     UNKNOWN_KEY: _l("A file is protected by a key this host's key ring does not have"),
     OUTBOX_FAILED: _l("A message could not be delivered after every retry"),
     ANALYSIS_FAILED: _l("A drawing analysis gave up; the quote waits for an engineer"),
+    WECHATPAY_MISMATCH: _l("A signed WeChat Pay notification does not match our records"),
+    WECHATPAY_LATE_PAYMENT: _l("A WeChat payment arrived for an order that takes no payment"),
+    WECHATPAY_REFUND_FAILED: _l("A WeChat Pay refund could not be made"),
 }
 DEFAULT_MAIL_PERIOD = 86400
 

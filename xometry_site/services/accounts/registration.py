@@ -2,7 +2,9 @@
 
 No account enumeration: a registration with a known address raises DuplicateEmail only after doing
 the same work as a real one (a password hash, one mail) so the view can answer exactly as for a
-success, while the address's owner is told by mail that someone tried.
+success, while the address's owner is told by mail that someone tried. The phone number typed is
+kept as an unproved claim whoever else has it (services/accounts/phones.py), so the answer says
+nothing about the number either.
 """
 
 from __future__ import annotations
@@ -35,17 +37,13 @@ class DuplicateEmail(RegistrationError):
     """The address belongs to an account already; its owner has been mailed. Show as success."""
 
 
-class PhoneUnavailable(RegistrationError):
-    """The phone number is held by another account (a database constraint)."""
-
-
 class AlreadyVerified(Exception):
     """A verification link used a second time: harmless, say so."""
 
 
 @dataclass(frozen=True)
 class Registration:
-    """What the registration form collected, cleaned (e-mail lowercased, phone in E.164)."""
+    """What the registration form collected, cleaned (e-mail lowercased, phone in E.164, unproved)."""
 
     name: str
     email: str
@@ -71,23 +69,16 @@ def find_user_by_email(email: str | None) -> User | None:
     return db.session.scalar(db.select(User).filter_by(email=address))
 
 
-def phone_taken(phone: str) -> bool:
-    """A phone number belongs to one account at most (never merged)."""
-    return db.session.scalar(db.select(User.id).filter_by(phone=phone).limit(1)) is not None
-
-
 def register(data: Registration) -> User:
     """Create the account with its consents and send the verification mail, or raise."""
     check_password_policy(data.password, email=data.email, name=data.name)
-    if phone_taken(data.phone):
-        raise PhoneUnavailable()
     existing = find_user_by_email(data.email)
     if existing is not None:
         _refuse_duplicate(existing, data)
     user = User(
         name=data.name,
         email=data.email,
-        phone=data.phone,
+        phone=data.phone or None,  # a claim until proved by SMS (Personal Center)
         customer_type=data.customer_type,
         preferred_language=data.language,
         password_hash=hash_password(data.password),
@@ -95,11 +86,11 @@ def register(data: Registration) -> User:
     given = GivenConsents(channel="register", ip=data.ip, subscribe=data.subscribe)
     try:
         subscription = open_account(user, given)
-    except IntegrityError:  # a concurrent registration won the race
+    except IntegrityError:  # a concurrent registration took the address
         existing = find_user_by_email(data.email)
         if existing is not None:
             _refuse_duplicate(existing, data, hashed=True)
-        raise PhoneUnavailable() from None
+        raise
     send_verification(user, data.language, browser_nonce=data.browser_nonce, commit=False)
     if subscription is not None:
         send_subscription_confirmation(user, subscription, commit=False)

@@ -31,6 +31,7 @@ KINDS = (
     "unreachable",  # timeout, connection refused, HTTP error, not JSON, or WeChat busy
     "bad_config",  # our app id / secret / IP allow-list / scope is wrong
     "refused",  # the user refused: the callback came without a code
+    "not_mobile",  # the Mini Program's phone number is not a mainland mobile number
     "other",
 )
 _KIND_OF_ERRCODE = {
@@ -48,6 +49,11 @@ _KIND_OF_ERRCODE = {
     45009: "unreachable",  # API call quota reached: try again later
     45011: "unreachable",  # API called too often: try again later
 }
+
+
+def kind_of(errcode: int) -> str:
+    """The kind of failure an errcode of WeChat's API means."""
+    return _KIND_OF_ERRCODE.get(errcode, "other")
 
 
 class WeChatError(Exception):
@@ -171,7 +177,7 @@ def exchange_code(
     except WeChatOAuthException as error:
         # errcode None means an HTTP error status: WeChat (or a proxy) is not answering properly
         errcode = error.errcode
-        kind = "unreachable" if errcode is None else _KIND_OF_ERRCODE.get(errcode, "other")
+        kind = "unreachable" if errcode is None else kind_of(errcode)
         raise _fail(kind, errcode) from None
     except KeyError:
         raise _fail("other", None, " (incomplete answer)") from None

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from ...extensions import db
 from ...models import User, WeChatIdentity
 from ...models.base import utcnow
-from . import phone_codes, registration
+from . import phone_codes, phones, registration
 from .opening import GivenConsents, open_account, send_subscription_confirmation
 from .wechat import WeChatIdentity as Identity
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class WeChatAccountError(Exception):
     """A workflow that cannot go on; `kind` tells the view which explanation to show.
 
-    phone_taken: the phone belongs to another account (never merged automatically);
+    phone_taken: another account proved the phone (never merged automatically);
     identity_taken: this WeChat account is bound to another user;
     other_wechat: the user already has a different WeChat account bound;
     last_method: unbinding would leave no way to sign in;
@@ -73,8 +73,8 @@ def remember_app(user: User, identity: Identity) -> None:
 
 
 def phone_owner(phone: str) -> User | None:
-    """The account holding this phone number, if any."""
-    return db.session.scalar(db.select(User).filter_by(phone=phone))
+    """The account that proved this phone number, if any: an unproved claim owns nothing."""
+    return phones.proved_owner(phone)
 
 
 def register(
@@ -84,15 +84,18 @@ def register(
     ip: str | None,
     language: str | None,
     newsletter_email: str | None = None,
+    channel: str = "wechat",
 ) -> User:
-    """A new account from a WeChat identity and a verified phone, with policy and age consents.
+    """A new account from a WeChat identity and a verified phone, with policy and age consents
+    recorded as given through `channel` ("wechat": the website; "miniprogram").
 
     With `newsletter_email` (normalised) the address becomes the account's unverified e-mail and
     an unconfirmed subscription is mailed its double opt-in link, unless another account holds
     the address: then the account opens without either and nobody is mailed, so the visitor
     learns nothing about that address (the view answers the same).
 
-    Raises WeChatAccountError("phone_taken") when the phone has an account, or
+    Other accounts' unproved claims to the phone are dropped (the proved owner wins).
+    Raises WeChatAccountError("phone_taken") when another account proved the phone, or
     ("identity_taken") when the same WeChat user registered a moment ago (double submit).
     """
     if phone_owner(phone) is not None:
@@ -108,7 +111,8 @@ def register(
     bound = WeChatIdentity(
         user=user, appid=identity.appid, openid=identity.openid, unionid=identity.unionid
     )
-    given = GivenConsents(channel="wechat", ip=ip, subscribe=bool(email))
+    given = GivenConsents(channel=channel, ip=ip, subscribe=bool(email))
+    phones.drop_unproved_claims(phone)
     try:
         subscription = open_account(user, given, related=[bound])
     except IntegrityError:
@@ -116,12 +120,12 @@ def register(
         if find_user(identity) is not None:
             raise WeChatAccountError("identity_taken") from None
         if email and phone_owner(phone) is None:  # the address went to someone else meanwhile
-            return register(identity, phone, ip=ip, language=language)
+            return register(identity, phone, ip=ip, language=language, channel=channel)
         raise WeChatAccountError("phone_taken") from None
     if subscription is not None:
         send_subscription_confirmation(user, subscription, commit=False)
     db.session.commit()  # the account, its consents and its mail: one transaction
-    log.info("wechat.registered user=%s", user.id)
+    log.info("wechat.registered user=%s channel=%s", user.id, channel)
     return user
 
 
@@ -139,7 +143,7 @@ def sign_up(
     Raises phone_codes.PhoneCodeError when the code does not prove the phone (nothing is
     created), else as `register`.
     """
-    phone_codes.verify(phone, code)
+    phone_codes.verify(phone, code, purpose=phone_codes.SIGN_UP)
     return register(identity, phone, ip=ip, language=language, newsletter_email=newsletter_email)
 
 

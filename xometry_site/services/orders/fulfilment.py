@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ...extensions import db
 from ...models import Order, OrderEvent, User
 from ...models.base import utcnow
 from .carriers import CARRIERS
+
+if TYPE_CHECKING:
+    from ..payments.wechatpay_refunds import RefundOutcome
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +44,9 @@ def set_status(
     carrier: str | None = None,
     tracking_number: str | None = None,
     now: datetime | None = None,
-) -> None:
-    """Move the order on (committed); shipping needs a carrier from the list and a number."""
+) -> RefundOutcome | None:
+    """Move the order on (committed); shipping needs a carrier from the list and a number.
+    Cancelling a paid order asks WeChat Pay to refund its WeChat payments: the RefundOutcome."""
     if not staff.is_staff:
         raise OrderError("not_staff")
     if status not in NEXT_STATUSES.get(order.status, ()):
@@ -66,6 +71,11 @@ def set_status(
         tell_customer(order, "shipped")
     db.session.commit()
     log.info("order.status order=%s status=%s", order.id, status)
+    if status == "cancelled":
+        from ..payments.wechatpay_refunds import refund_order
+
+        return refund_order(order)
+    return None
 
 
 def is_overdue(order: Order, today) -> bool:

@@ -470,6 +470,35 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
         order_by="-viewed_at",
     ),
     Entry(
+        table="api_sessions",
+        category="running",
+        title=_l("Signed in to the Mini Program"),
+        purpose=_l("To keep you signed in to the WeChat Mini Program on your phone."),
+        method=_l("Recorded when you sign in to the Mini Program."),
+        owner="user_id",
+        layout="table",
+        personal=(
+            Column("created_at", _l("Signed in"), ERASE, TIME),
+            Column("refreshed_at", _l("Last renewed"), ERASE, TIME),
+            # only while a first sign-in is registering (emptied once the account exists)
+            Column("openid", _l("WeChat OpenID"), ERASE),
+            Column("unionid", _l("WeChat UnionID"), ERASE),
+        ),
+        technical={
+            "id": "row id",
+            "user_id": "link to the account",
+            "generation": "copy of the account's random session token (a change ends the sign-in)",
+            "access_hash": "SHA-256 of a random access token; useless without the token",
+            "access_expires_at": "token bookkeeping",
+            "refresh_hash": "SHA-256 of a random refresh token; useless without the token",
+            "previous_refresh_hash": "SHA-256 of the spent refresh token (reuse detection)",
+            "refresh_expires_at": "token bookkeeping",
+            "appid": "our Mini Program's id",
+            "link_user_id": "the account holding the phone WeChat proved, offered for linking",
+        },
+        order_by="-created_at",
+    ),
+    Entry(
         table="phone_verifications",
         category="registration",
         title=_l("Phone verification code"),
@@ -484,6 +513,7 @@ REGISTRY_QUOTES: tuple[Entry, ...] = (
         technical={
             "id": "row id",
             "code_hash": "keyed hash of a one-time code; useless once it expires",
+            "purpose": "which workflow the code may finish (sign-up, sign-in, re-authentication)",
             "expires_at": "one-time code bookkeeping",
             "attempts": "one-time code bookkeeping",
             "consumed_at": "one-time code bookkeeping",
@@ -578,6 +608,7 @@ REGISTRY: tuple[Entry, ...] = (
             Column("confirmed_at", _l("Confirmed"), PSEUDONYMISE, TIME),
             Column("withdrawn_at", _l("Withdrawn"), PSEUDONYMISE, TIME),
             Column("source", _l("Where"), PSEUDONYMISE, codes="consent_source"),
+            Column("recipient_id", _l("Recipient"), PSEUDONYMISE, codes="recipient"),
             Column("ip_address", _l("IP address"), ERASE),
         ),
         technical={
@@ -586,6 +617,44 @@ REGISTRY: tuple[Entry, ...] = (
             "subject_ref": "the pseudonym that replaces the link after erasure",
         },
         order_by="given_at",
+    ),
+    Entry(
+        table="provisions",
+        category="running",
+        title=_l("Information we gave to a recipient"),
+        purpose=_l(
+            "To show you, and to be able to prove, who received your information from us, what, "
+            "when and why (policy 4)."
+        ),
+        method=_l(
+            "Recorded by the site when our staff give your information to a recipient on our "
+            "third-party sharing list."
+        ),
+        owner="user_id",
+        # PIPL art. 56: records of entrusting and providing are kept at least three years; after
+        # an erasure `flask privacy purge` deletes them once RETENTION_EVIDENCE_DAYS have passed
+        keep_by_law=lambda t: sa.true(),
+        shown=False,  # its own section: who received what, when and why
+        layout="table",
+        personal=(
+            Column("provided_at", _l("When"), KEEP_BY_LAW, TIME),
+            Column("recipient_name", _l("Recipient"), KEEP_BY_LAW),
+            Column("basis", _l("On what basis"), KEEP_BY_LAW, codes="provision_basis"),
+            Column("categories", _l("What"), KEEP_BY_LAW, DATA),
+            Column("order_number", _l("Order"), KEEP_BY_LAW),
+            Column("drawings", _l("Drawings"), KEEP_BY_LAW, DATA),
+            Column("purpose", _l("Why"), KEEP_BY_LAW, codes="provision_purpose"),
+            Column("note", _l("Our note"), KEEP_BY_LAW),
+        ),
+        technical={
+            "id": "row id",
+            "user_id": "link to the account",
+            "recipient_id": "which entry of the public third-party sharing list",
+            "consent_id": "the separate consent it relied on (itself registered)",
+            "order_id": "link to the order",
+            "staff_id": "the staff member who did it (accountability)",
+        },
+        order_by="-provided_at",
     ),
     Entry(
         table="sign_in_events",
@@ -809,6 +878,8 @@ REGISTRY: tuple[Entry, ...] = (
 # tables that hold no information about a person at all
 NON_PERSONAL_TABLES: dict[str, str] = {
     "notices": "texts our staff write to everyone or to a list; the recipients are receipts",
+    "recipients": "the register of companies we entrust or provide information to (the public "
+    "third-party sharing list); it names no customer",
     "purge_locks": "which purge run holds the lock",
     "staff_alerts": "problems for staff, named by row and key ids (drawing:12, key:k1), no person",
 }

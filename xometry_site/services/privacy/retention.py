@@ -24,6 +24,7 @@ from ...models import (
     Consent,
     DataExport,
     PrivacyRequest,
+    Provision,
     PurgeLock,
     Quote,
     SignInEvent,
@@ -231,6 +232,14 @@ def delete_phone_codes(now: datetime) -> int:
     return count
 
 
+def delete_ended_api_sessions(now: datetime) -> int:
+    """Mini Program sign-ins that can no longer be used (expired, or their account signed out
+    everywhere), with the WeChat identity of any first sign-in that never registered."""
+    from ..accounts.api_tokens import purge_expired
+
+    return purge_expired(now)
+
+
 def delete_old_evidence(now: datetime) -> int:
     """Pseudonymised consent evidence and closed requests, after the evidence period."""
     cutoff = now - _days("RETENTION_EVIDENCE_DAYS")
@@ -240,6 +249,14 @@ def delete_old_evidence(now: datetime) -> int:
         PrivacyRequest.status.in_(("answered", "declined")),
         PrivacyRequest.answered_at < cutoff,
     )
+
+
+def delete_old_provisions(now: datetime) -> int:
+    """Records of what went to whom (PIPL art. 56: at least three years), once the account is
+    erased and the evidence period is over; a live account keeps its history."""
+    cutoff = now - _days("RETENTION_EVIDENCE_DAYS")
+    erased = sa.select(User.id).where(User.erased_at.is_not(None))
+    return _delete_where(Provision, Provision.user_id.in_(erased), Provision.provided_at < cutoff)
 
 
 def delete_old_audit_events(now: datetime) -> int:
@@ -264,7 +281,9 @@ STEPS: tuple[tuple[str, Callable[[datetime], int]], ...] = (
     ("old sign-in events deleted", delete_old_sign_ins),
     ("unconfirmed requests deleted", delete_unverified_requests),
     ("old phone codes deleted", delete_phone_codes),
+    ("ended Mini Program sign-ins deleted", delete_ended_api_sessions),
     ("old consent evidence and requests deleted", delete_old_evidence),
+    ("old records of provisions deleted", delete_old_provisions),
     ("old audit events deleted", delete_old_audit_events),
     ("old outbox messages deleted", delete_old_messages),
 )

@@ -34,7 +34,7 @@ def withdraw(user: User, kind: str) -> None:
 def in_force(user: User, *, functional_cookies_in_browser: bool) -> set[str]:
     """Kinds the user has agreed to now; cookies count when this browser holds the choice too
     (a visitor may accept them on the banner before signing in)."""
-    active = {kind for kind in consents.LABELS if consents.active(user, kind)}
+    active = {kind for kind in consents.GENERAL if consents.active(user, kind)}
     if functional_cookies_in_browser:
         active.add("cookies_functional")
     return active

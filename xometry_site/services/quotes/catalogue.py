@@ -45,11 +45,26 @@ def catalogue_name(kind: str, key: str | None, process: str | None = None) -> st
 
 
 def form_choices() -> dict[str, list[Any]]:
-    """Choices for the upload form: processes, then materials and finishes grouped by process."""
+    """Choices for the upload and part forms: processes, then materials and finishes grouped by
+    process. Built once per rules file and language (a live price validates with them)."""
+    rules, lang = _rules(), _lang()
+    kept = _CHOICES.get((id(rules), lang))
+    if kept is None or kept[0] is not rules:
+        if len(_CHOICES) > 16:
+            _CHOICES.clear()
+        kept = _CHOICES[(id(rules), lang)] = (rules, _choices_of(rules, lang))
+    return kept[1]
+
+
+# (id of the rules, language) → (those rules, their choices): an edited file is a new object;
+# keeping it in the value means its id cannot be reused while the entry lives.
+_CHOICES: dict[tuple[int, str], tuple[dict[str, Any], dict[str, list[Any]]]] = {}
+
+
+def _choices_of(rules: dict[str, Any], lang: str) -> dict[str, list[Any]]:
     from wtforms import SelectChoice  # the (value, label) tuples are deprecated since WTForms 3.3
 
-    lang = _lang()
-    processes = _rules()["processes"]
+    processes = rules["processes"]
     choices: dict[str, list[Any]] = {"process": [], "material": [], "finish": []}
     for key, process in processes.items():
         label = _name(process, key, lang)

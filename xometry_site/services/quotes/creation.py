@@ -250,8 +250,20 @@ def analyse_drawing(drawing: Drawing) -> None:
         raise
 
 
+def prepare_analysis(warm: bool = True) -> None:
+    """Import what measuring, previews and pricing use, and start the warm OpenCascade process:
+    a job worker does this once, before it forks a work horse per job that then inherits both."""
+    from PIL import Image
+
+    from . import preview, step_reader, warm_step  # noqa: F401 - imported for the horses
+
+    Image.preinit()  # the PNG encoder, loaded on first use otherwise
+    if warm:
+        warm_step.start()
+
+
 def _measure(drawing: Drawing, kind: str):
-    """Stream the decrypted drawing through the STL parser or the OpenCascade child."""
+    """Stream the decrypted drawing through the STL parser or an OpenCascade child."""
     from .preview import analyze_stl_with_preview
     from .step_reader import analyze_step
 
@@ -260,7 +272,8 @@ def _measure(drawing: Drawing, kind: str):
         if kind == "stl":
             return analyze_stl_with_preview(chunks)
         timeout = float(current_app.config.get("STEP_TIMEOUT", DEFAULT_STEP_TIMEOUT))
-        return analyze_step(chunks, kind=kind, timeout=timeout)
+        warm = bool(current_app.config.get("STEP_WARM_WORKER", True))
+        return analyze_step(chunks, kind=kind, timeout=timeout, warm=warm)
 
 
 def _store_preview(drawing: Drawing, geometry: Any) -> str | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import numpy as np
 
 from .geometry import GeometryError, PartGeometry, units_hint
 
+log = logging.getLogger(__name__)
 STEP_WORKER = Path(__file__).with_name("step_worker.py")
 STEP_MEMORY_LIMIT = 4 << 30  # address-space cap for the OpenCascade child
 
@@ -24,12 +27,16 @@ def analyze_step(
     kind: str = "step",
     timeout: float = 30.0,
     preview_limit: int = 200_000,
+    warm: bool = True,
 ) -> PartGeometry:
     """Measure a STEP or IGES file with OpenCascade in a child process, killed after `timeout`.
 
     The bytes go into an anonymous in-memory file (memfd) given to the child as its stdin; the
     child opens /proc/self/fd/0, so no plaintext touches disk. A crash or hang in the CAD kernel
-    costs the child, not the web worker.
+    costs the child, not the web worker. With `warm` the child is forked by the warm process,
+    which has OpenCascade imported already (warm_step.py); without it, or when no warm process
+    answers, the child is a new interpreter (the cold path, a second slower). Tries share the
+    time limit: the cold path gets what the warm one left.
     """
     if kind not in ("step", "iges"):
         raise ValueError(f"kind must be 'step' or 'iges', not {kind!r}")
@@ -45,10 +52,27 @@ def analyze_step(
         if total == 0:
             raise GeometryError("empty", "the file is empty")
         os.lseek(fd, 0, os.SEEK_SET)
-        out = _run_worker(fd, kind, timeout, preview_limit)
+        started = time.monotonic()
+        out = _run_warm(fd, kind, timeout, preview_limit) if warm else None
+        if out is None:
+            left = timeout - (time.monotonic() - started)
+            if left <= 0:
+                raise GeometryError("timeout", f"OpenCascade took longer than {timeout:g} s")
+            out = _run_worker(fd, kind, left, preview_limit)
     finally:
         os.close(fd)
     return _geometry_from_worker(out, kind)
+
+
+def _run_warm(fd: int, kind: str, timeout: float, preview_limit: int) -> bytes | None:
+    """The warm process's answer, or None when there is none to be had (then the cold path)."""
+    from .warm_step import WARM, WarmUnavailable
+
+    try:
+        return WARM.measure(fd, kind, timeout, preview_limit, STEP_MEMORY_LIMIT).output
+    except WarmUnavailable:
+        log.warning("step.cold_fallback kind=%s", kind)
+        return None
 
 
 def _run_worker(stdin_fd: int, kind: str, timeout: float, preview_limit: int) -> bytes:

@@ -1,9 +1,11 @@
-"""Child process that measures a STEP/IGES file with OpenCascade (see step_reader.analyze_step).
+"""Measures a STEP or IGES drawing with OpenCascade, in a process of its own (see step_reader).
 
-Run as a script, not imported: `python -I step_worker.py KIND PREVIEW_LIMIT MEMORY_LIMIT` with
-the drawing as stdin (an in-memory memfd, opened by path as /proc/self/fd/0). Writes one JSON
-line, then `mesh_triangles` × 9 float32 preview coordinates, to the original stdout; OpenCascade's
-own chatter is sent to /dev/null. Kept free of the web package so it starts fast and alone.
+Cold: run as a script, `python -I step_worker.py KIND PREVIEW_LIMIT MEMORY_LIMIT` with the
+drawing as stdin (an in-memory memfd, opened by path as /proc/self/fd/0). Writes one JSON line,
+then `mesh_triangles` × 9 float32 preview coordinates, to the original stdout; OpenCascade's own
+chatter is sent to /dev/null. Warm: step_server.py loads this file, imports `OCP_MODULES` once
+and calls `measured` and `write` in a child forked per drawing, with the drawing as fd 0 too.
+Kept free of the web package so it starts fast and alone.
 """
 
 from __future__ import annotations
@@ -16,23 +18,52 @@ import sys
 from typing import Any
 
 DRAWING = "/proc/self/fd/0"
+# Every module `measure` imports: the warm process imports them before it forks (a test checks
+# that a warm child imports nothing more).
+OCP_MODULES = (
+    "numpy",
+    "OCP.Bnd",
+    "OCP.BRep",
+    "OCP.BRepBndLib",
+    "OCP.BRepBuilderAPI",
+    "OCP.BRepGProp",
+    "OCP.BRepMesh",
+    "OCP.GProp",
+    "OCP.IFSelect",
+    "OCP.IGESControl",
+    "OCP.STEPControl",
+    "OCP.TopAbs",
+    "OCP.TopExp",
+    "OCP.TopLoc",
+    "OCP.TopoDS",
+)
 
 
 def main(argv: list[str]) -> int:
     kind, preview_limit, memory_limit = argv[1], int(argv[2]), int(argv[3])
-    resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     out = os.fdopen(os.dup(1), "wb")
+    write(out, *measured(kind, preview_limit, memory_limit))
+    return 0
+
+
+def measured(kind: str, preview_limit: int, memory_limit: int) -> tuple[dict[str, Any], bytes]:
+    """Cap the address space, silence OpenCascade's stdout, measure; a failure is a report too."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
+    os.close(devnull)
     try:
-        report, mesh = measure(kind, preview_limit)
+        return measure(kind, preview_limit)
     except MemoryError:
-        report, mesh = {"error": "too_complex", "message": "out of memory"}, b""
+        return {"error": "too_complex", "message": "out of memory"}, b""
     except Exception as exc:  # the CAD kernel raises many types; all mean "cannot read"
-        report, mesh = {"error": "unreadable", "message": f"{type(exc).__name__}: {exc}"}, b""
+        return {"error": "unreadable", "message": f"{type(exc).__name__}: {exc}"}, b""
+
+
+def write(out: Any, report: dict[str, Any], mesh: bytes) -> None:
+    """The answer step_reader parses: one JSON line, then the preview mesh."""
     out.write(json.dumps(report).encode() + b"\n" + mesh)
     out.flush()
-    return 0
 
 
 def measure(kind: str, preview_limit: int) -> tuple[dict[str, Any], bytes]:

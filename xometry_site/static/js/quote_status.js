@@ -1,0 +1,25 @@
+// While the drawings are analysed, ask the quote's status a few times a second at first, then
+// less often, and reload once it has a price (or goes to an engineer). Without JavaScript the
+// page refreshes itself every five seconds instead.
+(function () {
+  "use strict";
+  var box = document.getElementById("quote-state");
+  var url = box && box.getAttribute("data-status-url");
+  if (!url || !window.fetch) { return; }
+  var started = Date.now();
+  function next() {
+    var waited = Date.now() - started;
+    if (waited > 15 * 60 * 1000) { return; } // a quarter of an hour: stop asking
+    window.setTimeout(poll, waited < 10000 ? 300 : waited < 60000 ? 1000 : 5000);
+  }
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (body) {
+        if (body && !body.analysing) { window.location.reload(); return; }
+        next();
+      })
+      .catch(next);
+  }
+  next();
+})();
