@@ -88,7 +88,7 @@ def _price(result: part_quote.PartQuote) -> dict:
 
 def _owned_quote(ref: str):
     """The account's own quote; anyone else's (staff included, here) is a 404."""
-    quote = records.quote_for(current_account(), ref)
+    quote = records.quote_for(current_account(), ref, as_staff=False)  # no staff over the API
     if quote is None or quote.user_id != current_account().id:
         raise ApiError(404, "not_found")
     return quote
