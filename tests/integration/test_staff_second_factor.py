@@ -241,3 +241,17 @@ def test_the_command_resets_when_no_colleague_can(app, make_user):
     assert not second_factor.is_enrolled(db.session.get(User, staff.id))
     event = db.session.scalar(db.select(AuditEvent).filter_by(action="staff.second_factor_reset"))
     assert event.actor_id is None and event.subject_id == staff.id
+
+
+def test_a_staff_sign_in_by_sms_code_asks_for_the_second_factor_too(app, client, make_user):
+    from sms_support import ask_code, enter_code, last_code, proved
+
+    staff = proved(make_user, is_staff=True)
+    enrol_staff(staff)
+    ask_code(client)
+    response = enter_code(client, last_code(app), query="?next=/admin/requests")
+    assert response.headers["Location"].startswith("/login/second-factor")
+    assert client.get("/admin/requests").status_code == 302
+    passed = client.post("/login/second-factor?next=/admin/requests", data={"code": totp_code()})
+    assert passed.headers["Location"] == "/admin/requests"
+    assert client.get("/admin/requests").status_code == 200

@@ -58,17 +58,37 @@ def quote_list():
 
 
 def _price(result: part_quote.PartQuote) -> dict:
-    """The website's live price shape (route contract), with the review reason's words."""
-    return {
-        **result.as_json(),
+    """The website's live price shape (route contract), money as decimal strings."""
+    body = {
+        "instant": result.instant,
+        "unit_price": None,
+        "total": None,
+        "currency": "CNY",
+        "lead_days": {"standard": None, "expedited": None},
+        "breaks": [],
+        "dfm": [
+            {"code": f.code, "severity": f.severity, "message": str(f.message)}
+            for f in result.findings
+        ],
         "review_reason": result.review_reason,
         "review_message": None if result.instant else str(review_reason(result.review_reason)),
     }
+    if result.instant and result.standard and result.expedited:
+        body.update(
+            unit_price=str(result.standard.unit_price),
+            total=str(result.standard.subtotal),
+            lead_days={
+                "standard": result.standard.lead_days_standard,
+                "expedited": result.expedited.lead_days_expedited,
+            },
+            breaks=[{"quantity": q, "unit_price": str(u)} for q, u in result.breaks],
+        )
+    return body
 
 
 def _owned_quote(ref: str):
     """The account's own quote; anyone else's (staff included, here) is a 404."""
-    quote = records.quote_for(current_account(), ref, as_staff=False)
+    quote = records.quote_for(current_account(), ref, as_staff=False)  # no staff over the API
     if quote is None or quote.user_id != current_account().id:
         raise ApiError(404, "not_found")
     return quote

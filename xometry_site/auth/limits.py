@@ -33,12 +33,12 @@ DEFAULTS = {
     "RESET_ACCOUNT_LIMIT": "10 per hour",
     "RESEND_LIMIT": "3 per minute; 10 per hour",
     "RESEND_ACCOUNT_LIMIT": "3 per 10 minutes; 10 per day",
+    "STAFF_CODE_LIMIT": "10 per minute; 30 per hour",
+    "STAFF_CODE_ACCOUNT_LIMIT": "5 per minute; 15 per hour",
     "SMS_LIMIT_PER_PHONE": "1 per minute; 5 per hour; 10 per day",
     "SMS_LIMIT_PER_IP": "10 per hour; 30 per day",
     "SMS_CODE_LIMIT": "20 per 10 minutes; 60 per day",
     "SMS_CODE_PHONE_LIMIT": "10 per hour; 20 per day",
-    "STAFF_CODE_LIMIT": "10 per minute; 30 per hour",
-    "STAFF_CODE_ACCOUNT_LIMIT": "5 per minute; 15 per hour",
 }
 
 
@@ -150,6 +150,10 @@ resend_throttle = _both(
 reauth_throttle = _both(
     _limit("LOGIN_LIMIT"), _limit("LOGIN_ACCOUNT_LIMIT", key_func=signed_in_account_key)
 )
+# a wrong second-factor code of a staff account: a million codes must not be tried by brute force
+staff_code_throttle = _both(
+    _limit("STAFF_CODE_LIMIT"), _limit("STAFF_CODE_ACCOUNT_LIMIT", key_func=signed_in_account_key)
+)
 
 
 def _shared(setting: str, scope: str, **kwargs):
@@ -184,9 +188,3 @@ def sms_code_throttle(phone_key, *, unless=None):
             exempt_when=unless,
         ),
     )
-
-
-# a wrong second-factor code of a staff account: a million codes must not be tried by brute force
-staff_code_throttle = _both(
-    _limit("STAFF_CODE_LIMIT"), _limit("STAFF_CODE_ACCOUNT_LIMIT", key_func=signed_in_account_key)
-)

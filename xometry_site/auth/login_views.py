@@ -30,6 +30,16 @@ def next_target() -> str:
     return safe_next(target, AFTER_SIGN_IN)
 
 
+def after_sign_in(user):
+    """Where a fresh sign-in goes: `next`; for a staff account first the second factor's code,
+    before the session acts as staff."""
+    if user.is_staff:
+        target = request.args.get("next")
+        target = target if is_safe_next(target) else None
+        return redirect(url_for("auth.second_factor_code", next=target))
+    return redirect(next_target())
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @login_throttle
 @no_store
@@ -53,11 +63,7 @@ def login():
             remembered = start_session(user, method="password", remember=form.remember.data)
             if form.remember.data and not remembered:
                 flash(_remember_refused_message(), "info")
-            if user.is_staff:  # the second step: a code before the session acts as staff
-                target = request.args.get("next")
-                target = target if is_safe_next(target) else None
-                return redirect(url_for("auth.second_factor_code", next=target))
-            return redirect(next_target())
+            return after_sign_in(user)
     elif request.method == "GET" and current_user.is_authenticated:
         return redirect(next_target())
     return render_template("auth/login.html", form=form, in_wechat=in_wechat_browser())

@@ -38,7 +38,7 @@ from .limits import (
     sms_send_throttle,
     submitted_phone_key,
 )
-from .login_views import in_wechat_browser, next_target
+from .login_views import after_sign_in, in_wechat_browser, next_target
 from .sessions import start_session
 
 log = logging.getLogger(__name__)
@@ -142,4 +142,4 @@ def _check_code():
         )
         return _page(form, 403)
     start_session(user, method="sms")
-    return redirect(next_target())
+    return after_sign_in(user)

@@ -4,4 +4,10 @@ from flask import Blueprint
 
 bp = Blueprint("privacy", __name__)
 
-from . import request_views, rights_views, sharing_views, transfer_views, views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    request_views,
+    rights_views,
+    sharing_views,
+    transfer_views,
+    views,
+)

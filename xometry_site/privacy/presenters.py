@@ -185,13 +185,13 @@ def code_name(codes: str, value: str) -> str:
         from ..quotes.labels import DECLINE_REASON, MESSAGE_AUTHOR
 
         names.update(decline_reason=DECLINE_REASON, quote_message_kind=MESSAGE_AUTHOR)
-    elif codes in ("recipient", "provision_purpose", "provision_basis", "pi_type", "country"):
-        return sharing_name(codes, value)
     elif codes in ("request_decline", "identity_method"):
         from ..services.privacy.requests import DECLINE_REASONS
         from ..services.privacy.staff_actions import IDENTITY_METHODS
 
         names.update(request_decline=DECLINE_REASONS, identity_method=IDENTITY_METHODS)
+    elif codes in ("recipient", "provision_purpose", "provision_basis", "pi_type", "country"):
+        return sharing_name(codes, value)
     elif codes == "notification_kind":
         from ..services.notifications import kind_name
 
