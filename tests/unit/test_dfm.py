@@ -13,7 +13,7 @@ from flask_babel import force_locale
 
 from xometry_site.services.quotes import dfm, dfm_measure, mesh_rays
 from xometry_site.services.quotes.preview import analyze_stl_with_preview
-from xometry_site.services.quotes.pricing import load_rules, validate_rules
+from xometry_site.services.quotes.pricing_rules import load_rules, validate_rules
 
 
 def box(x: float, y: float, z: float, n: int = 1, at=(0.0, 0.0, 0.0)) -> np.ndarray:

@@ -10,21 +10,20 @@ from decimal import Decimal
 
 import pytest
 
-from xometry_site.services.quotes import pricing
+from xometry_site.services.quotes import pricing_rules
 from xometry_site.services.quotes.geometry import PartGeometry
 from xometry_site.services.quotes.pricing import (
     BREAKDOWN_LABELS,
     REASON_LABELS,
     WARNING_LABELS,
     NeedsReview,
-    RulesError,
-    load_rules,
     notes_need_review,
     price_breaks,
     price_part,
     sanity_warnings,
     valid_until,
 )
+from xometry_site.services.quotes.pricing_rules import RulesError, load_rules
 
 
 def block(x: float, y: float, z: float, watertight: bool | None = True) -> PartGeometry:
@@ -233,7 +232,7 @@ def test_prices_are_valid_30_days_and_serialise_without_floats():
 
 
 def _edited_rules(tmp_path, edit):
-    rules = json.loads(pricing.RULES_PATH.read_text(encoding="utf-8"))
+    rules = json.loads(pricing_rules.RULES_PATH.read_text(encoding="utf-8"))
     edit(rules)
     path = tmp_path / "rules.json"
     path.write_text(json.dumps(rules), encoding="utf-8")
@@ -250,8 +249,10 @@ def test_the_operator_edits_the_rules_file_and_prices_follow(tmp_path, monkeypat
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a later edit
     assert load_rules(path) is loaded  # the file is not looked at again within RECHECK_SECONDS
-    clock = time.monotonic() + pricing.RECHECK_SECONDS
-    monkeypatch.setattr(pricing.time, "monotonic", lambda: clock)  # ... but once they are past
+    clock = time.monotonic() + pricing_rules.RECHECK_SECONDS
+    monkeypatch.setattr(
+        pricing_rules.time, "monotonic", lambda: clock
+    )  # ... but once they are past
     after = price_part(*CNC, BRACKET, 1, rules=load_rules(path))
     assert after.unit_price > before.unit_price
 

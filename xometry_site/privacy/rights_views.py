@@ -19,7 +19,7 @@ from flask_login import current_user, login_required, logout_user
 from ..extensions import limiter
 from ..i18n import current_language
 from ..security import no_store, reauth_required
-from ..services.privacy import erasure
+from ..services.privacy import erasure, erasure_terms
 from ..services.privacy import export as exports
 from . import bp
 from .forms import ActionForm, DeleteAllDrawingsForm, DeregisterForm
@@ -86,7 +86,7 @@ def drawings_delete_all():
         form=form,
         live=erasure.live_drawing_count(current_user),
         kept=erasure.kept_drawings(current_user),
-        until=erasure.order_retention_until,
+        until=erasure_terms.order_retention_until,
     )
 
 
@@ -148,10 +148,10 @@ def deregister():
         "privacy/deregister.html",
         form=form,
         export_form=ActionForm(),
-        erased=erasure.erased_fields_by_category(),
-        orders=erasure.ordered_quotes(user),
-        until=erasure.order_retention_until,
-        terms=erasure.deregistration_terms(),
+        erased=erasure_terms.erased_fields_by_category(),
+        orders=erasure_terms.ordered_quotes(user),
+        until=erasure_terms.order_retention_until,
+        terms=erasure_terms.deregistration_terms(),
         reason=request.args.get("reason"),
     )
 

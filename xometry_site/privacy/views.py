@@ -16,6 +16,7 @@ from ..services import cookies
 from ..services.privacy import (
     audit_trail,
     erasure,
+    erasure_terms,
     notices,
     pi_registry,
     provisions,
@@ -108,7 +109,7 @@ def index():
         kept=erasure.kept_drawings(user),
         drawing_places=erasure.drawing_places(user),
         order_years=current_app.config["RETENTION_ORDER_YEARS"],
-        ordered_refs={quote.ref for quote in erasure.ordered_quotes(user)},
+        ordered_refs={quote.ref for quote in erasure_terms.ordered_quotes(user)},
         action_form=ActionForm(),
         action_label=presenters.action_label,
         target_label=presenters.target_label,

@@ -31,7 +31,7 @@ from ...models import (
     User,
 )
 from ...models.base import utcnow
-from . import erasure
+from . import erasure, erasure_terms
 
 log = logging.getLogger(__name__)
 LOCK_NAME = "retention"
@@ -166,7 +166,7 @@ def delete_abandoned_quotes(now: datetime) -> int:
 
 def delete_expired_orders(now: datetime) -> int:
     """Orders of erased accounts once the legal period (E-Commerce Law art. 31) is over."""
-    cutoff = erasure.order_retention_cutoff(now)
+    cutoff = erasure_terms.order_retention_cutoff(now)
     erased = sa.select(User.id).where(User.erased_at.is_not(None))
     query = sa.select(Quote.id).where(
         Quote.status == "ordered",
