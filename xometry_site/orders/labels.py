@@ -66,10 +66,10 @@ PAY_ERROR = {
     ),
 }
 PAYMENT_STATUS = {
-    "pending": _l("Waiting"),
+    "pending": _l("Waiting for confirmation"),
     "succeeded": _l("Received"),
     "refunded": _l("Refunded"),
-    "closed": _l("Closed"),
+    "closed": _l("Closed without payment"),
 }
 FAPIAO_TYPE = {
     "special": _l("VAT special invoice (增值税专用发票)"),

@@ -81,12 +81,6 @@ ACTION_LABELS = {
 }
 
 
-PAYMENT_STATUSES = {
-    "pending": _l("Waiting for confirmation"),
-    "succeeded": _l("Received"),
-    "refunded": _l("Refunded"),
-    "closed": _l("Closed without payment"),
-}
 TARGET_KINDS = {
     "drawing": _l("Drawing"),
     "quote": _l("Quote"),
@@ -154,8 +148,11 @@ def code_name(codes: str, value: str) -> str:
         from ..services.quotes.catalogue import catalogue_name
 
         return catalogue_name("process", value)
+    if codes == "payment_status":
+        from ..orders.labels import PAYMENT_STATUS
+
+        return str(PAYMENT_STATUS.get(value, value))
     names: dict = {
-        "payment_status": PAYMENT_STATUSES,
         "invoice_kind": INVOICE_KINDS,
         "fapiao_type": FAPIAO_TYPE_LABELS,
         "sign_in_method": SIGN_IN_METHODS,
