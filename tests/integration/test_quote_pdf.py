@@ -89,7 +89,8 @@ def test_the_pdf_totals_are_the_pages_in_either_language(app, client, db, custom
         amount = page_amount(html, cell)
         assert re.fullmatch(r"¥[\d,]+\.\d\d", amount)
         assert amount in text, (cell, amount)
-    assert word in text and quote.ref in text
+    # pypdf may split a run of Latin glyphs between CJK text by a space ("Q-F J4TCH7BU2")
+    assert word in text and quote.ref in "".join(text.split())
     assert ("增值税" if lang == "zh_CN" else "VAT 13%") in text
     for part in quote.parts:
         assert part.filename in text
