@@ -7,27 +7,7 @@ const simulate = require('miniprogram-simulate')
 
 const ROOT = path.join(__dirname, '..')
 
-// setData's keys may be paths: "form.name", "list[2].title".
-function assignPath(target, key, value) {
-  const parts = key.replace(/\[(\d+)\]/g, '.$1').split('.')
-  let node = target
-  for (let i = 0; i < parts.length - 1; i += 1) {
-    if (node[parts[i]] === undefined || node[parts[i]] === null) node[parts[i]] = {}
-    node = node[parts[i]]
-  }
-  node[parts[parts.length - 1]] = value
-}
-
-// A page definition as WeChat instantiates it: its own copy of data, setData, the methods.
-function mount(def) {
-  const instance = Object.create(def)
-  instance.data = JSON.parse(JSON.stringify(def.data))
-  instance.setData = function setData(patch, callback) {
-    Object.keys(patch).forEach((key) => assignPath(this.data, key, patch[key]))
-    if (callback) callback()
-  }
-  return instance
-}
+const { mount } = require('./mount')
 
 // A component's JS runs once per test file (require's cache), so each is loaded once and its
 // id reused.
