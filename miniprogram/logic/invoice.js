@@ -1,8 +1,10 @@
 // Invoice (fapiao) details as the website's invoice form takes them; the tax number and bank
-// account are typed again (the site only shows them masked) with the sensitive-data consent.
+// account are typed again (the site only shows them masked); a national ID number as the tax
+// number needs its own consent (sensitive personal information).
 const { page, call } = require('./base')
 const api = require('../utils/api')
 const i18n = require('../utils/i18n')
+const { withFreshSignIn } = require('../utils/reauth')
 
 const KINDS = ['corporate', 'personal']
 const TYPES = ['normal', 'special']
@@ -57,7 +59,7 @@ module.exports = page({
     this.setData({ busy: true })
     const body = { ...this.data.form, kind: KINDS[this.data.kindIndex], fapiao_type: TYPES[this.data.typeIndex], consent_sensitive: this.data.consent }
     try {
-      const saved = await api.put('/invoice', body)
+      const saved = await withFreshSignIn(() => api.put('/invoice', body))
       this.setData({ saved, editing: false, busy: false })
       wx.showToast({ title: i18n.t('saved'), icon: 'success' })
     } catch (error) {
@@ -68,7 +70,7 @@ module.exports = page({
     const answer = await call('showModal', { title: i18n.t('invoice_delete_title'), content: i18n.t('invoice_delete_text') })
     if (!answer.confirm) return
     try {
-      await api.del('/invoice')
+      await withFreshSignIn(() => api.del('/invoice'))
       this.setData({ saved: null })
     } catch (error) {
       this.fail(error)

@@ -5,20 +5,27 @@ const api = require('../utils/api')
 const i18n = require('../utils/i18n')
 const session = require('../utils/session')
 const format = require('../utils/format')
+const { withFreshSignIn } = require('../utils/reauth')
 
 function exportView(e) {
-  return { id: e.id, status: e.status, statusName: i18n.t(`export_${e.status}`) || e.status, created: format.date(e.created_at), ready: e.status === 'ready' }
+  return {
+    id: e.id,
+    statusName: e.status_name,
+    created: format.date(e.created_at),
+    size: format.bytes(e.size),
+    ready: !!e.downloadable,
+  }
 }
 
-function consentView(c) {
+function consentsView(answer) {
   return {
-    kind: c.kind,
-    name: c.name,
-    edition: c.edition || '',
-    channel: c.channel_name || c.channel || '',
-    given: format.date(c.given_at),
-    withdrawn: format.date(c.withdrawn_at),
-    withdrawable: !c.withdrawn_at && c.withdrawable !== false,
+    consents: (answer.in_force || []).map((c) => ({ kind: c.kind, name: c.name, withdrawable: c.withdrawable })),
+    history: (answer.history || []).map((c) => ({
+      name: c.name,
+      edition: c.edition,
+      given: format.date(c.given_at),
+      withdrawn: format.date(c.withdrawn_at),
+    })),
   }
 }
 
@@ -49,20 +56,14 @@ module.exports = page({
   },
   async loadExports() {
     try {
-      const answer = await api.get('/exports')
-      const rows = Array.isArray(answer) ? answer : answer.exports || []
-      this.setData({ exports: rows.map(exportView) })
+      this.setData({ exports: (await api.get('/exports')).map(exportView) })
     } catch (_e) {
       this.setData({ exports: [] })
     }
   },
   async loadConsents() {
     try {
-      const answer = await api.get('/consents')
-      this.setData({
-        consents: (answer.in_force || answer.current || []).map(consentView),
-        history: (answer.history || []).map(consentView),
-      })
+      this.setData(consentsView(await api.get('/consents')))
     } catch (_e) {
       this.setData({ consents: [], history: [] })
     }
@@ -70,7 +71,15 @@ module.exports = page({
   async loadCollected() {
     try {
       const c = await api.get('/collected')
-      this.setData({ collected: { ...c, phoneAt: format.date(c.phone_at || c.phone_collected_at), linkedAt: format.date(c.linked_at || c.wechat_linked_at) } })
+      this.setData({
+        collected: {
+          phone: c.phone || '',
+          phoneAt: format.date(c.phone_verified_at, false),
+          linkedAt: format.date(c.linked_at, false),
+          uploads: c.uploads,
+          signIns: c.sign_ins,
+        },
+      })
     } catch (_e) {
       this.setData({ collected: null })
     }
@@ -107,7 +116,7 @@ module.exports = page({
     if (!answer.confirm) return undefined
     try {
       const result = await api.post(`/consents/${encodeURIComponent(kind)}/withdraw`)
-      await this.loadConsents()
+      this.setData(consentsView(result))
       return result
     } catch (error) {
       this.fail(error)
@@ -130,7 +139,7 @@ module.exports = page({
     if (this.data.hasPassword) body.password = this.data.password
     this.setData({ busy: true })
     try {
-      const answer = await api.post('/deregistration', body)
+      const answer = await withFreshSignIn(() => api.post('/deregistration', body))
       session.clear()
       this.setData({ busy: false, erasureDate: format.date(answer.erasure_date, false) })
       return answer

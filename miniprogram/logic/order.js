@@ -7,37 +7,41 @@ const i18n = require('../utils/i18n')
 const format = require('../utils/format')
 
 function orderView(o) {
-  const bank = o.bank_transfer || o.bank || null
-  const shipping = o.shipping || null
-  const fapiao = o.fapiao || null
+  const bank = o.bank_transfer
+  const shipping = o.shipping || {}
+  const fapiao = o.fapiao || {}
   return {
     number: o.number,
     status: o.status,
     statusName: o.status_name,
     total: format.money(o.total),
-    nextStep: typeof o.next_step === 'object' && o.next_step ? o.next_step.text || o.next_step.name || '' : o.next_step || '',
-    timeline: (o.timeline || []).map((ev) => ({ name: ev.name || ev.label, at: format.date(ev.at || ev.time || ev.created_at) })),
+    outstanding: format.money(o.outstanding),
+    owing: !!o.outstanding && Number(o.outstanding) > 0,
+    leadTimeName: o.lead_time_name || '',
+    nextStep: o.next_step || '',
+    timeline: (o.timeline || []).map((ev) => ({ name: ev.name, note: ev.note || '', at: format.date(ev.at) })),
     parts: (o.parts || []).map((p) => ({
-      filename: p.filename,
+      name: p.name,
       quantity: p.quantity,
       names: [p.process_name, p.material_name, p.finish_name].filter(Boolean).join(' · '),
-      total: format.money(p.total || p.subtotal),
+      total: format.money(p.line_total),
     })),
-    payable: !!o.payable || o.status === 'awaiting_payment' || o.status === 'pending_payment',
-    bank: bank && {
-      accountName: bank.account_name,
-      bank: bank.bank || bank.bank_name,
-      number: bank.number || bank.account_number,
-      amount: format.money(bank.amount),
-      reference: bank.reference || bank.remittance_reference,
-    },
-    shipping: shipping && (shipping.tracking_number || shipping.carrier_name) ? {
-      carrier: shipping.carrier_name,
-      trackingNumber: shipping.tracking_number,
-      trackingUrl: shipping.tracking_url,
-    } : null,
-    fapiaoIssued: !!(fapiao && fapiao.issued),
-    fapiaoNumber: fapiao ? fapiao.number : '',
+    payable: !!o.wechat_pay,
+    bank: bank
+      ? {
+          accountName: bank.account_name,
+          bank: bank.bank,
+          number: bank.account_number,
+          amount: format.money(bank.amount),
+          reference: bank.remittance_reference,
+        }
+      : null,
+    shipping:
+      shipping.tracking_number || shipping.carrier_name
+        ? { carrier: shipping.carrier_name, trackingNumber: shipping.tracking_number, trackingUrl: shipping.tracking_url }
+        : null,
+    fapiaoIssued: !!fapiao.issued,
+    fapiaoNumber: fapiao.number || '',
     address: o.address ? [o.address.recipient, o.address.region, o.address.address].filter(Boolean).join(' ') : '',
   }
 }

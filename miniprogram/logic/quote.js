@@ -16,7 +16,9 @@ function priceView(price) {
     expeditedDays: price.lead_days ? price.lead_days.expedited : null,
     breaks: (price.breaks || []).map((b) => ({ quantity: b.quantity, unitPrice: format.money(b.unit_price) })),
     findings: (price.dfm || []).map((f) => ({ message: f.message, severity: f.severity })),
-    reviewMessage: price.review_message || '',
+    reviewMessage: price.review_message || (price.review && price.review.message) || '',
+    // the live price also tells what the quote's total would be with these options saved
+    quoteTotal: price.quote ? format.money(price.quote.total) : '',
   }
 }
 
@@ -67,12 +69,13 @@ module.exports = page({
     leadIndex: 0,
     addresses: [],
     addressIndex: 0,
-    wantInvoice: false,
   },
   async onLoad(query) {
     this.ref = query.ref
     if (!this.requireSignIn()) return
     await Promise.all([this.loadCatalogue(), this.load()])
+    // whichever came last: the option names need both
+    if (this.raw) this.setData({ quote: quoteView(this.raw, this.data.catalogue) })
   },
   async loadCatalogue() {
     try {
@@ -142,9 +145,6 @@ module.exports = page({
   onAddressChange(e) {
     this.setData({ addressIndex: Number(e.detail.value) })
   },
-  onInvoiceChange(e) {
-    this.setData({ wantInvoice: !!e.detail.value })
-  },
   addAddress() {
     wx.navigateTo({ url: '/pages/address/address' })
   },
@@ -156,7 +156,6 @@ module.exports = page({
       const order = await api.post(`/quotes/${encodeURIComponent(this.ref)}/accept`, {
         lead_time: lead ? lead.code : undefined,
         address_id: address.id,
-        invoice: this.data.wantInvoice,
       })
       this.setData({ busy: false, accepting: false })
       wx.redirectTo({ url: `/pages/order/order?number=${encodeURIComponent(order.number)}` })

@@ -2,22 +2,24 @@ const { loadComponent, textOf, installWx, fakeApi, simulate } = require('./harne
 
 const catalogue = {
   processes: [
-    { code: 'cnc', name: 'CNC 加工' },
-    { code: 'sla', name: '光固化 3D 打印' },
+    {
+      code: 'cnc', name: 'CNC 加工', instant: true, lead_days: { standard: 10, expedited: 5 },
+      materials: [{ code: 'al6061', name: '铝合金 6061' }, { code: 'ss304', name: '不锈钢 304' }],
+      finishes: [{ code: 'none', name: '原始状态', materials: null }, { code: 'anodize', name: '阳极氧化', materials: ['al6061'] }],
+    },
+    {
+      code: 'sla', name: '光固化 3D 打印', instant: true, lead_days: { standard: 5, expedited: 3 },
+      materials: [{ code: 'resin', name: '标准树脂' }],
+      finishes: [{ code: 'sanded', name: '打磨', materials: null }],
+    },
   ],
-  materials: {
-    cnc: [
-      { code: 'al6061', name: '铝合金 6061' },
-      { code: 'ss304', name: '不锈钢 304' },
-    ],
-    sla: [{ code: 'resin', name: '标准树脂' }],
-  },
-  finishes: [{ code: 'none', name: '原始状态' }],
-  tolerances: [{ code: 'iso2768m', name: 'ISO 2768-m' }],
-  threads: [{ code: '0', name: '无螺纹' }],
+  tolerances: [{ code: 'iso2768m', name: 'ISO 2768-m 中等', review: false }],
+  threads: { name: '螺纹孔数量', min: 0, max: 1000, instant_max: 20 },
   inspections: [{ code: 'standard', name: '标准检验' }],
+  lead_times: [{ code: 'standard', name: '标准（10 天）' }, { code: 'expedited', name: '加急（5 天）' }],
+  defaults: { process: 'cnc', material: 'al6061', quantity: 1 },
 }
-const options = { process: 'cnc', material: 'al6061', finish: 'none', quantity: 5, tolerance: 'iso2768m', threads: 0, inspection: 'standard' }
+const options = { process: 'cnc', material: 'al6061', finish: 'anodize', quantity: 5, tolerance: 'iso2768m', threads: 0, inspection: 'standard' }
 
 beforeEach(() => installWx(fakeApi({})))
 
@@ -53,11 +55,18 @@ test('part options show names, never codes, and a choice is sent as its code', a
   expect(shown).not.toContain('al6061')
   const changes = []
   comp.addEventListener('change', (e) => changes.push(e.detail.options))
+  expect(shown).toContain('阳极氧化')
+  // stainless steel cannot be anodized: the finish becomes one offered for it
   comp.instance.onPick({ currentTarget: { dataset: { field: 'material' } }, detail: { value: 1 } })
-  expect(changes[0]).toMatchObject({ process: 'cnc', material: 'ss304', quantity: 5 })
-  // a new process brings a material that exists for it
+  expect(changes[0]).toMatchObject({ process: 'cnc', material: 'ss304', finish: 'none', quantity: 5 })
+  // a new process brings a material and finish that exist for it
   comp.instance.onPick({ currentTarget: { dataset: { field: 'process' } }, detail: { value: 1 } })
-  expect(changes[1]).toMatchObject({ process: 'sla', material: 'resin' })
+  expect(changes[1]).toMatchObject({ process: 'sla', material: 'resin', finish: 'sanded' })
   comp.instance.onQuantity({ detail: { value: '12' } })
   expect(changes[2]).toMatchObject({ quantity: 12 })
+  comp.instance.onThreads({ detail: { value: '4' } })
+  expect(changes[3]).toMatchObject({ threads: 4 })
+  comp.instance.onThreads({ detail: { value: '5000' } }) // beyond the catalogue's range: not sent
+  expect(changes).toHaveLength(4)
+  expect(textOf(comp)).toContain('螺纹孔数量')
 })

@@ -1,19 +1,33 @@
 const { renderPage, textOf, installWx, fakeApi, signInAs, simulate } = require('./harness')
 
 const catalogue = {
-  processes: [{ code: 'cnc', name: 'CNC 加工' }, { code: 'sla', name: '光固化 3D 打印' }],
-  materials: { cnc: [{ code: 'al6061', name: '铝合金 6061' }, { code: 'ss304', name: '不锈钢 304' }], sla: [{ code: 'resin', name: '标准树脂' }] },
-  finishes: [{ code: 'none', name: '原始状态' }],
-  tolerances: [{ code: 'iso2768m', name: 'ISO 2768-m 中等' }],
-  threads: [{ code: '0', name: '无螺纹' }],
+  processes: [
+    {
+      code: 'cnc', name: 'CNC 加工', instant: true, lead_days: { standard: 10, expedited: 5 },
+      materials: [{ code: 'al6061', name: '铝合金 6061' }, { code: 'ss304', name: '不锈钢 304' }],
+      finishes: [{ code: 'none', name: '原始状态', materials: null }, { code: 'anodize', name: '阳极氧化', materials: ['al6061'] }],
+    },
+    {
+      code: 'sla', name: '光固化 3D 打印', instant: true, lead_days: { standard: 5, expedited: 3 },
+      materials: [{ code: 'resin', name: '标准树脂' }],
+      finishes: [{ code: 'sanded', name: '打磨', materials: null }],
+    },
+  ],
+  tolerances: [{ code: 'iso2768m', name: 'ISO 2768-m 中等', review: false }],
+  threads: { name: '螺纹孔数量', min: 0, max: 1000, instant_max: 20 },
   inspections: [{ code: 'standard', name: '标准检验' }],
   lead_times: [{ code: 'standard', name: '标准（10 天）' }, { code: 'expedited', name: '加急（5 天）' }],
+  defaults: { process: 'cnc', material: 'al6061', quantity: 1 },
 }
-const options = { process: 'cnc', material: 'al6061', finish: 'none', quantity: 5, tolerance: 'iso2768m', threads: 0, inspection: 'standard' }
+const options = { process: 'cnc', material: 'al6061', finish: 'anodize', quantity: 5, tolerance: 'iso2768m', threads: 0, inspection: 'standard' }
 const price = (unit, total) => ({
   instant: true, unit_price: unit, total, currency: 'CNY', lead_days: { standard: 10, expedited: 5 }, breaks: [],
   dfm: [{ code: 'thin_wall', severity: 'warning', message: '壁厚小于 1 mm，可能变形。' }], review_reason: null, review_message: null,
 })
+const livePrice = (unit, total, quoteTotal) => {
+  const { review_reason: _r, review_message: _m, ...rest } = price(unit, total)
+  return { ...rest, review: null, quote: { subtotal: quoteTotal, vat: '0.00', total: quoteTotal, complete: true } }
+}
 const quote = (total, partPrice, status = 'quoted') => ({
   ref: 'Q-TEST123', status, status_name: '已报价', process: 'cnc', process_name: 'CNC 加工', material: 'al6061', quantity: 5,
   part_count: 1, created_at: '2026-03-05T08:00:00Z', total, subtotal: total, vat: '0', currency: 'CNY', valid_until: '2026-04-04T08:00:00Z',
@@ -94,7 +108,7 @@ test('the quote shows prices in ¥, option names, and a changed option asks for 
   const api = fakeApi({
     'GET /catalogue': { status: 200, body: catalogue },
     'GET /quotes/Q-TEST123': { status: 200, body: quote('120.00', price('24.00', '120.00')) },
-    'GET /quotes/Q-TEST123/parts/11/price': ({ query }) => ({ status: 200, body: query.includes('material=ss304') ? price('31.5', '157.5') : price('24.00', '120.00') }),
+    'GET /quotes/Q-TEST123/parts/11/price': ({ query }) => ({ status: 200, body: query.includes('material=ss304') ? livePrice('31.5', '157.5', '2157.5') : livePrice('24.00', '120.00', '120.00') }),
     'PUT /quotes/Q-TEST123/parts/11': ({ data }) => ({ status: 200, body: quote('157.50', price('31.5', '157.5')) }),
   })
   installWx(api)
@@ -119,6 +133,7 @@ test('the quote shows prices in ¥, option names, and a changed option asks for 
   shown = textOf(page.querySelector('.live'))
   expect(shown).toContain('¥31.50')
   expect(shown).toContain('¥157.50')
+  expect(shown).toContain('¥2,157.50') // the quote's total once saved
 
   await page.instance.savePart()
   expect(api.calls.find((c) => c.method === 'PUT').data).toMatchObject({ material: 'ss304', quantity: 5 })
@@ -143,9 +158,8 @@ test('accepting the quote sends the lead time and address codes and opens the or
   expect(textOf(page)).toContain('标准（10 天）')
   expect(textOf(page)).toContain('张伟 · 上海市 市辖区 浦东新区 张江路 88 号')
   page.instance.onLeadChange({ detail: { value: '1' } })
-  page.instance.onInvoiceChange({ detail: { value: true } })
   await page.instance.confirmAccept()
-  expect(api.calls.find((c) => c.path.endsWith('/accept')).data).toEqual({ lead_time: 'expedited', address_id: 4, invoice: true })
+  expect(api.calls.find((c) => c.path.endsWith('/accept')).data).toEqual({ lead_time: 'expedited', address_id: 4 })
   expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/order/order?number=XA-1001' })
 })
 

@@ -1,46 +1,70 @@
-// The pickers' choices from GET /catalogue ({code, name} everywhere, materials per process),
-// and the names of a part's chosen options — customers see names, never codes.
-const FIELDS = ['process', 'material', 'finish', 'tolerance', 'threads', 'inspection']
-const KEYS = {
-  process: ['processes'],
-  material: ['materials'],
-  finish: ['finishes'],
-  tolerance: ['tolerances'],
-  threads: ['threads'],
-  inspection: ['inspections', 'inspection'],
-  lead_time: ['lead_times', 'lead_time'],
+// The pickers' choices from GET /catalogue — processes, each with its materials and finishes (a
+// finish may be offered for some materials only), tolerances, inspections, lead times, and the
+// range of tapped holes — and the names of a part's options: customers see names, never codes.
+const FIELDS = ['process', 'material', 'finish', 'tolerance', 'inspection']
+
+function processOf(catalogue, code) {
+  return ((catalogue && catalogue.processes) || []).find((p) => p.code === code) || null
 }
 
-function listOf(catalogue, field, process) {
+function named(items) {
+  return (items || []).map((item) => ({ code: String(item.code), name: item.name }))
+}
+
+// The choices for one field, given the other options (the process decides materials and
+// finishes, the material which finishes).
+function listOf(catalogue, field, options = {}) {
   if (!catalogue) return []
-  let found = null
-  for (const key of KEYS[field] || [field]) {
-    if (catalogue[key] !== undefined) {
-      found = catalogue[key]
-      break
-    }
+  const process = processOf(catalogue, options.process)
+  switch (field) {
+    case 'process':
+      return named(catalogue.processes)
+    case 'material':
+      return named(process && process.materials)
+    case 'finish':
+      return named(
+        ((process && process.finishes) || []).filter(
+          (f) => !f.materials || !options.material || f.materials.includes(options.material)
+        )
+      )
+    case 'tolerance':
+      return named(catalogue.tolerances)
+    case 'inspection':
+      return named(catalogue.inspections)
+    case 'lead_time':
+      return named(catalogue.lead_times)
+    default:
+      return []
   }
-  if (!found) return []
-  if (!Array.isArray(found)) found = (process && found[process]) || []
-  return found
-    .filter((item) => !process || field === 'process' || !item.process || item.process === process ||
-      (Array.isArray(item.processes) && item.processes.includes(process)))
-    .map((item) => ({ code: String(item.code), name: item.name }))
 }
 
-function nameOf(catalogue, field, code, process) {
-  const found = listOf(catalogue, field, process).find((item) => item.code === String(code))
+function nameOf(catalogue, field, options) {
+  const found = listOf(catalogue, field, options).find((item) => item.code === String(options[field]))
   return found ? found.name : ''
 }
 
 // For a part's options: each field's choices, chosen index and name.
 function pickers(catalogue, options) {
-  const process = options.process
   return FIELDS.map((field) => {
-    const choices = listOf(catalogue, field, process)
+    const choices = listOf(catalogue, field, options)
     const index = choices.findIndex((item) => item.code === String(options[field]))
     return { field, choices, names: choices.map((c) => c.name), index, name: index >= 0 ? choices[index].name : '' }
   })
 }
 
-module.exports = { FIELDS, listOf, nameOf, pickers }
+// After a change, options that the new process or material does not offer become its first.
+function settle(catalogue, options) {
+  const settled = { ...options }
+  for (const field of ['material', 'finish']) {
+    const choices = listOf(catalogue, field, settled)
+    if (choices.length && !choices.some((c) => c.code === String(settled[field]))) settled[field] = choices[0].code
+  }
+  return settled
+}
+
+function threads(catalogue) {
+  const found = (catalogue && catalogue.threads) || {}
+  return { name: found.name || '', min: found.min || 0, max: found.max || 1000 }
+}
+
+module.exports = { FIELDS, listOf, nameOf, pickers, settle, threads }
