@@ -61,8 +61,9 @@ function decode(res) {
   return text
 }
 
-// The `wx` object. `identity` is what the simulator should sign in as ({user} or {unionid}).
-function createWx({ simUrl, identity = {}, language = 'zh_CN', files = {} }) {
+// The `wx` object. `identity` is what the simulator should sign in as ({user} or {unionid});
+// `payUrl` is the WeChat Pay simulator that plays WeChat's payment sheet.
+function createWx({ simUrl, payUrl = '', identity = {}, language = 'zh_CN', files = {} }) {
   const storage = new Map()
   const navigation = []
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'xa-wx-'))
@@ -133,6 +134,31 @@ function createWx({ simUrl, identity = {}, language = 'zh_CN', files = {} }) {
         (res) => (res.status === 200 ? options.success({ code: res.data.code, errMsg: 'login:ok' }) : options.fail({ errMsg: 'login:fail' })),
         (err) => options.fail({ errMsg: `login:fail ${err.message}` })
       )
+    },
+    // WeChat's payment sheet: the payer confirms on the WeChat Pay simulator's page for the
+    // prepay_id, and WeChat Pay notifies the merchant's server (the site) by itself.
+    requestPayment(options) {
+      const missing = ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'].filter((k) => !options[k])
+      const token = String(options.package || '').replace(/^prepay_id=wx/, '')
+      if (missing.length || !payUrl) {
+        later(() => options.fail({ errMsg: `requestPayment:fail parameter error: ${missing.join(',')}` }))
+        return
+      }
+      send(`${payUrl}/pay/${token}`)
+        .then((page) => {
+          const found = /name="confirm_token" value="([^"]+)"/.exec(page.body.toString('utf8'))
+          if (page.status !== 200 || !found) throw new Error(`pay page ${page.status}`)
+          const form = Buffer.from(`confirm_token=${encodeURIComponent(found[1])}`)
+          return send(`${payUrl}/pay/${token}/confirm`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': form.length },
+            body: form,
+          })
+        })
+        .then(
+          (done) => (done.status === 200 ? options.success({ errMsg: 'requestPayment:ok' }) : options.fail({ errMsg: `requestPayment:fail ${done.status}` })),
+          (err) => options.fail({ errMsg: `requestPayment:fail ${err.message}` })
+        )
     },
     getPrivacySetting: (o) => later(() => o.success({ needAuthorization: false, privacyContractName: '' })),
     requirePrivacyAuthorize: (o) => later(() => o.success({})),

@@ -1,5 +1,6 @@
 """The Mini Program's pages against the live site: `npm run e2e` in miniprogram/ drives the pages'
-logic with a `wx` that speaks real HTTP to this live server and to the WeChat simulator."""
+logic with a `wx` that speaks real HTTP to this live server, the WeChat simulator (sign-in, phone
+number) and the WeChat Pay simulator (the payment sheet of wx.requestPayment)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ from pathlib import Path
 import pytest
 from conftest import cannot_run
 
+from xometry_site.devtools import wechatpay_simulator
 from xometry_site.devtools.wechat_simulator import DEFAULT_APPID, serve_in_thread
+from xometry_site.devtools.wechatpay_keys import TestKeys
 from xometry_site.models import User
 
 pytestmark = [pytest.mark.slow]
 
 MINIPROGRAM = Path(__file__).resolve().parents[2] / "miniprogram"
 ACCESS_TOKEN_SECONDS = 2  # short, so the flow meets an expired token and renews it
+PAY_APPID = "wx-test-pay-official-account"  # the merchant's Official Account; the Mini Program too
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +32,22 @@ def simulator():
     server.shutdown()
 
 
+@pytest.fixture(scope="module")
+def paysim():
+    """WeChat Pay for a merchant bound to the Official Account and the Mini Program."""
+    keys = TestKeys.generate(mchid="1900000109")
+    server = wechatpay_simulator.serve_in_thread(keys, {PAY_APPID, "wx-test-miniprogram"})
+    yield server
+    server.shutdown()
+
+
 @pytest.fixture
-def app_config(simulator) -> dict:
+def app_config(simulator, paysim) -> dict:
     simulator.reset()
+    paysim.reset()
     return {
+        **paysim.keys.site_settings(PAY_APPID, paysim.base_url),
+        "WECHATPAY_TIMEOUT": 5,
         "WECHAT_APP_ID": DEFAULT_APPID,
         "WECHAT_OPEN_BASE_URL": simulator.base_url,
         "WECHAT_API_BASE_URL": simulator.base_url,
@@ -53,12 +69,13 @@ def _npm() -> str:
     return npm
 
 
-def test_the_mini_program_flow_against_the_live_site(app, db, live_server, simulator):
+def test_the_mini_program_flow_against_the_live_site(app, db, live_server, simulator, paysim):
     npm = _npm()
     env = {
         **os.environ,
         "SITE_URL": live_server.url,
         "SIM_URL": simulator.base_url,
+        "PAY_URL": paysim.base_url,
         "ACCESS_TOKEN_SECONDS": str(ACCESS_TOKEN_SECONDS),
     }
     run = subprocess.run(
