@@ -56,11 +56,12 @@ def paysim(mp_paysim_server):
 
 
 @pytest.fixture
-def app_config(sim, paysim):
+def app_config(request, sim, paysim):
     return {
         **wechat_settings(sim),
         **paysim.keys.site_settings(APPID, paysim.base_url),
         "WECHATPAY_TIMEOUT": 2,
+        **getattr(request, "param", {}),  # a test's own settings (parametrized indirectly)
     }
 
 
@@ -311,6 +312,34 @@ def test_options_not_offered_are_422_with_the_field_and_nothing_is_saved(client,
     assert re.search(r"[\u4e00-\u9fff]", chinese.get_json()["error"]["fields"]["quantity"])
     db.session.expire_all()
     assert db.session.get(Drawing, part_id).material == "al6061"
+
+
+@pytest.mark.parametrize(
+    "app_config",
+    [
+        {
+            "RATELIMIT_ENABLED": True,
+            "PART_PRICE_LIMIT": "3 per minute",
+            "WECHATPAY_PAY_LIMIT": "1/minute",
+        }
+    ],
+    indirect=True,
+)
+def test_live_prices_and_payments_are_limited_per_account_as_on_the_website(client, sim, db):
+    tokens = register(client, sim)
+    quote = uploaded(client, tokens)
+    for quantity in (1, 2, 3):
+        assert price(client, tokens, quote, query_string={"quantity": quantity}).status_code == 200
+    limited = price(client, tokens, quote, headers={"Accept-Language": "en"})
+    assert limited.status_code == 429
+    assert limited.get_json()["error"]["code"] == "rate_limited"
+    other = register(client, sim, phone=OTHER_PHONE)
+    assert price(client, other, uploaded(client, other)).status_code == 200  # per account
+
+    order = ordered(client, db, tokens)
+    assert call(client, "post", f"/orders/{order['number']}/wechat-pay", tokens).status_code == 200
+    again = call(client, "post", f"/orders/{order['number']}/wechat-pay", tokens)
+    assert again.status_code == 429 and again.get_json()["error"]["code"] == "rate_limited"
 
 
 # --- ordering ------------------------------------------------------------------------------------

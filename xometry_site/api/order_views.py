@@ -127,7 +127,9 @@ def order_json(order, quote_ref: str | None = None) -> dict:
         }
         if due
         else None,
-        "wechat_pay": due and is_configured(current_app.config),
+        "wechat_pay": due
+        and is_configured(current_app.config)
+        and bool(current_app.config.get("WECHAT_MINIPROGRAM_APP_ID")),
         "shipping": {
             "carrier": order.carrier,
             "carrier_name": str(carriers.carrier_name(order.carrier)) if order.carrier else None,
