@@ -514,6 +514,26 @@ def test_wechat_pay_unavailable_is_503_and_the_order_stays_payable(client, sim, 
     assert detail["status"] == "awaiting_payment" and detail["bank_transfer"]
 
 
+@pytest.mark.parametrize("app_config", [{"WECHATPAY_MCHID": None}], indirect=True)
+def test_without_wechat_pay_only_the_transfer_is_offered(client, sim, db, paysim):
+    tokens = register(client, sim)
+    order = ordered(client, db, tokens)
+    assert order["wechat_pay"] is False and order["bank_transfer"]["remittance_reference"]
+    answer = call(
+        client,
+        "post",
+        f"/orders/{order['number']}/wechat-pay",
+        tokens,
+        headers={"Accept-Language": "en"},
+    )
+    assert answer.status_code == 409
+    assert answer.get_json()["error"] == {  # in the account's language, over the header's
+        "code": "pay_not_configured",
+        "message": "微信支付暂不可用，请使用银行转账付款。",
+    }
+    assert paysim.state.calls == []
+
+
 # --- the fapiao ----------------------------------------------------------------------------------
 
 

@@ -133,7 +133,11 @@ class AcceptInSchema(InputSchema):
         error_messages=FIELD_MESSAGES,
         metadata={"description": "standard or expedited (see GET /catalogue)"},
     )
-    address_id = count(required=True, metadata={"description": "One of GET /addresses"})
+    address_id = count(
+        required=True,
+        validate=validate.Range(min=1, max=2**31 - 1, error=_l("This value is not valid.")),
+        metadata={"description": "One of GET /addresses"},
+    )
     invoice = fields.Boolean(
         load_default=True,
         error_messages=FIELD_MESSAGES,

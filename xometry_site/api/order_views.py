@@ -209,7 +209,13 @@ def order_detail(number: str):
     return order_json(_owned_order(number))
 
 
-PAY_STATUS = {"not_configured": 503, "unreachable": 503, "refused": 502, "confirming": 409}
+FAPIAO_FILE = "The fapiao file (PDF or OFD), as an attachment"
+FAPIAO_CONTENT = {
+    kind: {"schema": {"type": "string", "format": "binary"}}
+    for kind in ("application/pdf", "application/ofd")
+}
+# an outage is a 503 with Retry-After; what retrying will not change is a 409
+PAY_STATUS = {"unreachable": 503, "refused": 502}
 
 
 def _pay_limit() -> str:
@@ -222,9 +228,12 @@ def _pay_limit() -> str:
 @no_store
 @bp.response(200, WeChatPaySchema)
 @bp.alt_response(404, schema=ErrorSchema, description="Not one of yours")
-@bp.alt_response(409, schema=ErrorSchema, description="Nothing to pay, or a payment is confirming")
+@bp.alt_response(
+    409, schema=ErrorSchema, description="Nothing to pay, being confirmed, or not offered"
+)
+@bp.alt_response(429, schema=ErrorSchema, description="Too many payment attempts")
 @bp.alt_response(502, schema=ErrorSchema, description="WeChat Pay refused the payment")
-@bp.alt_response(503, schema=ErrorSchema, description="WeChat Pay unavailable")
+@bp.alt_response(503, schema=ErrorSchema, description="WeChat Pay not answering")
 def order_wechat_pay(number: str):
     """Start paying what is due with wx.requestPayment. Its success callback proves nothing:
     the order is paid when WeChat Pay's signed notification arrives (poll GET /orders/<number>)."""
@@ -239,7 +248,8 @@ def order_wechat_pay(number: str):
         else:
             message = labels.PAY_ERROR.get(error.code, labels.PAY_ERROR["refused"])
         status = PAY_STATUS.get(error.code, 409)
-        headers = {"Retry-After": "60"} if status == 503 else None
+        retry = str(current_app.config.get("RETRY_AFTER_SECONDS") or 30)
+        headers = {"Retry-After": retry} if status == 503 else None
         raise ApiError(status, f"pay_{error.code}", message, headers=headers) from None
     params = start.jsapi or {}
     return {
@@ -251,11 +261,8 @@ def order_wechat_pay(number: str):
 @bp.route("/orders/<number>/fapiao", methods=["GET"])
 @bp.signed_in
 @no_store
-@bp.response(
-    200,
-    description="The fapiao file (PDF or OFD), as an attachment",
-    content_type="application/octet-stream",
-)
+@bp.response(200, description=FAPIAO_FILE)
+@bp.doc(responses={"200": {"description": FAPIAO_FILE, "content": FAPIAO_CONTENT}})
 @bp.alt_response(404, schema=ErrorSchema, description="Not yours, or no fapiao issued yet")
 def order_fapiao(number: str):
     """The issued e-fapiao, decrypted as it streams."""
