@@ -6,6 +6,8 @@ notification marks the order paid) and the fapiao file. Another account's order 
 
 from __future__ import annotations
 
+import functools
+
 from flask import Response, current_app
 from flask_babel import gettext as _
 
@@ -161,8 +163,20 @@ def _owned_order(number: str):
     return order
 
 
+def quote_owner_first(view):
+    """Another account's quote is a 404 before the body is even read (never a 422)."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        _owned_quote(kwargs["ref"])
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 @bp.route("/quotes/<ref>/accept", methods=["POST"])
 @bp.signed_in
+@quote_owner_first
 @no_store
 @bp.arguments(AcceptInSchema)
 @bp.response(201, OrderSchema)
