@@ -45,9 +45,18 @@ quotes_bp = ApiBlueprint("mp_quotes", __name__, url_prefix=PREFIX, description="
 privacy_bp = ApiBlueprint(
     "mp_privacy", __name__, url_prefix=PREFIX, description="My data and the policy"
 )
-BLUEPRINTS = (session_bp, account_bp, quotes_bp, privacy_bp)
+orders_bp = ApiBlueprint("mp_orders", __name__, url_prefix=PREFIX, description="Orders and payment")
+BLUEPRINTS = (session_bp, account_bp, quotes_bp, privacy_bp, orders_bp)
 
-from . import account_views, privacy_views, quote_views, session_views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    account_views,
+    catalogue_views,
+    order_views,
+    part_views,
+    privacy_views,
+    quote_views,
+    session_views,
+)
 
 
 def register(app: Flask, api: Api) -> None:
