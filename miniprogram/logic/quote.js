@@ -18,7 +18,8 @@ function priceView(price) {
     findings: (price.dfm || []).map((f) => ({ message: f.message, severity: f.severity })),
     reviewMessage: price.review_message || (price.review && price.review.message) || '',
     // the live price also tells what the quote's total would be with these options saved
-    quoteTotal: price.quote ? format.money(price.quote.total) : '',
+    // (only when every part has a price: else the total would leave some out)
+    quoteTotal: price.quote && price.quote.complete ? format.money(price.quote.total) : '',
   }
 }
 
