@@ -45,9 +45,22 @@ quotes_bp = ApiBlueprint("mp_quotes", __name__, url_prefix=PREFIX, description="
 privacy_bp = ApiBlueprint(
     "mp_privacy", __name__, url_prefix=PREFIX, description="My data and the policy"
 )
-BLUEPRINTS = (session_bp, account_bp, quotes_bp, privacy_bp)
+center_bp = ApiBlueprint(
+    "mp_center", __name__, url_prefix=PREFIX, description="Personal Center: edits and settings"
+)
+rights_bp = ApiBlueprint(
+    "mp_rights",
+    __name__,
+    url_prefix=PREFIX,
+    description="The policy's rights: copy, consents, "
+    "deregistration, requests, editions, what was collected",
+)
+BLUEPRINTS = (session_bp, account_bp, quotes_bp, privacy_bp, center_bp, rights_bp)
 
 from . import account_views, privacy_views, quote_views, session_views  # noqa: E402,F401
+
+# isort: split
+from . import disclosure_views, export_views, profile_views, rights_views  # noqa: E402,F401
 
 
 def register(app: Flask, api: Api) -> None:
