@@ -9,11 +9,11 @@ import json
 import zipfile
 from datetime import timedelta
 
+from conftest import sign_in as website_sign_in
 from test_mp_api import API, OTHER_PHONE, PHONE, bearer, login_code, me, register
 from test_quotes_support import cube_stl, multipart
 from wechat_support import *  # noqa: F403 - the fixtures app_config, sim, sim_server
 
-from conftest import sign_in as website_sign_in
 from xometry_site.models import ApiSession, Consent, DataExport, InvoiceProfile, User
 from xometry_site.services.validators import uscc_check_character
 
