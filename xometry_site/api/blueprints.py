@@ -29,6 +29,16 @@ class ApiBlueprint(Blueprint):
     def registering(self, view: Callable[..., Any]) -> Callable[..., Any]:
         return self._documented(bearer.registering(view), registration=False)
 
+    def arguments(self, schema: Any, **kwargs: Any) -> Callable[..., Any]:
+        """flask-smorest's, also documenting the 400 of a body that is not a JSON object."""
+        parse = super().arguments(schema, **kwargs)
+        bad_body = self.alt_response(400, schema=ErrorSchema, description="Not a JSON object")
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            return bad_body(parse(view))
+
+        return decorator
+
     def _documented(self, view: Callable[..., Any], *, registration: bool) -> Callable[..., Any]:
         view = self.doc(security=bearer.BEARER)(view)
         view = self.alt_response(401, schema=ErrorSchema, description="No or a dead token")(view)

@@ -63,7 +63,7 @@ def _per_account() -> str:
 
 @bp.route("/exports", methods=["POST"])
 @bp.signed_in
-@limiter.limit("10 per day", key_func=_per_account)
+@limiter.shared_limit("10 per day", scope="privacy-export", key_func=_per_account)
 @no_store
 @bp.response(202, ExportSchema)
 @bp.alt_response(429, schema=ErrorSchema, description="Ten copies a day at most")

@@ -64,7 +64,7 @@ def _password_key() -> str:
 
 @bp.route("/me/password", methods=["POST"])
 @bp.signed_in
-@limiter.limit("10 per hour", key_func=_password_key)
+@limiter.shared_limit("10 per hour", scope="account-password", key_func=_password_key)
 @no_store
 @bp.arguments(PasswordInSchema)
 @bp.response(204)

@@ -155,7 +155,7 @@ def _per_account() -> str:
 
 @bp.route("/privacy-requests", methods=["POST"])
 @bp.signed_in
-@limiter.limit("20 per day", key_func=_per_account)
+@limiter.shared_limit("20 per day", scope="privacy-request", key_func=_per_account)
 @no_store
 @bp.arguments(PrivacyRequestInSchema)
 @bp.response(201, PrivacyRequestSchema)
