@@ -227,6 +227,7 @@ def test_saving_the_invoice_after_an_old_sign_in_asks_for_the_password(client, s
     age_sign_in(db, user)
     stale = client.put(f"{API}/invoice", json=SPECIAL, headers=bearer(tokens))
     assert stale.status_code == 403 and stale.get_json()["error"]["code"] == "reauth_required"
+    assert stale.get_json()["error"]["message"].startswith("请确认是您本人")
     wrong = client.put(
         f"{API}/invoice", json={**SPECIAL, "password": "nope"}, headers=bearer(tokens)
     )
