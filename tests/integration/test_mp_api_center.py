@@ -9,10 +9,12 @@ import json
 import zipfile
 from datetime import timedelta
 
+import pytest
 from conftest import sign_in as website_sign_in
 from test_mp_api import API, OTHER_PHONE, PHONE, bearer, login_code, me, register
 from test_quotes_support import cube_stl, multipart
 from wechat_support import *  # noqa: F403 - the fixtures app_config, sim, sim_server
+from wechat_support import wechat_settings
 
 from xometry_site.models import ApiSession, Consent, DataExport, InvoiceProfile, User
 from xometry_site.services.validators import uscc_check_character
@@ -314,6 +316,34 @@ def test_a_copy_still_being_built_is_a_409(client, sim, db):
     answer = client.get(f"{API}/exports/{export.public_id}/download", headers=bearer(tokens))
     assert answer.status_code == 409 and answer.get_json()["error"]["code"] == "still_building"
     assert answer.headers["Retry-After"]
+
+
+class TestCopiesOnRQ:
+    """With REDIS_URL set the copy is the website's RQ job: 409 until a worker has built it."""
+
+    REDIS = "redis://127.0.0.1:6379/5"
+
+    @pytest.fixture
+    def app_config(self, sim):
+        from conftest import redis_app_config
+
+        yield from ({**wechat_settings(sim), **redis} for redis in redis_app_config(self.REDIS))
+
+    def test_the_copy_is_queued_then_built_by_a_worker(self, app, client, sim, db):
+        from xometry_site.jobs_cli import make_worker
+
+        tokens = register(client, sim)
+        export = client.post(f"{API}/exports", headers=bearer(tokens)).get_json()
+        assert export["status"] == "pending" and export["downloadable"] is False
+        path = f"{API}/exports/{export['id']}/download"
+        assert client.get(path, headers=bearer(tokens)).status_code == 409
+        again = client.post(f"{API}/exports", headers=bearer(tokens)).get_json()
+        assert again["id"] == export["id"]  # one copy at a time, as on the website
+        make_worker(app, ("default",)).work(burst=True, with_scheduler=False)
+        db.session.expire_all()
+        download = client.get(path, headers=bearer(tokens))
+        assert download.status_code == 200 and download.mimetype == "application/zip"
+        assert "data.json" in zipfile.ZipFile(io.BytesIO(download.data)).namelist()
 
 
 # --- consents -----------------------------------------------------------------------------------
