@@ -14,6 +14,7 @@ from conftest import sign_in as website_sign_in
 from test_mp_api import API, OTHER_PHONE, PHONE, bearer, login_code, me, register
 from test_quotes_support import cube_stl, multipart
 from wechat_support import *  # noqa: F403 - the fixtures app_config, sim, sim_server
+from wechat_support import register as website_register
 from wechat_support import wechat_settings
 
 from xometry_site.models import ApiSession, Consent, DataExport, InvoiceProfile, User
@@ -484,3 +485,31 @@ def test_collected_shows_the_phone_masked_and_when(client, sim, db):
     assert body["openid_linked"] is True and body["linked_at"]
     assert body["sign_ins"] >= 1 and body["last_sign_in_at"] and body["uploads"] == 0
     assert client.get(f"{API}/collected").status_code == 401
+
+
+def test_no_center_or_rights_answer_reads_or_sets_a_cookie(app, client, sim, db):
+    website = app.test_client()
+    website_register(website, app, "wangfang", "+8613600002222")  # a signed-in website session
+    cookie = website.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    jar = {"Cookie": f"{cookie.key}={cookie.value}; lang=en; cookie_consent=necessary"}
+    assert client.get(f"{API}/consents", headers=jar).status_code == 401  # not opened by it
+    tokens = register(client, sim)
+    export = client.post(f"{API}/exports", headers=bearer(tokens)).get_json()["id"]
+    for method, path, body in [
+        ("PATCH", "/me", {"name": "王小明"}),
+        ("POST", "/me/password", {"new_password": "tangerine velvet harbour"}),
+        ("PUT", "/invoice", {"kind": "personal", "name": "王小明"}),
+        ("PUT", "/subscriptions", {"subscribed": False}),
+        ("GET", f"/exports/{export}/download", None),
+        ("POST", "/consents/cookies_functional/withdraw", None),
+        ("POST", "/privacy-requests", {"kind": "question", "details": "?"}),
+        ("GET", "/collected", None),
+        ("POST", "/deregistration", {"confirm": True}),
+    ]:
+        answer = client.open(
+            f"{API}{path}?lang=en", method=method, json=body, headers=bearer(tokens, **jar)
+        )
+        assert answer.status_code < 300, (path, answer.status_code)
+        assert "Set-Cookie" not in answer.headers, path
+        assert answer.headers["Cache-Control"].startswith("no-store"), path
+    assert website.get("/account").status_code == 200  # the website kept its own session
