@@ -55,6 +55,7 @@ quotes_bp = ApiBlueprint("mp_quotes", __name__, url_prefix=PREFIX, description="
 privacy_bp = ApiBlueprint(
     "mp_privacy", __name__, url_prefix=PREFIX, description="My data and the policy"
 )
+orders_bp = ApiBlueprint("mp_orders", __name__, url_prefix=PREFIX, description="Orders and payment")
 center_bp = ApiBlueprint(
     "mp_center", __name__, url_prefix=PREFIX, description="Personal Center: edits and settings"
 )
@@ -65,12 +66,21 @@ rights_bp = ApiBlueprint(
     description="The policy's rights: copy, consents, "
     "deregistration, requests, editions, what was collected",
 )
-BLUEPRINTS = (session_bp, account_bp, quotes_bp, privacy_bp, center_bp, rights_bp)
+BLUEPRINTS = (session_bp, account_bp, quotes_bp, privacy_bp, orders_bp, center_bp, rights_bp)
 
-from . import account_views, privacy_views, quote_views, session_views  # noqa: E402,F401
-
-# isort: split
-from . import disclosure_views, export_views, profile_views, rights_views  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    account_views,
+    catalogue_views,
+    disclosure_views,
+    export_views,
+    order_views,
+    part_views,
+    privacy_views,
+    profile_views,
+    quote_views,
+    rights_views,
+    session_views,
+)
 
 
 def register(app: Flask, api: Api) -> None:

@@ -52,5 +52,6 @@ def mount_wechatpay_simulator(app: Flask) -> None:
     )
     base = app.config["SERVER_NAME_FOR_MAIL"].rstrip("/") + PAY_PREFIX
     app.config.update(keys.site_settings(appid, base))
-    simulator = create_simulator_app(keys, {appid})
+    mini = app.config.get("WECHAT_MINIPROGRAM_APP_ID")  # pays with wx.requestPayment
+    simulator = create_simulator_app(keys, {appid, *([mini] if mini else [])})
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {PAY_PREFIX: simulator})

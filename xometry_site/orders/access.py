@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import abort
 from flask_login import current_user
 
-from ..extensions import db
 from ..models import Order
+from ..services.orders.records import order_of
 
 
 def order_or_404(number: str) -> Order:
-    order = db.session.scalar(db.select(Order).filter_by(number=number, user_id=current_user.id))
+    order = order_of(current_user, number)
     if order is None:
         abort(404)
     return order

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -15,11 +14,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..extensions import db
-from ..models import Order
 from ..quotes.downloads import content_disposition
 from ..security import no_store
-from ..services.orders import carriers, fulfilment, reorder
+from ..services.orders import carriers, fulfilment, records, reorder
 from ..services.orders import fapiao as fapiao_files
 from ..services.quotes import drawing_files
 from ..services.quotes.records import QuoteError
@@ -32,11 +29,7 @@ from .forms import ReorderForm
 @login_required
 @no_store
 def index():
-    orders = db.session.scalars(
-        db.select(Order)
-        .filter_by(user_id=current_user.id)
-        .order_by(Order.created_at.desc(), Order.id.desc())
-    ).all()
+    orders = [order for order, _ref in records.orders_of(current_user)]
     return render_template("orders/index.html", orders=orders)
 
 
@@ -48,7 +41,7 @@ def detail(number: str):
     return render_template(
         "orders/detail.html",
         order=order,
-        bank=bank_account(),
+        bank=records.bank_account(),
         tracking_url=carriers.tracking_url(order.carrier, order.tracking_number),
         reorder_form=ReorderForm(),
         overdue=fulfilment.is_overdue(order, _today()),
@@ -108,16 +101,6 @@ def order_helpers() -> dict:
         "order_labels": labels,
         "quote_labels": quote_labels,
         "carrier_name": carriers.carrier_name,
-    }
-
-
-def bank_account() -> dict[str, str]:
-    """The operator's account for corporate transfers (settings, see the README)."""
-    config = current_app.config
-    return {
-        "name": config["BANK_ACCOUNT_NAME"],
-        "bank": config["BANK_NAME"],
-        "number": config["BANK_ACCOUNT_NUMBER"],
     }
 
 

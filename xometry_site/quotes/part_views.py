@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..extensions import limiter
 from ..security import no_store
-from ..services.quotes import part_quote, parts, pricing, records
-from ..services.quotes.records import money
+from ..services.quotes import part_quote, parts, records
 from . import bp
 from .access import quote_or_404
 from .forms import AttachForm, PartForm
@@ -69,36 +66,20 @@ def part_price(ref: str, part_id: int):
 
 
 def price_json(quote, part, result: part_quote.PartQuote) -> dict:
-    """The route contract's shape: money as decimal strings, texts in the page's language."""
+    """The route contract's shape (services/quotes/part_quote.py) with the page's texts: the
+    review's message and the amounts as ¥, in the page's language."""
     from .views import cny
 
-    body: dict = {**result.as_json(), "review": None}
-    others = sum((p.line_total or Decimal(0) for p in quote.parts if p.id != part.id), Decimal(0))
-    complete = all(p.line_total is not None for p in quote.parts if p.id != part.id)
-    if result.instant and result.standard:
-        others += result.standard.subtotal
-    else:
-        complete = False
-        body["review"] = {
-            "code": result.review_reason,
-            "field": result.review_field,
-            "message": str(review_reason(result.review_reason)),
-        }
-    rate = Decimal(str(pricing.load_rules()["vat_rate"]))
-    subtotal = money(others)
-    vat = money(subtotal * rate)
-    body["quote"] = {
-        "subtotal": str(subtotal),
-        "vat": str(vat),
-        "total": str(subtotal + vat),
-        "complete": complete,
-    }
+    body = part_quote.live_price(quote, part, result)
+    if body["review"] is not None:
+        body["review"]["message"] = str(review_reason(result.review_reason))
+    totals = body["quote"]
     body["text"] = {
         "unit_price": cny(body["unit_price"]),
         "total": cny(body["total"]),
-        "quote_subtotal": cny(subtotal),
-        "quote_vat": cny(vat),
-        "quote_total": cny(subtotal + vat),
+        "quote_subtotal": cny(totals["subtotal"]),
+        "quote_vat": cny(totals["vat"]),
+        "quote_total": cny(totals["total"]),
         "breaks": [cny(b["unit_price"]) for b in body["breaks"]],
     }
     return body

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class PayError(Exception):
-    """A payment that could not start; `code`: not_configured, unreachable, refused, confirming."""
+    """A payment that could not start; `code`: not_configured, unreachable, refused, confirming,
+    no_payer (the Mini Program's OpenID of the account is not known)."""
 
     def __init__(self, code: str) -> None:
         super().__init__(code)
@@ -59,8 +60,12 @@ def payer_openid(user: User, appid: str) -> str | None:
     )
 
 
-def start_payment(order: Order, user: User, in_wechat: bool) -> PaymentStart:
-    """A new payment attempt for what is still due (committed), and its QR code or JSAPI call."""
+def start_payment(
+    order: Order, user: User, in_wechat: bool, *, miniprogram: bool = False
+) -> PaymentStart:
+    """A new payment attempt for what is still due (committed), and its QR code or JSAPI call:
+    JSAPI under the merchant's AppID inside WeChat's browser when the payer signed in with it,
+    else a code; from the Mini Program always JSAPI under its AppID (its OpenID pays)."""
     if order.status != "awaiting_payment" or order.outstanding <= 0:
         raise OrderError("not_payable")
     if not is_configured(current_app.config):
@@ -70,6 +75,10 @@ def start_payment(order: Order, user: User, in_wechat: bool) -> PaymentStart:
     except SettingsProblem:
         log.error("wechatpay.settings_unusable")
         raise PayError("not_configured") from None
+    appid = api.settings.miniprogram_appid if miniprogram else api.settings.appid
+    openid = payer_openid(user, appid) if appid and (in_wechat or miniprogram) else None
+    if miniprogram and not openid:
+        raise PayError("not_configured" if not appid else "no_payer")
     _close_earlier_attempts(order, api)
     if order.status != "awaiting_payment" or order.outstanding <= 0:
         raise OrderError("not_payable")  # paid while we closed the earlier attempts
@@ -81,16 +90,15 @@ def start_payment(order: Order, user: User, in_wechat: bool) -> PaymentStart:
     )
     order.payments.append(payment)
     db.session.commit()
-    openid = payer_openid(user, api.settings.appid) if in_wechat else None
     try:
         if openid:
             prepay_id = api.jsapi_prepay(
-                payment.out_trade_no, description(order), fen(payment.amount), openid
+                payment.out_trade_no, description(order), fen(payment.amount), openid, appid
             )
             start = PaymentStart(
                 payment.out_trade_no,
                 payment.amount,
-                jsapi=api.jsapi_parameters(prepay_id),
+                jsapi=api.jsapi_parameters(prepay_id, appid),
                 in_wechat=True,
             )
         else:

@@ -69,18 +69,31 @@ class WeChatPayApi:
         body = self._order(out_trade_no, description, total_fen)
         return str(self._call("POST", "/v3/pay/transactions/native", body)["code_url"])
 
-    def jsapi_prepay(self, out_trade_no: str, description: str, total_fen: int, openid: str) -> str:
-        """A JSAPI order for a payer (their OpenID under our AppID): the prepay_id."""
-        body = {**self._order(out_trade_no, description, total_fen), "payer": {"openid": openid}}
+    def jsapi_prepay(
+        self,
+        out_trade_no: str,
+        description: str,
+        total_fen: int,
+        openid: str,
+        appid: str | None = None,
+    ) -> str:
+        """A JSAPI order for a payer (their OpenID under `appid`, by default the merchant's
+        AppID; the Mini Program's for wx.requestPayment): the prepay_id."""
+        body = {
+            **self._order(out_trade_no, description, total_fen, appid),
+            "payer": {"openid": openid},
+        }
         return str(self._call("POST", "/v3/pay/transactions/jsapi", body)["prepay_id"])
 
-    def jsapi_parameters(self, prepay_id: str) -> dict[str, str]:
-        """What WeixinJSBridge's getBrandWCPayRequest takes, signed with the merchant key."""
+    def jsapi_parameters(self, prepay_id: str, appid: str | None = None) -> dict[str, str]:
+        """What WeixinJSBridge's getBrandWCPayRequest (or the Mini Program's
+        wx.requestPayment) takes, signed with the merchant key for that AppID."""
+        appid = appid or self.settings.appid
         timestamp, nonce = str(int(time.time())), secrets.token_hex(16)
         package = f"prepay_id={prepay_id}"
-        signature = self.verifier.sign([self.settings.appid, timestamp, nonce, package])
+        signature = self.verifier.sign([appid, timestamp, nonce, package])
         return {
-            "appId": self.settings.appid,
+            "appId": appid,
             "timeStamp": timestamp,
             "nonceStr": nonce,
             "package": package,
@@ -130,9 +143,11 @@ class WeChatPayApi:
 
     # --- plumbing -------------------------------------------------------------------------
 
-    def _order(self, out_trade_no: str, description: str, total_fen: int) -> dict[str, Any]:
+    def _order(
+        self, out_trade_no: str, description: str, total_fen: int, appid: str | None = None
+    ) -> dict[str, Any]:
         return {
-            "appid": self.settings.appid,
+            "appid": appid or self.settings.appid,
             "mchid": self.settings.mchid,
             "description": description,
             "out_trade_no": out_trade_no,
@@ -233,7 +248,8 @@ def client_for(app: Any) -> WeChatPayApi:
     fingerprint = tuple(
         str(config.get(name))
         for name in sorted(config)
-        if name.startswith("WECHATPAY_") or name == "SERVER_NAME_FOR_MAIL"
+        if name.startswith("WECHATPAY_")
+        or name in ("SERVER_NAME_FOR_MAIL", "WECHAT_MINIPROGRAM_APP_ID")
     )
     known = app.extensions.get("wechatpay_client")
     if known is not None and known[0] == fingerprint:

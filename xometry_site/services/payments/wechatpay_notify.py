@@ -166,7 +166,7 @@ def _apply_transaction(api: WeChatPayApi, resource: Mapping[str, Any]) -> str:
     """A payment's result: applied once, or already applied (a replay), or nothing to do."""
     payment = _payment(api, resource)
     subject = f"payment:{payment.id}"
-    if "appid" in resource and resource.get("appid") != api.settings.appid:
+    if "appid" in resource and resource.get("appid") not in api.settings.appids:
         raise Refused(400, "wrong_appid", MISMATCH, subject)
     if resource.get("trade_state") != "SUCCESS":
         return "not_paid"  # only SUCCESS moves money; nothing to record

@@ -23,6 +23,7 @@ class WeChatPaySettings:
 
     mchid: str
     appid: str
+    miniprogram_appid: str | None  # the Mini Program's AppID, bound to the merchant too
     merchant_serial: str
     private_key: str  # PEM of the merchant's API key
     apiv3_key: str
@@ -32,6 +33,11 @@ class WeChatPaySettings:
     notify_url: str
     timeout: float
     notify_max_age: int
+
+    @property
+    def appids(self) -> frozenset[str]:
+        """The AppIDs payments are made under: the merchant's, and the Mini Program's."""
+        return frozenset(a for a in (self.appid, self.miniprogram_appid) if a)
 
 
 def _text(config: Mapping[str, Any], name: str) -> str | None:
@@ -113,6 +119,7 @@ def read_settings(config: Mapping[str, Any]) -> WeChatPaySettings:
     return WeChatPaySettings(
         mchid=str(config["WECHATPAY_MCHID"]),
         appid=str(config["WECHATPAY_APPID"]),
+        miniprogram_appid=str(config.get("WECHAT_MINIPROGRAM_APP_ID") or "") or None,
         merchant_serial=str(config["WECHATPAY_MERCHANT_SERIAL"]),
         private_key=private_key,
         apiv3_key=apiv3_key,

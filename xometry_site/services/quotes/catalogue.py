@@ -134,3 +134,42 @@ def reviewed_options() -> dict[str, list[str]]:
     """Option values that always send a part to an engineer (shown beside their control)."""
     tolerances = (_rules().get("options") or {}).get("tolerance") or {}
     return {"tolerance": [key for key, entry in tolerances.items() if entry.get("review")]}
+
+
+def listing() -> dict[str, Any]:
+    """Everything a part can be made with, named in the current language (the Mini Program's
+    pickers): processes with their materials and finishes (and the materials each finish
+    allows), tolerances, the tapped-hole count's bounds, inspections, the rules' defaults."""
+    rules, lang = _rules(), _lang()
+    options = rules.get("options") or {}
+    processes = []
+    for key, process in rules["processes"].items():
+        processes.append(
+            {
+                "code": key,
+                "name": _name(process, key, lang),
+                "instant": bool(process.get("instant", True)),
+                "lead_days": dict(process.get("lead_days") or {}),
+                "materials": [
+                    {"code": m, "name": _name(entry, m, lang)}
+                    for m, entry in process.get("materials", {}).items()
+                ],
+                "finishes": [
+                    {"code": f, "name": _name(entry, f, lang), "materials": entry.get("materials")}
+                    for f, entry in process.get("finishes", {}).items()
+                ],
+            }
+        )
+    return {
+        "processes": processes,
+        "tolerances": [
+            {"code": key, "name": _name(entry, key, lang), "review": bool(entry.get("review"))}
+            for key, entry in (options.get("tolerance") or {}).items()
+        ],
+        "threads": {"instant_max": (options.get("threads") or {}).get("max_instant")},
+        "inspections": [
+            {"code": key, "name": _name(entry, key, lang)}
+            for key, entry in (options.get("inspection") or {}).items()
+        ],
+        "defaults": dict(rules.get("defaults") or {}),
+    }

@@ -187,3 +187,32 @@ def price_breaks(
         )
         for quantity in quantities
     ]
+
+
+def live_price(
+    quote: Quote, part: Drawing, result: PartQuote, rules: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The live price endpoint's answer (website and Mini Program): the part's price shape, what
+    sends it to review (code and control; the caller names it), and the quote's totals were the
+    part saved so, the other parts as they are. Money as decimal strings."""
+    from .records import money
+
+    rules = rules or pricing.load_rules()
+    body: dict[str, Any] = {**result.as_json(), "review": None}
+    others = [p for p in quote.parts if p.id != part.id]
+    subtotal = sum((p.line_total or Decimal(0) for p in others), Decimal(0))
+    complete = all(p.line_total is not None for p in others)
+    if result.instant and result.standard:
+        subtotal += result.standard.subtotal
+    else:
+        complete = False
+        body["review"] = {"code": result.review_reason, "field": result.review_field}
+    subtotal = money(subtotal)
+    vat = money(subtotal * Decimal(str(rules["vat_rate"])))
+    body["quote"] = {
+        "subtotal": str(subtotal),
+        "vat": str(vat),
+        "total": str(subtotal + vat),
+        "complete": complete,
+    }
+    return body

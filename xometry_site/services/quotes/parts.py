@@ -15,13 +15,27 @@ from .records import QuoteError
 log = logging.getLogger(__name__)
 
 
-def save_options(quote: Quote, part: Drawing, options: PartOptions, actor: User) -> None:
-    """Store what the customer chose for `part` and reprice the quote (committed)."""
+NOTES_MAX = 2000  # as the upload form's notes
+
+
+def save_options(
+    quote: Quote,
+    part: Drawing,
+    options: PartOptions,
+    actor: User,
+    notes: str | None = None,
+) -> None:
+    """Store what the customer chose for `part` (and, given, the quote's notes for the engineer,
+    which pricing reads) and reprice the quote (committed)."""
     _check_changeable(quote, actor)
     if part.part_of_id is not None or part.quote_id != quote.id:
         raise QuoteError("not_a_part")
     if combination_error(options.process, options.material, options.finish):
         raise QuoteError("bad_combination")
+    if notes is not None:
+        if len(notes) > NOTES_MAX:
+            raise QuoteError("message_too_long")
+        quote.notes = notes.strip() or None
     part.process, part.material, part.finish = options.process, options.material, options.finish
     part.quantity, part.tolerance = options.quantity, options.tolerance
     part.threads, part.inspection = options.threads, options.inspection
