@@ -32,6 +32,8 @@ class ApiBlueprint(Blueprint):
     def arguments(self, schema: Any, **kwargs: Any) -> Callable[..., Any]:
         """flask-smorest's, also documenting the 400 of a body that is not a JSON object."""
         parse = super().arguments(schema, **kwargs)
+        if kwargs.get("location", "json") != "json":
+            return parse
         bad_body = self.alt_response(400, schema=ErrorSchema, description="Not a JSON object")
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
