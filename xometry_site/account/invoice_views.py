@@ -44,13 +44,7 @@ def invoice():
                 ip=request.remote_addr,
             )
         except invoicing.SensitiveConsentMissing:
-            form.consent_sensitive.errors = [
-                _(
-                    "This tax number is a national ID number, which is sensitive personal "
-                    "information. Tick the box to give your separate consent, or leave the tax "
-                    "number empty."
-                )
-            ]
+            form.consent_sensitive.errors = [invoicing.SENSITIVE_CONSENT_MESSAGE]
         else:
             flash(_("Your invoice information has been saved."), "success")
             return back_or("account.index")

@@ -89,8 +89,9 @@ def _make_saved_message() -> str:
 @bp.route("/password", methods=["GET", "POST"])
 @no_store
 @login_required
-@limiter.limit(
+@limiter.shared_limit(
     "10 per hour",
+    scope="account-password",  # one budget with the Mini Program's POST /me/password
     methods=["POST"],
     key_func=lambda: f"account-password:{current_user.id}",  # not get_id(): a change renews it
 )

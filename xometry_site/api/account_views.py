@@ -67,7 +67,11 @@ def invoice_json(invoice) -> dict | None:
 @bp.response(200, MeSchema)
 def me():
     """The account as the Personal Center shows it; secrets masked."""
-    user = current_account()
+    return me_json(current_account())
+
+
+def me_json(user) -> dict:
+    """The account as GET /me shows it (PATCH /me answers with it too)."""
     default_address = addresses.default_for(user)
     label = CUSTOMER_TYPE_LABELS.get(user.customer_type or "")
     return {

@@ -29,6 +29,18 @@ class ApiBlueprint(Blueprint):
     def registering(self, view: Callable[..., Any]) -> Callable[..., Any]:
         return self._documented(bearer.registering(view), registration=False)
 
+    def arguments(self, schema: Any, **kwargs: Any) -> Callable[..., Any]:
+        """flask-smorest's, also documenting the 400 of a body that is not a JSON object."""
+        parse = super().arguments(schema, **kwargs)
+        if kwargs.get("location", "json") != "json":
+            return parse
+        bad_body = self.alt_response(400, schema=ErrorSchema, description="Not a JSON object")
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            return bad_body(parse(view))
+
+        return decorator
+
     def _documented(self, view: Callable[..., Any], *, registration: bool) -> Callable[..., Any]:
         view = self.doc(security=bearer.BEARER)(view)
         view = self.alt_response(401, schema=ErrorSchema, description="No or a dead token")(view)
@@ -46,15 +58,29 @@ privacy_bp = ApiBlueprint(
     "mp_privacy", __name__, url_prefix=PREFIX, description="My data and the policy"
 )
 orders_bp = ApiBlueprint("mp_orders", __name__, url_prefix=PREFIX, description="Orders and payment")
-BLUEPRINTS = (session_bp, account_bp, quotes_bp, privacy_bp, orders_bp)
+center_bp = ApiBlueprint(
+    "mp_center", __name__, url_prefix=PREFIX, description="Personal Center: edits and settings"
+)
+rights_bp = ApiBlueprint(
+    "mp_rights",
+    __name__,
+    url_prefix=PREFIX,
+    description="The policy's rights: copy, consents, "
+    "deregistration, requests, editions, what was collected",
+)
+BLUEPRINTS = (session_bp, account_bp, quotes_bp, privacy_bp, orders_bp, center_bp, rights_bp)
 
 from . import (  # noqa: E402,F401
     account_views,
     catalogue_views,
+    disclosure_views,
+    export_views,
     order_views,
     part_views,
     privacy_views,
+    profile_views,
     quote_views,
+    rights_views,
     session_views,
 )
 

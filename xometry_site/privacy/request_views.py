@@ -30,8 +30,12 @@ def _per_account() -> str:
 
 @bp.route("/requests", methods=["GET", "POST"])
 @limiter.limit("5 per hour; 20 per day", methods=["POST"], exempt_when=_is_signed_in)
-@limiter.limit(
-    "20 per day", methods=["POST"], key_func=_per_account, exempt_when=lambda: not _is_signed_in()
+@limiter.shared_limit(  # one budget with the Mini Program's POST /privacy-requests
+    "20 per day",
+    scope="privacy-request",
+    methods=["POST"],
+    key_func=_per_account,
+    exempt_when=lambda: not _is_signed_in(),
 )
 @no_store
 def requests():

@@ -34,7 +34,7 @@ def _per_user() -> str:
 
 @bp.post("/export")
 @login_required
-@limiter.limit("10 per day", key_func=_per_user)
+@limiter.shared_limit("10 per day", scope="privacy-export", key_func=_per_user)  # + the API's
 @no_store
 def export_request():
     """Start building a copy; a mail says when it is ready."""

@@ -40,8 +40,14 @@ def list_for(user: User) -> list[ShippingAddress]:
     )
 
 
+MAX_ROW_ID = 2**31 - 1  # the largest INTEGER id on PostgreSQL
+
+
 def get_owned(user: User, address_id: int) -> ShippingAddress | None:
-    """The address if it belongs to `user`; None for anyone else's (the view answers 404)."""
+    """The address if it belongs to `user`; None for anyone else's (the view answers 404), and
+    for an id no row can have (the database refuses integers past 32 bits with an error)."""
+    if not 0 < address_id <= MAX_ROW_ID:
+        return None
     return db.session.scalar(db.select(ShippingAddress).filter_by(id=address_id, user_id=user.id))
 
 

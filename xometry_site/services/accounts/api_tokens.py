@@ -158,6 +158,19 @@ def attach(row: ApiSession, user: User) -> IssuedTokens:
     return issued
 
 
+def keep(row: ApiSession) -> None:
+    """After the device's own act ended every session (a password change): this sign-in alone
+    goes on, as the website keeps the browser that changed the password signed in."""
+    row.generation = row.user.session_token
+    db.session.commit()
+
+
+def signed_in_recently(row: ApiSession, max_age_seconds: int) -> bool:
+    """The device proved its WeChat identity (wx.login → a new sign-in) within `max_age_seconds`:
+    as fresh a proof as the website's fresh WeChat sign-in. Refreshing tokens proves nothing."""
+    return utcnow() - row.created_at <= timedelta(seconds=max_age_seconds)
+
+
 def revoke(row: ApiSession) -> None:
     """Sign this device out (its tokens are gone)."""
     db.session.delete(row)

@@ -16,6 +16,12 @@ FAPIAO_TYPE_LABELS = {
     "normal": _l("Electronic normal VAT invoice (增值税普通发票)"),
     "special": _l("Electronic special VAT invoice (增值税专用发票)"),
 }
+# why a save was refused, beside the consent box (the website's form and the API alike)
+SENSITIVE_CONSENT_MESSAGE = _l(
+    "This tax number is a national ID number, which is sensitive personal "
+    "information. Tick the box to give your separate consent, or leave the tax "
+    "number empty."
+)
 
 
 class SensitiveConsentMissing(Exception):
@@ -62,13 +68,21 @@ def has_sensitive_consent(user: User) -> bool:
     return consents.active(user, SENSITIVE_KIND) is not None
 
 
-def save(user: User, data: InvoiceData, *, consent_given: bool, ip: str | None) -> InvoiceProfile:
-    """Create or correct the profile; raise SensitiveConsentMissing before storing an ID number."""
+def save(
+    user: User,
+    data: InvoiceData,
+    *,
+    consent_given: bool,
+    ip: str | None,
+    source: str = "invoice",
+) -> InvoiceProfile:
+    """Create or correct the profile; raise SensitiveConsentMissing before storing an ID number.
+    `source` is the channel a consent given here is recorded with."""
     if holds_id_number(data):
         if not has_sensitive_consent(user):
             if not consent_given:
                 raise SensitiveConsentMissing
-            consents.record(user, SENSITIVE_KIND, ip=ip, source="invoice")
+            consents.record(user, SENSITIVE_KIND, ip=ip, source=source)
     else:
         consents.withdraw(user, SENSITIVE_KIND)  # no ID number held any more: the consent ends
     profile = get_for(user) or InvoiceProfile(user_id=user.id)

@@ -368,6 +368,13 @@ def get_for_owner(user: User, public_id: str, now: datetime | None = None) -> Da
     return export
 
 
+def owned(user: User, public_id: str) -> DataExport | None:
+    """The user's export in whatever state (to say whether it is still being built); None for
+    anyone else's."""
+    export = db.session.scalar(sa.select(DataExport).filter_by(public_id=public_id))
+    return export if export is not None and export.user_id == user.id else None
+
+
 def open_archive(export: DataExport) -> Iterator[bytes]:
     """The decrypted ZIP, chunk by chunk; the download is on the owner's audit trail."""
     audit_trail.record(

@@ -1,7 +1,8 @@
 """Withdrawing consent (policy 5.5): one call per consent, taking effect at once with what it implies.
 
-A newsletter subscription ends (no further mail goes out), functional cookies stop (the caller also
-clears them from the browser), and withdrawing the separate consent to an ID number as tax number
+A newsletter subscription ends (no further mail goes out), functional cookies stop (every
+"remember me" ends with the account's sessions; the caller clears the cookies from the browser
+and keeps its own sign-in), and withdrawing the separate consent to an ID number as tax number
 erases that number. The consent to the policy itself is not withdrawn here: without it there is no
 account, so withdrawing it is deregistration (`erasure.deregister`).
 """
@@ -28,6 +29,7 @@ def withdraw(user: User, kind: str) -> None:
         invoicing.forget_id_number(user)
     else:
         consents.withdraw(user, kind)
+        user.end_all_sessions()  # no "remember me" keeps working anywhere (the caller keeps its own)
         db.session.commit()
 
 

@@ -1,0 +1,197 @@
+"""The Mini Program API against its own OpenAPI document (schemathesis, in process): generated
+requests, signed in as a registered Mini Program user, never get a 5xx, and every answer has a
+documented status, content type and shape. Then: each documented error of the Personal Center's
+and the rights' operations is reachable by a request a client could really send."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from test_mp_api import API, OTHER_PHONE, bearer, register, sign_in
+from wechat_support import *  # noqa: F403 - the fixtures app_config, sim, sim_server
+
+from xometry_site.models import ApiSession, DataExport
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture
+def mp_user(client, sim):
+    """A registered Mini Program user's tokens (the sign-in is fresh: re-authentication passes)."""
+    return register(client, sim)
+
+
+# Sign-out and deregistration end the sign-in every other operation runs with: they are tested
+# on their own (test_mp_api.py, test_mp_api_center.py and the reachability test below).
+SESSION_ENDERS = (("DELETE", f"{API}/session"), ("POST", f"{API}/deregistration"))
+
+
+VERBS = {"get", "put", "post", "delete", "patch"}
+
+
+def _explicit_statuses(app) -> dict[str, set[int]]:
+    """Each operation's documented statuses, without the catch-all `default` response."""
+    spec = app.test_client().get(f"{API}/openapi.json").get_json()
+    return {
+        f"{method.upper()} {path}": {int(s) for s in operation["responses"] if s.isdigit()}
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if method in VERBS
+    }
+
+
+def _operations(app):
+    schema = schemathesis.openapi.from_wsgi(f"{API}/openapi.json", app)
+    for method, path in SESSION_ENDERS:
+        schema = schema.exclude(method=method, path=path)
+    for result in schema.get_all_operations():
+        yield result.ok()  # an operation the document describes wrongly fails here
+
+
+def _fuzz(
+    operation, mode: GenerationMode, headers: dict, seen: set[int], documented: set[int]
+) -> None:
+    """Bounded: a dozen cases per operation and mode, derandomised so a run repeats. A mode with
+    nothing to vary (no parameters, no body, or only free text) has no case: that is fine."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(
+        max_examples=12,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    def check(case):
+        status = case.call_and_validate(headers=headers, checks=CHECKS).status_code
+        # flask-smorest's `default` response would let any status pass: each must be listed
+        assert status in documented, f"{status} is not documented for {operation.label}"
+        seen.add(status)
+
+    try:
+        check()
+    except Unsatisfiable:
+        if mode is GenerationMode.POSITIVE:
+            raise
+
+
+def test_every_operation_answers_as_documented(app, mp_user):
+    """Valid and invalid requests alike: never a 5xx, always a documented status and shape."""
+    failures = []
+    statuses: dict[str, set[int]] = {}
+    documented = _explicit_statuses(app)
+    operations = list(_operations(app))
+    assert len(operations) >= 30
+    for operation in operations:
+        seen = statuses.setdefault(operation.label, set())
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            try:
+                _fuzz(operation, mode, bearer(mp_user), seen, documented[operation.label])
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as failure:  # every operation's problems, not just the first
+                failures.append(f"{operation.label} ({mode.value}): {str(failure)[:1500]}")
+    assert not failures, "\n\n".join(failures)
+    # the token opened the doors: reads of the signed-in account succeeded
+    for label in ("GET /api/mp/v1/me", "GET /api/mp/v1/consents", "GET /api/mp/v1/collected"):
+        assert 200 in statuses[label], (label, statuses[label])
+
+
+# --- documented errors are reachable --------------------------------------------------------
+
+
+def _documented_errors(spec: dict, tags: set[str]) -> set[tuple[str, str, int]]:
+    return {
+        (method.upper(), path, int(status))
+        for path, operations in spec["paths"].items()
+        for method, operation in operations.items()
+        if method in VERBS and set(operation.get("tags", ())) & tags
+        for status in operation["responses"]
+        if status.isdigit() and int(status) >= 400
+    }
+
+
+def _age_sign_ins(db, user_id: int) -> None:
+    for row in db.session.scalars(db.select(ApiSession).filter_by(user_id=user_id)):
+        row.created_at = row.created_at - timedelta(days=1)
+    db.session.commit()
+
+
+def test_every_documented_error_of_the_center_and_the_rights_is_reachable(client, sim, db):
+    """401, 403, 404, 409 and 422 of each new operation, by requests a client could send (429
+    needs the limiter: test_mp_api_center_limits.py)."""
+    spec = client.get(f"{API}/openapi.json").get_json()
+    documented = _documented_errors(spec, {"mp_center", "mp_rights"})
+    owner = register(client, sim)
+    owner_id = client.get(f"{API}/me", headers=bearer(owner)).get_json()["id"]
+    stranger = register(client, sim, phone=OTHER_PHONE)
+    registering = sign_in(client, sim)  # no account yet: 403 registration_required
+    export = client.post(f"{API}/exports", headers=bearer(owner)).get_json()["id"]
+    building = client.post(f"{API}/exports", headers=bearer(stranger)).get_json()["id"]
+    row = db.session.scalar(db.select(DataExport).filter_by(public_id=building))
+    row.status = "building"
+    db.session.commit()
+    values = {"export_id": export, "kind": "subscription", "edition_id": "2024"}
+    reached: set[tuple[str, str, int]] = set()
+
+    def expect(method, template, status, tokens=None, path=None, **kw):
+        url = API + (path or template.format(**values))
+        headers = bearer(tokens) if tokens else {}
+        answer = client.open(url, method=method, headers=headers, **kw)
+        assert answer.status_code == status, (method, url, answer.get_json())
+        assert answer.get_json()["error"]["code"] and answer.get_json()["error"]["message"]
+        reached.add((method, API + template, status))
+
+    for method, path, status in sorted(documented):
+        template = path.removeprefix(API)
+        if status == 401:
+            expect(method, template, 401, json={})
+        elif status == 403:
+            expect(method, template, 403, registering, json={})
+    expect("PATCH", "/me", 400, owner, data="[]", content_type="application/json")
+    expect("PATCH", "/me", 422, owner, json={"name": ""})
+    expect("POST", "/me/password", 400, owner, data="1", content_type="application/json")
+    expect("POST", "/me/password", 422, owner, json={"new_password": "short"})
+    expect("PUT", "/invoice", 400, owner, data="null", content_type="application/json")
+    expect("PUT", "/invoice", 422, owner, json={"kind": "corporate"})
+    expect("DELETE", "/invoice", 404, owner)
+    expect("PUT", "/subscriptions", 400, owner, data='"x"', content_type="application/json")
+    expect("PUT", "/subscriptions", 409, owner, json={"subscribed": True})  # no e-mail
+    expect("PUT", "/subscriptions", 422, owner, json={})
+    expect("GET", "/exports/{export_id}", 404, stranger)
+    expect("GET", "/exports/{export_id}/download", 404, stranger)
+    expect(
+        "GET", "/exports/{export_id}/download", 409, stranger, path=f"/exports/{building}/download"
+    )
+    expect("POST", "/consents/{kind}/withdraw", 404, owner, path="/consents/marketing/withdraw")
+    expect("POST", "/consents/{kind}/withdraw", 409, owner, path="/consents/policy/withdraw")
+    expect("POST", "/deregistration", 400, owner, data="[]", content_type="application/json")
+    expect("POST", "/deregistration", 422, owner, json={"confirm": False})
+    expect("POST", "/privacy-requests", 400, owner, data="3", content_type="application/json")
+    expect("POST", "/privacy-requests", 422, owner, json={"kind": "nothing"})
+    expect("GET", "/policy/editions/{edition_id}", 404, path="/policy/editions/1999-01-01")
+    _age_sign_ins(db, owner_id)
+    expect("PUT", "/invoice", 403, owner, json={"kind": "personal", "name": "王小明"})
+    expect("POST", "/me/password", 403, owner, json={"new_password": "a long new password"})
+    expect("POST", "/deregistration", 403, owner, json={"confirm": True})
+
+    limited = {(m, p, s) for (m, p, s) in documented if s == 429}
+    assert not (documented - limited) - reached, sorted((documented - limited) - reached)
