@@ -129,7 +129,9 @@ function createWx({ simUrl, payUrl = '', identity = {}, language = 'zh_CN', file
     },
 
     // WeChat's own: a code for the identity, from the simulator (what WeChat's servers issue).
+    logins: 0,
     login(options) {
+      wx.logins += 1
       postJson(`${simUrl}/wxa/login-code`, wx.identity).then(
         (res) => (res.status === 200 ? options.success({ code: res.data.code, errMsg: 'login:ok' }) : options.fail({ errMsg: 'login:fail' })),
         (err) => options.fail({ errMsg: `login:fail ${err.message}` })

@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.slow]
 
 MINIPROGRAM = Path(__file__).resolve().parents[2] / "miniprogram"
 ACCESS_TOKEN_SECONDS = 2  # short, so the flow meets an expired token and renews it
+REAUTH_SECONDS = 3  # short, so deregistering proves the person again with a silent wx.login
 PAY_APPID = "wx-test-pay-official-account"  # the merchant's Official Account; the Mini Program too
 
 
@@ -55,6 +56,7 @@ def app_config(simulator, paysim) -> dict:
         "WECHAT_MP_APP_ID": None,
         "SMS_BACKEND": "console",
         "API_ACCESS_TOKEN_SECONDS": ACCESS_TOKEN_SECONDS,
+        "REAUTH_MAX_AGE": REAUTH_SECONDS,
     }
 
 
@@ -77,6 +79,7 @@ def test_the_mini_program_flow_against_the_live_site(app, db, live_server, simul
         "SIM_URL": simulator.base_url,
         "PAY_URL": paysim.base_url,
         "ACCESS_TOKEN_SECONDS": str(ACCESS_TOKEN_SECONDS),
+        "REAUTH_SECONDS": str(REAUTH_SECONDS),
     }
     run = subprocess.run(
         [npm, "run", "--silent", "e2e"],
