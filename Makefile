@@ -61,10 +61,11 @@ run: $(VENV) translations assets  ## install, migrate SQLite in instance/, serve
 	@echo "-------------------------------------------------------------------------------"
 	PORT=$(PORT) $(FLASK) run --host 127.0.0.1 --port $(PORT) --with-threads
 
-test: $(DEVVENV) translations assets  ## lint, security gates, then the whole suite (SQLite; PostgreSQL too with TEST_DATABASE_URL)
+test: $(DEVVENV) translations assets  ## lint, security gates, the Mini Program's unit tests, then the whole suite (SQLite; PostgreSQL too with TEST_DATABASE_URL)
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	@$(MAKE) --no-print-directory security
+	cd miniprogram && npm ci --no-audit --no-fund && npm test
 	.venv/bin/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(DEVVENV)  ## ruff check and format check, bandit
