@@ -44,7 +44,8 @@ beforeAll(async () => {
   const person = await postJson(`${SIM_URL}/__sim/scan`, { new: true, nickname: 'E2E 张工' })
   expect(person.status).toBe(200)
   state.person = person.data
-  const stl = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'xa-e2e-')), 'bracket.stl')
+  // WeChat hands the page a temporary path; the chosen name comes separately (tempFiles[].name)
+  const stl = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'xa-e2e-')), 'tmp_5f2a9c.stl')
   fs.writeFileSync(stl, cubeStl(20))
   global.wx = createWx({
     simUrl: SIM_URL,
@@ -131,7 +132,7 @@ test('the drawing from a chat is uploaded with progress and priced in ¥', async
   await quote.onLoad(queryOf(opened))
   expect(quote.data.error).toBe('')
   const part = quote.data.quote.parts[0]
-  expect(part.filename).toMatch(/\.stl$/)
+  expect(part.filename).toBe('bracket.stl') // the chosen name, not WeChat's temporary one
   expect(part.price.instant).toBe(true)
   expect(part.price.unitPrice).toMatch(/^¥[\d,]+\.\d\d$/)
   expect(part.price.total).toMatch(/^¥[\d,]+\.\d\d$/)

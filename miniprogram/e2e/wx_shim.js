@@ -96,8 +96,13 @@ function createWx({ simUrl, payUrl = '', identity = {}, language = 'zh_CN', file
       const listeners = []
       const boundary = `----wxshim${crypto.randomBytes(8).toString('hex')}`
       const name = path.basename(options.filePath)
+      // formData's fields first, then the file, as WeChat's client sends them
+      const fields = Object.entries(options.formData || {})
+        .map(([key, value]) => `--${boundary}\r\nContent-Disposition: form-data; name="${key}"\r\n\r\n${value}\r\n`)
+        .join('')
       const head = Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="${options.name}"; filename="${name}"\r\n` +
+        fields +
+          `--${boundary}\r\nContent-Disposition: form-data; name="${options.name}"; filename="${name}"\r\n` +
           'Content-Type: application/octet-stream\r\n\r\n'
       )
       const body = Buffer.concat([head, fs.readFileSync(options.filePath), Buffer.from(`\r\n--${boundary}--\r\n`)])

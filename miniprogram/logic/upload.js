@@ -66,7 +66,8 @@ module.exports = page({
     this.clearError()
     this.setData({ uploading: true, progress: 0 })
     try {
-      const quote = await api.upload('/quotes', this.data.file.path, (progress) => this.setData({ progress }))
+      const { path, name } = this.data.file
+      const quote = await api.upload('/quotes', path, (progress) => this.setData({ progress }), { filename: name })
       this.setData({ uploading: false, progress: 100 })
       wx.redirectTo({ url: `/pages/quote/quote?ref=${encodeURIComponent(quote.ref)}` })
       return quote

@@ -86,10 +86,11 @@ test("an upload sends the file as 'files' with the token and reports its progres
     }),
   })
   signInAs()
-  const quote = await api.upload('/quotes', 'wxfile://tmp/bracket.stl', (p) => progress.push(p))
+  const quote = await api.upload('/quotes', 'wxfile://tmp_5f2a.stl', (p) => progress.push(p), { filename: 'bracket.stl' })
   expect(quote).toEqual({ ref: 'Q-ABC' })
   expect(wx.uploadFile).toHaveBeenCalledTimes(1)
   expect(sent.name).toBe('files')
+  expect(sent.formData).toEqual({ filename: 'bracket.stl' }) // WeChat's own name is temporary
   expect(sent.url).toMatch(/\/api\/mp\/v1\/quotes$/)
   expect(sent.header.Authorization).toBe('Bearer access-1')
   expect(progress).toEqual([40, 100])

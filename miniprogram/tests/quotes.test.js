@@ -82,7 +82,11 @@ test('a drawing chosen from a chat is uploaded with progress, then its quote ope
   expect(textOf(page)).toContain('bracket.stl')
   expect(textOf(page)).toContain('2.0 KB')
   await page.instance.submit()
-  expect(wx.uploadFile.mock.calls[0][0]).toMatchObject({ name: 'files', filePath: 'wxfile://tmp_1.stl' })
+  expect(wx.uploadFile.mock.calls[0][0]).toMatchObject({
+    name: 'files',
+    filePath: 'wxfile://tmp_1.stl',
+    formData: { filename: 'bracket.stl' },
+  })
   expect(progressSeen).toEqual([55])
   expect(wx.redirectTo).toHaveBeenCalledWith({ url: '/pages/quote/quote?ref=Q-TEST123' })
 })

@@ -106,14 +106,16 @@ async function request(method, path, data, options = {}) {
   throw failure(answer.status, answer.body)
 }
 
-// One drawing to POST /quotes as the website's form sends it (field name "files").
-function upload(path, filePath, onProgress) {
+// One drawing to POST /quotes as the website's form sends it (field name "files"); formData
+// carries the name the person chose, since WeChat sends the file under a temporary one.
+function upload(path, filePath, onProgress, formData) {
   const once = () =>
     new Promise((resolve, reject) => {
       const task = wx.uploadFile({
         url: url(path),
         filePath,
         name: 'files',
+        formData: formData || {},
         header: headers(true),
         success: (res) => resolve({ status: res.statusCode, body: parse(res.data) }),
         fail: (err) => reject(offline(err && err.errMsg)),

@@ -18,7 +18,7 @@ from ..read_only import reads_only
 from ..security import no_store
 from ..services.keyring import get_keyring
 from ..services.quotes import creation, part_quote, pricing, records
-from ..services.quotes.uploads import UploadLimits, UploadReceiver, UploadRefused
+from ..services.quotes.uploads import UploadLimits, UploadReceiver, UploadRefused, renamed
 from ..services.storage import get_storage
 from .bearer import configured, current_account
 from .blueprints import quotes_bp as bp
@@ -154,7 +154,15 @@ UPLOAD_DOC = {
                             "type": "string",
                             "format": "binary",
                             "description": "One drawing (wx.uploadFile with name: 'files')",
-                        }
+                        },
+                        "filename": {
+                            "type": "string",
+                            "maxLength": 255,
+                            "description": (
+                                "The name the person chose (wx.chooseMessageFile's name), sent "
+                                "before the file in formData; kept when it has the file's type"
+                            ),
+                        },
                     },
                 }
             }
@@ -200,13 +208,12 @@ def quote_upload():
             _api_limits(),
             read_ahead=bool(app.config.get("UPLOAD_READ_AHEAD", True)),
         ) as upload:
-            upload.read_fields()
+            fields = upload.read_fields()
             received = upload.read_files()
             if not received.files:
                 raise ApiError(400, "no_file")
-            quote = creation.create_quote(
-                current_account(), creation.QuoteRequest(), received.files
-            )
+            files = [renamed(file, fields.get("filename")) for file in received.files]
+            quote = creation.create_quote(current_account(), creation.QuoteRequest(), files)
             upload.kept()
             finished = upload.body_read
     except UploadRefused as refused:

@@ -17,7 +17,7 @@ import queue
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from streaming_form_data import StreamingFormDataParser
@@ -36,7 +36,8 @@ READ_SIZE = 256 * 1024  # bytes per read of the request body
 READ_AHEAD = 4  # chunks a helper thread may read ahead while we parse and encrypt (1 MB)
 HEAD_SIZE = 4096  # leading bytes kept per file for the signature check
 FILE_FIELD = "files"
-TEXT_FIELDS = ("csrf_token", "process", "material", "finish", "quantity", "notes")
+# "filename": the name a Mini Program upload was chosen under (wx.uploadFile sends a temporary one)
+TEXT_FIELDS = ("csrf_token", "process", "material", "finish", "quantity", "notes", "filename")
 
 
 class UploadRefused(Exception):
@@ -98,6 +99,15 @@ def clean_filename(raw: str | None) -> str:
         stem, dot, ext = name.rpartition(".")
         name = (stem[: 200 - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:200]
     return name
+
+
+def renamed(received: ReceivedFile, raw_name: str | None) -> ReceivedFile:
+    """The file under the name its sender gave apart from the part's own (wx.uploadFile sends a
+    temporary name); kept only when it names the same kind of file, so every check still holds."""
+    name = clean_filename(raw_name)
+    if not name or extension_of(name) != received.extension:
+        return received
+    return replace(received, filename=name)
 
 
 # --- the streaming receiver ----------------------------------------------------------------
