@@ -183,6 +183,8 @@ def test_options_not_offered_are_422_with_the_field_and_nothing_is_saved(client,
         ({"process": "nope"}, "process"),
         ({"tolerance": "tight"}, "tolerance"),
         ({"inspection": "xray"}, "inspection"),
+        ({"material": "no-such-material"}, "material"),
+        ({"finish": "gold-leaf"}, "finish"),
     ):
         asked = price(client, tokens, quote, query_string=options, headers=english)
         assert asked.status_code == 422, options

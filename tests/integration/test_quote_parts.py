@@ -172,6 +172,8 @@ def test_bad_options_are_answered_400_with_a_message(client, db, customer):
         {"threads": "-1"},
         {"process": "nope"},
         {"tolerance": "tight"},
+        {"material": "no-such-material"},  # a code no process offers is bad input, not a review
+        {"finish": "gold-leaf"},
     ):
         response = price(client, quote, part, **changes)
         assert response.status_code == 400, changes

@@ -42,8 +42,8 @@ class PartForm(SiteForm):
     """One part's options on the quote page (and the query of its live price)."""
 
     process_ = SelectField(_l("Process"), name="process", validators=[InputRequired()])
-    material = SelectField(_l("Material"), validators=[InputRequired()], validate_choice=False)
-    finish = SelectField(_l("Finish"), validators=[InputRequired()], validate_choice=False)
+    material = SelectField(_l("Material"), validators=[InputRequired()], validate_choice=True)
+    finish = SelectField(_l("Finish"), validators=[InputRequired()], validate_choice=True)
     quantity = IntegerField(
         _l("Quantity"),
         validators=[
