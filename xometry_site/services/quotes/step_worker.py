@@ -12,6 +12,7 @@ down a pipe of its own (`early_to`). Kept free of the web package so it starts f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 DRAWING = "/proc/self/fd/0"
+LATER_NICENESS = 10  # once the price is out, the tessellation yields to other drawings' readers
 # Every module `measure` imports: the warm process imports them before it forks (a test checks
 # that a warm child imports nothing more).
 OCP_MODULES = (
@@ -142,6 +144,8 @@ def measure(
     }
     if early is not None:
         early(report)
+        with contextlib.suppress(OSError):  # the rest can wait for the next drawing's price
+            os.nice(LATER_NICENESS)
     total, mesh = tessellate(shape, lo, hi, preview_limit)
     report.update(tessellated_triangles=total, mesh_triangles=len(mesh) // 36)
     return report, mesh
