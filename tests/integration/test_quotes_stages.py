@@ -184,3 +184,21 @@ def test_the_cube_uploaded_is_quoted_with_its_checks_done(client, db, customer):
     assert post_quote(client, [("cube.stl", cube_stl(20))]).status_code == 303
     quote = db.session.scalar(db.select(Quote).order_by(Quote.id.desc()))
     assert quote.status == "quoted" and quote.drawings[0].geometry["dfm"]["walls"]["measured"]
+
+
+def test_only_a_work_horse_yields_the_cpu_once_the_price_is_out():
+    """The checks after the price run at a lower priority in RQ's horse (gone after the job), never
+    in a web worker that ran the job inline."""
+    import os
+
+    from xometry_site.services import jobs
+
+    before = os.nice(0)
+    jobs.yield_cpu_for_the_rest(creation.LATER_NICENESS)
+    assert os.nice(0) == before
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        jobs.mark_work_horse()
+        jobs.yield_cpu_for_the_rest(creation.LATER_NICENESS)
+        os._exit(0 if os.nice(0) == min(19, before + creation.LATER_NICENESS) else 1)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0

@@ -24,7 +24,7 @@ from ...extensions import db
 from ...models import Drawing, Quote, User
 from ...models.base import utcnow
 from .. import vault
-from ..jobs import enqueue, task
+from ..jobs import enqueue, task, yield_cpu_for_the_rest
 from .catalogue import default_finish
 from .drawing_files import blob_storage, key_ring, open_plaintext, stored_drawing
 from .quote_pricing import price_quote
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 ANALYSABLE = {"stl": "stl", "step": "step", "stp": "step", "iges": "iges", "igs": "iges"}
 DEFAULT_STEP_TIMEOUT = 60.0
+LATER_NICENESS = 5  # checks and previews after the price: a third of a normal process's share
 
 
 @dataclass(frozen=True)
@@ -142,9 +143,10 @@ def analyse_quote(quote_id: int) -> None:
     """Measure every pending drawing, then price the quote or send it to an engineer.
 
     The price is shown early (`_price_early`) once every part has its exact measures; the
-    quote becomes orderable only here, after the mesh checks. Safe when the job is delivered twice or runs on two workers at once: each drawing is
-    claimed before it is measured and the quote before it is priced (see `claim`), so a
-    second run measures nothing twice, stores no second preview and records each step once.
+    quote becomes orderable only here, after the mesh checks. Safe when the job is delivered
+    twice or runs on two workers at once: each drawing is claimed before it is measured and the
+    quote before it is priced (see `claim`), so a second run measures nothing twice, stores no
+    second preview and records each step once.
     """
     quote = db.session.get(Quote, quote_id)
     if quote is None or quote.status != "analysing":
@@ -234,6 +236,7 @@ def analyse_drawing(drawing: Drawing, measured: Callable[[], None] | None = None
         db.session.commit()
         if measured is not None:
             measured()
+        yield_cpu_for_the_rest(LATER_NICENESS)  # the next customer's price comes first
 
     try:
         geometry = _measure(drawing, kind, first_stage)

@@ -6,10 +6,10 @@ import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
-import select
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path

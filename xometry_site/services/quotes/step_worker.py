@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 DRAWING = "/proc/self/fd/0"
-LATER_NICENESS = 10  # once the price is out, the tessellation yields to other drawings' readers
+LATER_NICENESS = 5  # once the price is out, the tessellation yields to other drawings' readers
 # Every module `measure` imports: the warm process imports them before it forks (a test checks
 # that a warm child imports nothing more).
 OCP_MODULES = (
