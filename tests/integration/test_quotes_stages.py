@@ -11,7 +11,8 @@ from test_quotes_dfm import plate_stl
 from test_quotes_support import cube_stl, pdf_bytes, waiting_quote
 
 from xometry_site.models import Drawing, Quote
-from xometry_site.services.quotes import creation
+from xometry_site.services.quotes import acceptance, creation
+from xometry_site.services.quotes.records import QuoteError
 
 
 class HeldJob:
@@ -89,6 +90,10 @@ def test_the_price_is_on_the_page_while_the_mesh_is_still_checked(
     assert state == {"status": "analysing", "analysing": True, "priced": True}
     refused = client.get(f"/quotes/{quote.ref}/accept")
     assert refused.status_code == 302 and refused.headers["Location"].endswith(f"/{quote.ref}")
+    with pytest.raises(QuoteError) as caught:  # the one place that makes orders says no too
+        acceptance.accept_quote(quote, customer, address_id=0, invoice_id=0)
+    assert caught.value.code == "not_acceptable"
+    db.session.rollback()
 
     job.finish()
     html = page(client, quote_id, db)
