@@ -31,6 +31,7 @@ def make_worker(app: Flask, queue_names: tuple[str, ...]):
     from rq import Queue, Worker
 
     from .extensions import db
+    from .services.jobs import mark_work_horse
 
     class AppWorker(Worker):
         """Forks a work horse per job; the horse drops the parent's database pool first."""
@@ -41,6 +42,7 @@ def make_worker(app: Flask, queue_names: tuple[str, ...]):
             with app.app_context():
                 if os.getpid() != self.parent_pid:
                     db.engine.dispose(close=False)  # never share a socket with the parent
+                    mark_work_horse()
                 return super().perform_job(job, queue, *args, **kwargs)
 
     connection = _redis(app)

@@ -310,3 +310,42 @@ def test_the_page_says_so_when_the_connection_closes_with_no_answer(phone_page, 
         "发送文件时连接被关闭，文件均未保存。请确认每个文件都是可接受类型的图纸且不超过 100 MB，然后重试。"
     )
     assert page.get_by_role("button", name="获取报价").is_enabled()
+
+
+def test_the_page_shows_the_price_while_checking_then_lets_the_buyer_order(
+    phone_page, live_server, make_user
+):
+    """The page asks the quote's state by itself: it reloads when the price is in (the order
+    button still disabled while manufacturability is checked) and again when it may be ordered."""
+    page = phone_page
+    customer = make_user(preferred_language="zh_CN")
+    browser_sign_in(page, customer.email)
+    page.goto("/quotes/new")
+    page.set_input_files(
+        "#files", {"name": "cube.stl", "mimeType": "model/stl", "buffer": grid_cube_stl(n=4)}
+    )
+    page.get_by_role("button", name="获取报价").click()
+    page.wait_for_url(re.compile(r".*/quotes/Q-[A-Z2-7]{10}$"), timeout=60000)
+    quote = db.session.scalar(db.select(Quote).filter_by(user_id=customer.id))
+    priced = {k: getattr(quote, k) for k in ("subtotal", "vat", "total")}
+    quote.status = "analysing"  # as the job leaves it before its first stage
+    for key in priced:
+        setattr(quote, key, None)
+    db.session.commit()
+    page.reload()
+    assert page.locator("#quote-total").count() == 0
+    assert page.locator("#quote-state[data-priced='0']").is_visible()
+
+    for key, value in priced.items():  # the first stage's price, still analysing
+        setattr(quote, key, value)
+    db.session.commit()
+    page.locator("#quote-total").wait_for(timeout=10000)
+    assert "正在检查可制造性" in page.locator("#quote-state").inner_text()
+    assert page.locator("#accept-pending").is_disabled()
+    assert page.locator("#accept-link").count() == 0
+
+    quote.status = "quoted"  # the checks are done
+    db.session.commit()
+    page.locator("#accept-link").wait_for(timeout=10000)
+    assert page.locator("#quote-state").count() == 0
+    assert page.locator("#accept-pending").count() == 0

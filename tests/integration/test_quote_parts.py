@@ -313,6 +313,7 @@ def test_the_quote_page_asks_its_status_while_analysing(client, db, customer, ma
     assert client.get(f"/quotes/{quote.ref}/status").get_json() == {
         "status": "quoted",
         "analysing": False,
+        "priced": True,
     }
     quote.status = "analysing"
     db.session.commit()

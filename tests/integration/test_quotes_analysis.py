@@ -194,11 +194,11 @@ def test_two_workers_on_the_same_analysis_record_it_once_and_orphan_no_preview(
     measure = creation._measure
     a_measuring, b_done = threading.Event(), threading.Event()
 
-    def slow_first_measure(drawing, kind):
+    def slow_first_measure(drawing, kind, first_stage):
         if not a_measuring.is_set():  # worker A: hold on mid-analysis until B has finished
             a_measuring.set()
             assert b_done.wait(20)
-        return measure(drawing, kind)
+        return measure(drawing, kind, first_stage)
 
     monkeypatch.setattr(creation, "_measure", slow_first_measure)
     failures: list[BaseException] = []

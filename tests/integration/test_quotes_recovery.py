@@ -26,8 +26,9 @@ LATER = timedelta(minutes=16)  # past the default 15-minute claim timeout
 WITHIN = timedelta(minutes=14)  # not yet
 
 
-def in_doomed_worker(func, *args) -> int:
-    """Run a job in a forked child that SIGKILLs itself on measuring: KILLED, or its exit code."""
+def in_doomed_worker(func, *args, after_first_stage: bool = False) -> int:
+    """Run a job in a forked child that SIGKILLs itself on measuring (or once the part is
+    measured and priced, before its mesh checks): KILLED, or its exit code."""
     from xometry_site.extensions import db
 
     db.session.commit()  # no transaction of ours is open while the child works
@@ -36,7 +37,14 @@ def in_doomed_worker(func, *args) -> int:
         code = 1
         try:
             db.engine.dispose(close=False)  # never use the parent's connections
-            creation._measure = lambda drawing, kind: os.kill(os.getpid(), signal.SIGKILL)
+            measure = creation._measure
+
+            def doomed(drawing, kind, first_stage):
+                if after_first_stage:
+                    measure(drawing, kind, first_stage)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            creation._measure = doomed
             func(*args)
             db.session.remove()
             code = 0
@@ -94,6 +102,27 @@ def test_a_killed_analysis_is_measured_again_and_the_quote_priced(app, client, d
     text = page_text(client, quote_id)
     assert "Instant price" in text
     assert f"¥{quote.total:,.2f}" in text
+
+
+def test_a_worker_killed_after_the_early_price_leaves_it_unorderable_until_measured_again(
+    app, client, db, customer
+):
+    quote_id = waiting_quote(app, db, customer)
+    assert in_doomed_worker(creation.analyse_quote, quote_id, after_first_stage=True) == KILLED
+    quote = db.session.get(Quote, quote_id)
+    assert drawing_of(db, quote_id).analysis_status == "measuring"
+    assert quote.status == "analysing" and quote.total is not None
+    text = page_text(client, quote_id)
+    assert f"¥{quote.total:,.2f}" in text and "Checking manufacturability" in text
+    assert client.get(f"/quotes/{quote.ref}/accept").status_code == 302
+
+    assert recover_stale_claims(now=utcnow() + LATER) == 1  # the analysis runs inline here
+
+    quote = db.session.get(Quote, quote_id)
+    assert drawing_of(db, quote_id).analysis_status == "analysed"
+    assert quote.status == "quoted"
+    assert "Checking manufacturability" not in page_text(client, quote_id)
+    assert client.get(f"/quotes/{quote.ref}/accept").status_code == 200
 
 
 def test_a_fresh_claim_is_left_to_its_worker(app, db, customer, queued):

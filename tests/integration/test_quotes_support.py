@@ -160,8 +160,9 @@ def as_file(data: bytes) -> io.BytesIO:
     return io.BytesIO(data)
 
 
-def waiting_quote(app, db, user) -> int:
-    """A quote whose STL is stored but not analysed yet, as the upload leaves it for its job."""
+def waiting_quote(app, db, user, data: bytes | None = None, filename: str = "cube.stl") -> int:
+    """A quote whose STL (a cube unless `data`) is stored but not analysed yet, as the upload
+    leaves it for its job."""
     from xometry_site.models import Quote
     from xometry_site.services.keyring import get_keyring
     from xometry_site.services.quotes.drawing_files import stored_drawing
@@ -171,10 +172,14 @@ def waiting_quote(app, db, user) -> int:
     quote = Quote(user_id=user.id, process="cnc_machining", material="al6061", quantity=2)
     db.session.add(quote)
     db.session.flush()
-    stored = store_encrypted(get_storage(app), get_keyring(app), [cube_stl(20)])
+    stored = store_encrypted(get_storage(app), get_keyring(app), [data or cube_stl(20)])
     db.session.add(
         stored_drawing(
-            stored, quote_id=quote.id, user_id=user.id, filename="cube.stl", extension="stl"
+            stored,
+            quote_id=quote.id,
+            user_id=user.id,
+            filename=filename,
+            extension=filename.rsplit(".", 1)[-1],
         )
     )
     db.session.commit()

@@ -294,6 +294,49 @@ def test_step_and_iges_box_measured_by_opencascade(kind, warm):
     assert tris.min() >= -1e-6 and tris[..., 2].max() == pytest.approx(30.0)
 
 
+def _drilled_block():
+    """60 × 40 × 12 mm with a 6 mm hole through it, moved 100 mm along x by a location."""
+    from OCP.BRepAlgoAPI import BRepAlgoAPI_Cut
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox, BRepPrimAPI_MakeCylinder
+    from OCP.gp import gp_Ax2, gp_Dir, gp_Pnt, gp_Trsf, gp_Vec
+    from OCP.TopLoc import TopLoc_Location
+
+    hole = BRepPrimAPI_MakeCylinder(gp_Ax2(gp_Pnt(8, 8, -1), gp_Dir(0, 0, 1)), 3.0, 14.0)
+    block = BRepAlgoAPI_Cut(BRepPrimAPI_MakeBox(60.0, 40.0, 12.0).Shape(), hole.Shape()).Shape()
+    move = gp_Trsf()
+    move.SetTranslation(gp_Vec(100, 0, 0))
+    return block.Moved(TopLoc_Location(move))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("warm", [True, False], ids=["warm", "cold"])
+@pytest.mark.parametrize("kind", ["step", "iges"])
+def test_the_exact_measures_come_first_and_the_mesh_encloses_the_same_volume(kind, warm):
+    """`on_brep` gets what the price needs before the mesh; the mesh then follows, outward and in
+    place, so the triangles' signed volume is the B-rep's within the tessellation's sag."""
+    early = []
+    g = analyze_step([_ocp_bytes(kind, _drilled_block)], kind=kind, warm=warm, on_brep=early.append)
+    assert len(early) == 1
+    first = early[0]
+    assert first.preview_triangles is None and first.triangles is None
+    assert first.to_dict() == {**g.to_dict(), "triangles": None}
+    assert first.volume_mm3 == pytest.approx(60 * 40 * 12 - np.pi * 9 * 12, rel=1e-4)
+    tris = g.preview_triangles.astype(np.float64)
+    assert len(tris) == g.triangles and g.viewer_triangles is g.preview_triangles
+    signed = np.einsum("ij,ij->i", tris[:, 0], np.cross(tris[:, 1], tris[:, 2])).sum() / 6
+    assert signed == pytest.approx(g.volume_mm3, rel=2e-3)
+    assert np.allclose(tris.reshape(-1, 3).min(axis=0), (100, 0, 0), atol=1e-3)
+    assert np.allclose(tris.reshape(-1, 3).max(axis=0), (160, 40, 12), atol=1e-3)
+
+
+@pytest.mark.slow
+def test_no_early_measures_for_a_file_that_cannot_be_read():
+    early = []
+    with pytest.raises(GeometryError) as caught:
+        analyze_step([b"ISO-10303-21;\nnot really\n" * 50], on_brep=early.append)
+    assert caught.value.reason_code == "unreadable" and early == []
+
+
 @pytest.mark.slow
 def test_step_preview_mesh_is_capped():
     from OCP.BRepPrimAPI import BRepPrimAPI_MakeSphere

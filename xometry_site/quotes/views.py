@@ -137,9 +137,14 @@ class PartView(NamedTuple):
 @login_required
 @no_store
 def status(ref: str):
-    """What the quote page asks while its drawings are analysed (it reloads once priced)."""
+    """What the quote page asks while its drawings are analysed: it reloads when the price is
+    known (`priced`, shown while the mesh checks still run) and when the analysis is done."""
     quote = quote_or_404(ref)
-    return {"status": quote.status, "analysing": quote.status == "analysing"}
+    return {
+        "status": quote.status,
+        "analysing": quote.status == "analysing",
+        "priced": quote.total is not None,
+    }
 
 
 @bp.get("/<ref>/files/<int:drawing_id>")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +15,21 @@ from ..log_setup import tracebacks
 
 log = logging.getLogger(__name__)
 _worker_app = None
+_work_horse = False  # this process is an RQ work horse: forked for one job, gone after it
+
+
+def mark_work_horse() -> None:
+    """Called in the work horse RQ forks per job (jobs_cli.AppWorker)."""
+    global _work_horse
+    _work_horse = True
+
+
+def yield_cpu_for_the_rest(niceness: int) -> None:
+    """Lower this process's priority for the rest of a job whose urgent part is done: only in a
+    work horse, which exits after the job (a web worker running a job inline must not)."""
+    if _work_horse:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
 
 
 def get_queue(name: str = "default"):

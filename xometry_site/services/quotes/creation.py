@@ -1,4 +1,9 @@
-"""Creating a quote from stored drawings, and analysing it: claim, measure, preview, then price or review.
+"""Creating a quote from stored drawings, and analysing it: claim, measure, price, then check and preview.
+
+The analysis comes in two stages so the customer sees a price as soon as it is known: the exact
+measures (STEP/IGES: OpenCascade's B-rep volume, area and box; STL: the parsed mesh) price the
+quote at once while it stays "analysing", which cannot be ordered; the mesh checks (DFM), the
+preview and the 3D viewer's mesh follow, and only then is the quote "quoted" or sent to review.
 
 No request, flash or login here: views pass plain values and map `QuoteError` codes to messages.
 Jobs take ids (they may run on an RQ worker with its own session) and are idempotent: a quote is
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +24,7 @@ from ...extensions import db
 from ...models import Drawing, Quote, User
 from ...models.base import utcnow
 from .. import vault
-from ..jobs import enqueue, task
+from ..jobs import enqueue, task, yield_cpu_for_the_rest
 from .catalogue import default_finish
 from .drawing_files import blob_storage, key_ring, open_plaintext, stored_drawing
 from .quote_pricing import price_quote
@@ -29,6 +35,7 @@ log = logging.getLogger(__name__)
 
 ANALYSABLE = {"stl": "stl", "step": "step", "stp": "step", "iges": "iges", "igs": "iges"}
 DEFAULT_STEP_TIMEOUT = 60.0
+LATER_NICENESS = 5  # checks and previews after the price: a third of a normal process's share
 
 
 @dataclass(frozen=True)
@@ -135,9 +142,11 @@ def first_material(process: str) -> str | None:
 def analyse_quote(quote_id: int) -> None:
     """Measure every pending drawing, then price the quote or send it to an engineer.
 
-    Safe when the job is delivered twice or runs on two workers at once: each drawing is
-    claimed before it is measured and the quote before it is priced (see `claim`), so a
-    second run measures nothing twice, stores no second preview and records each step once.
+    The price is shown early (`_price_early`) once every part has its exact measures; the
+    quote becomes orderable only here, after the mesh checks. Safe when the job is delivered
+    twice or runs on two workers at once: each drawing is claimed before it is measured and the
+    quote before it is priced (see `claim`), so a second run measures nothing twice, stores no
+    second preview and records each step once.
     """
     quote = db.session.get(Quote, quote_id)
     if quote is None or quote.status != "analysing":
@@ -145,7 +154,7 @@ def analyse_quote(quote_id: int) -> None:
     for drawing in quote.live_drawings:
         if drawing.analysis_status == "pending" and _claim_drawing(drawing.id):
             db.session.refresh(drawing)
-            analyse_drawing(drawing)
+            analyse_drawing(drawing, measured=lambda: _price_early(quote_id))
     if not _claim_quote(quote_id):
         return
     db.session.expire_all()  # another worker may have measured some drawings meanwhile
@@ -208,22 +217,34 @@ def _release_claim(drawing_id: int) -> None:
         db.session.commit()
 
 
-def analyse_drawing(drawing: Drawing) -> None:
+def analyse_drawing(drawing: Drawing, measured: Callable[[], None] | None = None) -> None:
     """Geometry, an encrypted preview and viewer mesh for STL/STEP/IGES; any failure → engineer
     review.
 
-    The caller holds the drawing's claim ("measuring"), so only this run stores a preview."""
+    The caller holds the drawing's claim ("measuring"), so only this run stores a preview. Once
+    the exact measures are known they are committed (still "measuring": the mesh checks are to
+    come) and `measured` is called, while OpenCascade goes on to tessellate."""
     kind = ANALYSABLE.get(drawing.extension)
     if kind is None:
         drawing.analysis_status = "unmeasurable"
         drawing.review_reason = "format_needs_review"
         db.session.commit()
         return
+
+    def first_stage(geometry: Any) -> None:
+        drawing.geometry = geometry.to_dict()  # no "dfm" record yet: the mesh is to come
+        db.session.commit()
+        if measured is not None:
+            measured()
+        yield_cpu_for_the_rest(LATER_NICENESS)  # the next customer's price comes first
+
     try:
-        geometry = _measure(drawing, kind)
+        geometry = _measure(drawing, kind, first_stage)
     except Exception as exc:
         from .geometry import GeometryError
 
+        db.session.rollback()  # a fault in the first stage's commit or pricing, if it was that
+        drawing.geometry = None
         if isinstance(exc, GeometryError):
             reason = exc.reason_code
             log.info("quote.analysis_refused drawing=%s reason=%s", drawing.id, reason)
@@ -262,18 +283,36 @@ def prepare_analysis(warm: bool = True) -> None:
         warm_step.start()
 
 
-def _measure(drawing: Drawing, kind: str):
-    """Stream the decrypted drawing through the STL parser or an OpenCascade child."""
+def _measure(drawing: Drawing, kind: str, first_stage: Callable[[Any], None]):
+    """Stream the decrypted drawing through the STL parser or an OpenCascade child; the exact
+    measures go to `first_stage` before the mesh is made (STEP/IGES) or checked (STL)."""
     from .preview import analyze_stl_with_preview
     from .step_reader import analyze_step
 
     chunks = open_plaintext(drawing)
     with contextlib.closing(chunks):
         if kind == "stl":
-            return analyze_stl_with_preview(chunks)
+            geometry = analyze_stl_with_preview(chunks)
+            first_stage(geometry)
+            return geometry
         timeout = float(current_app.config.get("STEP_TIMEOUT", DEFAULT_STEP_TIMEOUT))
         warm = bool(current_app.config.get("STEP_WARM_WORKER", True))
-        return analyze_step(chunks, kind=kind, timeout=timeout, warm=warm)
+        return analyze_step(chunks, kind=kind, timeout=timeout, warm=warm, on_brep=first_stage)
+
+
+def _price_early(quote_id: int) -> None:
+    """Put the price on the page before the mesh checks, when every part has its exact measures
+    and each would be priced at once; the quote stays "analysing", so it cannot be ordered yet
+    (a part the checks send to an engineer then takes the quote to review)."""
+    if not _claim_quote(quote_id):
+        return
+    quote = db.session.get(Quote, quote_id)
+    if quote is None or any(
+        p.geometry is None and p.analysis_status in CLAIMABLE for p in quote.parts
+    ):
+        db.session.rollback()
+        return
+    price_quote(quote, provisional=True)
 
 
 def _store_preview(drawing: Drawing, geometry: Any) -> str | None:

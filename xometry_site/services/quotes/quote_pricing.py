@@ -19,10 +19,12 @@ VALID_DAYS = 30
 REVIEW_REPLY_WORKING_DAYS = 1
 
 
-def price_quote(quote: Quote, now: datetime | None = None) -> None:
+def price_quote(quote: Quote, now: datetime | None = None, provisional: bool = False) -> None:
     """Price each part by its options; all priced → "quoted" (instant), else "in_review".
 
-    Parts the rules can price keep their instant price even when another part of the same
+    `provisional`: the analysis has the exact measures but not yet the mesh checks; the prices
+    are stored and shown while the quote stays "analysing" (not orderable), and nothing is kept
+    unless every part is priced at once. Parts the rules can price keep their instant price even when another part of the same
     quote goes to an engineer, who then only needs to price the rest. A part an engineer priced
     keeps that price while its options stay as they were when priced.
     """
@@ -69,6 +71,9 @@ def price_quote(quote: Quote, now: datetime | None = None) -> None:
             drawing.unit_price = drawing.line_total = drawing.price_breakdown = None
             drawing.review_reason = None
     quote.warnings = sorted(warnings) or None
+    if reasons and provisional:
+        db.session.rollback()
+        return
     if reasons:
         _update_totals(quote)
         send_to_review(quote, reasons[0], now)
@@ -85,9 +90,10 @@ def price_quote(quote: Quote, now: datetime | None = None) -> None:
         vat_rate=Decimal(str(rules["vat_rate"])),
         valid_days=int(rules["validity_days"]),
         now=now,
+        provisional=provisional,
     )
     db.session.commit()
-    log.info("quote.priced quote=%s source=instant", quote.id)
+    log.info("quote.priced quote=%s source=instant provisional=%s", quote.id, provisional)
 
 
 def _update_totals(quote: Quote) -> None:
@@ -109,8 +115,10 @@ def set_price(
     vat_rate: Decimal = VAT_RATE,
     valid_days: int = VALID_DAYS,
     now: datetime | None = None,
+    provisional: bool = False,
 ) -> None:
-    """Totals from the parts' line totals, VAT (13 %), valid 30 days; status → quoted."""
+    """Totals from the parts' line totals, VAT (13 %), valid 30 days; status → quoted (unless
+    `provisional`: shown while the analysis finishes, the status stays as it is)."""
     moment = now or utcnow()
     subtotal = money(sum((d.line_total or Decimal(0) for d in quote.parts), Decimal(0)))
     quote.subtotal = subtotal
@@ -127,6 +135,8 @@ def set_price(
         quote.expedite_total = expedite + money(expedite * vat_rate)
     else:
         quote.expedite_total = None
+    if provisional:
+        return
     quote.quoted_at = moment
     quote.review_due = None
     quote.status = "quoted"

@@ -12,12 +12,15 @@ Protocol: one small JSON datagram at a time, descriptors passed with SCM_RIGHTS.
       imported (EOF instead: it could not start; the client measures the cold way).
   control socket, client → server, per drawing:
       {"kind": "step"|"iges", "preview_limit": int, "timeout": float, "memory_limit": int}
-      with three descriptors: the drawing (a memfd), the result (an empty memfd) and the reply
-      socket (SOCK_SEQPACKET, one per drawing, so concurrent requests need no demultiplexing).
+      with four descriptors: the drawing (a memfd), the result (an empty memfd), the write end
+      of the early pipe and the reply socket (SOCK_SEQPACKET, one per drawing, so concurrent
+      requests need no demultiplexing).
   reply socket, server → client: {"child": pid, "server": pid, "imports": n, "served": n} as soon
       as the child is forked (served: children forked so far, this one included); then
       {"exit": code} or {"signal": number, "timed_out": bool} once the child is reaped. A
       malformed request gets {"error": "..."} instead.
+  early pipe: step_worker's B-rep line (`stage_line`) as soon as the part is measured, before
+      it is tessellated, then EOF (closed at once, or at the child's end when it failed first).
   result memfd: what step_worker writes to stdout, one JSON line and the preview mesh; a warm
       child adds "imported_modules", the modules it had to import (none: all came warm).
 The child reads the drawing as /proc/self/fd/0 (the memfd; no file on disk), has RLIMIT_AS set
@@ -46,7 +49,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-MAX_FDS = 3
+MAX_FDS = 4
 ALARM_MARGIN = 1.0  # the child's own alarm, after the deadline this process enforces
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 KINDS = ("step", "iges")
@@ -110,7 +113,7 @@ class Server:
         try:
             request = json.loads(message)
             if len(fds) != MAX_FDS or flags & socket.MSG_CTRUNC:
-                raise ValueError("three descriptors expected")
+                raise ValueError("four descriptors expected")
             kind, timeout = request["kind"], float(request["timeout"])
             preview_limit, memory_limit = (
                 int(request["preview_limit"]),
@@ -126,7 +129,7 @@ class Server:
             for fd in fds:
                 os.close(fd)
             return True
-        drawing, result, reply_fd = fds
+        drawing, result, early, reply_fd = fds
         reply = socket.socket(fileno=reply_fd)
         reply.setblocking(False)
         try:
@@ -134,15 +137,15 @@ class Server:
         except OSError as exc:  # out of processes or memory: the client measures the cold way
             _send(reply, {"error": f"fork: {exc}"})
             reply.close()
-            os.close(drawing)
-            os.close(result)
+            for fd in (drawing, result, early):
+                os.close(fd)
             return True
         if pid == 0:  # the child: never returns
-            self.child(drawing, result, reply, kind, preview_limit, memory_limit, timeout)
+            self.child(drawing, result, early, reply, kind, preview_limit, memory_limit, timeout)
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)  # as the child does: a kill before it gets there still hits it
-        os.close(drawing)
-        os.close(result)
+        for fd in (drawing, result, early):
+            os.close(fd)
         self.jobs[pid] = Job(reply, time.monotonic() + timeout)
         self.served += 1
         ack = {"child": pid, "server": os.getpid(), "imports": self.imports, "served": self.served}
@@ -153,13 +156,15 @@ class Server:
         self,
         drawing: int,
         result: int,
+        early: int,
         reply: socket.socket,
         kind: str,
         preview_limit: int,
         memory_limit: int,
         timeout: float,
     ) -> None:
-        """Measure one drawing and exit; only the drawing, the result and /dev/null stay open."""
+        """Measure one drawing and exit; only the drawing, the result, the early pipe and
+        /dev/null stay open."""
         try:
             _die_with(self.libc, self.pid)
             os.setpgid(0, 0)
@@ -179,7 +184,8 @@ class Server:
             os.dup2(devnull, 2)
             os.close(devnull)
             before = set(sys.modules)
-            report, mesh = self.worker.measured(kind, preview_limit, memory_limit)
+            early_to = self.worker.early_to(early)
+            report, mesh = self.worker.measured(kind, preview_limit, memory_limit, early_to)
             report["imported_modules"] = sorted(set(sys.modules) - before)
             with os.fdopen(result, "wb") as out:
                 self.worker.write(out, report, mesh)

@@ -1,23 +1,28 @@
 """Measures a STEP or IGES drawing with OpenCascade, in a process of its own (see step_reader).
 
 Cold: run as a script, `python -I step_worker.py KIND PREVIEW_LIMIT MEMORY_LIMIT` with the
-drawing as stdin (an in-memory memfd, opened by path as /proc/self/fd/0). Writes one JSON line,
-then `mesh_triangles` × 9 float32 preview coordinates, to the original stdout; OpenCascade's own
-chatter is sent to /dev/null. Warm: step_server.py loads this file, imports `OCP_MODULES` once
-and calls `measured` and `write` in a child forked per drawing, with the drawing as fd 0 too.
-Kept free of the web package so it starts fast and alone.
+drawing as stdin (an in-memory memfd, opened by path as /proc/self/fd/0). Writes to the original
+stdout first the B-rep line as soon as the exact B-rep numbers are known (`stage_line`: JSON with
+"stage": "brep", enough to price the part), then the answer: one JSON line, then
+`mesh_triangles` × 9 float32 preview coordinates; OpenCascade's own chatter is sent to
+/dev/null. Warm: step_server.py loads this file, imports `OCP_MODULES` once and calls `measured`
+and `write` in a child forked per drawing, with the drawing as fd 0 too and the B-rep line sent
+down a pipe of its own (`early_to`). Kept free of the web package so it starts fast and alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import resource
 import sys
+from collections.abc import Callable
 from typing import Any
 
 DRAWING = "/proc/self/fd/0"
+LATER_NICENESS = 5  # once the price is out, the tessellation yields to other drawings' readers
 # Every module `measure` imports: the warm process imports them before it forks (a test checks
 # that a warm child imports nothing more).
 OCP_MODULES = (
@@ -32,9 +37,9 @@ OCP_MODULES = (
     "OCP.IFSelect",
     "OCP.IGESControl",
     "OCP.STEPControl",
+    "OCP.StlAPI",
     "OCP.TopAbs",
     "OCP.TopExp",
-    "OCP.TopLoc",
     "OCP.TopoDS",
 )
 
@@ -42,22 +47,49 @@ OCP_MODULES = (
 def main(argv: list[str]) -> int:
     kind, preview_limit, memory_limit = argv[1], int(argv[2]), int(argv[3])
     out = os.fdopen(os.dup(1), "wb")
-    write(out, *measured(kind, preview_limit, memory_limit))
+
+    def early(report: dict[str, Any]) -> None:
+        out.write(stage_line(report))
+        out.flush()
+
+    write(out, *measured(kind, preview_limit, memory_limit, early))
     return 0
 
 
-def measured(kind: str, preview_limit: int, memory_limit: int) -> tuple[dict[str, Any], bytes]:
-    """Cap the address space, silence OpenCascade's stdout, measure; a failure is a report too."""
+Early = Callable[[dict[str, Any]], None]
+
+
+def measured(
+    kind: str, preview_limit: int, memory_limit: int, early: Early | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """Cap the address space, silence OpenCascade's stdout, measure; a failure is a report too.
+
+    `early` gets the B-rep numbers before the tessellation starts (not called on a failure)."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit, memory_limit))
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
     try:
-        return measure(kind, preview_limit)
+        return measure(kind, preview_limit, early)
     except MemoryError:
         return {"error": "too_complex", "message": "out of memory"}, b""
     except Exception as exc:  # the CAD kernel raises many types; all mean "cannot read"
         return {"error": "unreadable", "message": f"{type(exc).__name__}: {exc}"}, b""
+
+
+def stage_line(report: dict[str, Any]) -> bytes:
+    """The B-rep line: volume, area, box, faces, solids, closed; no mesh yet."""
+    return json.dumps({"stage": "brep", **report}).encode() + b"\n"
+
+
+def early_to(fd: int) -> Early:
+    """A warm child's `early`: the B-rep line down the pipe `fd`, closed at once (EOF: sent)."""
+
+    def send(report: dict[str, Any]) -> None:
+        with os.fdopen(fd, "wb") as pipe:
+            pipe.write(stage_line(report))
+
+    return send
 
 
 def write(out: Any, report: dict[str, Any], mesh: bytes) -> None:
@@ -66,8 +98,11 @@ def write(out: Any, report: dict[str, Any], mesh: bytes) -> None:
     out.flush()
 
 
-def measure(kind: str, preview_limit: int) -> tuple[dict[str, Any], bytes]:
-    """Read, measure and tessellate; returns the JSON report and the preview mesh bytes."""
+def measure(
+    kind: str, preview_limit: int, early: Early | None = None
+) -> tuple[dict[str, Any], bytes]:
+    """Read and measure the exact B-rep (told to `early` at once: the price needs nothing more),
+    then tessellate; returns the JSON report and the preview mesh bytes."""
     from OCP.Bnd import Bnd_Box
     from OCP.BRep import BRep_Tool
     from OCP.BRepBndLib import BRepBndLib
@@ -98,7 +133,6 @@ def measure(kind: str, preview_limit: int) -> tuple[dict[str, Any], bytes]:
     shells = list(explore(shape, TopAbs_SHELL))
     closed = solids > 0 and bool(shells) and all(BRep_Tool.IsClosed_s(s) for s in shells)
     lo, hi = box.CornerMin().Coord(), box.CornerMax().Coord()
-    total, mesh = tessellate(shape, lo, hi, preview_limit)
     report = {
         "volume": volume,
         "area": area,
@@ -107,9 +141,13 @@ def measure(kind: str, preview_limit: int) -> tuple[dict[str, Any], bytes]:
         "faces": faces,
         "solids": solids,
         "closed": closed,
-        "tessellated_triangles": total,
-        "mesh_triangles": len(mesh) // 36,
     }
+    if early is not None:
+        early(report)
+        with contextlib.suppress(OSError):  # the rest can wait for the next drawing's price
+            os.nice(LATER_NICENESS)
+    total, mesh = tessellate(shape, lo, hi, preview_limit)
+    report.update(tessellated_triangles=total, mesh_triangles=len(mesh) // 36)
     return report, mesh
 
 
@@ -167,50 +205,33 @@ def sew_into_solids(shape: Any) -> Any:
 
 
 def tessellate(shape: Any, lo: tuple, hi: tuple, limit: int) -> tuple[int, bytes]:
-    """Triangles for the preview: every face meshed, then every k-th kept to stay under `limit`."""
+    """Triangles for the preview: every face meshed, then every k-th kept to stay under `limit`.
+
+    OpenCascade's STL writer gathers the faces' triangles (placed and wound by each face's
+    location and orientation) into a memfd in C++, a hundred times faster than reading them
+    node by node from Python; the file is only ever in memory."""
     import numpy as np
-    from OCP.BRep import BRep_Tool
     from OCP.BRepMesh import BRepMesh_IncrementalMesh
-    from OCP.TopAbs import TopAbs_FACE, TopAbs_REVERSED
-    from OCP.TopLoc import TopLoc_Location
-    from OCP.TopoDS import TopoDS
+    from OCP.StlAPI import StlAPI_Writer
 
     diagonal = math.dist(lo, hi)
     BRepMesh_IncrementalMesh(shape, max(diagonal * 2e-3, 1e-3), False, 0.35, True)
-    triangulations = []
-    for face in explore(shape, TopAbs_FACE):
-        face = TopoDS.Face(face)
-        location = TopLoc_Location()
-        mesh = BRep_Tool.Triangulation_s(face, location)
-        if mesh is not None:
-            triangulations.append((mesh, location, face.Orientation() == TopAbs_REVERSED))
-    total = sum(m.NbTriangles() for m, _, _ in triangulations)
+    fd = os.memfd_create("mesh.stl", os.MFD_CLOEXEC)
+    try:
+        writer = StlAPI_Writer()
+        writer.ASCIIMode = False
+        if not writer.Write(shape, f"/proc/self/fd/{fd}"):
+            raise RuntimeError("the tessellation could not be written")
+        raw = os.pread(fd, os.fstat(fd).st_size, 0)
+    finally:
+        os.close(fd)
+    total = int.from_bytes(raw[80:84], "little") if len(raw) >= 84 else 0
     if limit <= 0 or total == 0:
         return total, b""
+    record = np.dtype([("normal", "<f4", 3), ("corners", "<f4", (3, 3)), ("attribute", "<u2")])
+    corners = np.frombuffer(raw, record, count=total, offset=84)["corners"]
     stride = max(1, math.ceil(total / limit))
-    out: list[list[float]] = []
-    index = 0
-    for mesh, location, reversed_ in triangulations:
-        transform = location.Transformation()
-        identity = location.IsIdentity()
-        nodes: dict[int, tuple[float, float, float]] = {}
-        for t in range(1, mesh.NbTriangles() + 1):
-            index += 1
-            if (index - 1) % stride:
-                continue
-            a, b, c = mesh.Triangle(t).Get()
-            if reversed_:
-                b, c = c, b
-            corners = []
-            for n in (a, b, c):
-                if n not in nodes:
-                    point = mesh.Node(n)
-                    if not identity:
-                        point = point.Transformed(transform)
-                    nodes[n] = point.Coord()
-                corners.extend(nodes[n])
-            out.append(corners)
-    return total, np.asarray(out, dtype=np.float32).tobytes()
+    return total, np.ascontiguousarray(corners[::stride], np.float32).tobytes()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,13 +62,20 @@ class WarmServer:
         self.pid = 0
 
     def measure(
-        self, drawing_fd: int, kind: str, timeout: float, preview_limit: int, memory_limit: int
+        self,
+        drawing_fd: int,
+        kind: str,
+        timeout: float,
+        preview_limit: int,
+        memory_limit: int,
+        on_early: Callable[[bytes], None] | None = None,
     ) -> WarmRun:
         """Measure the drawing in `drawing_fd` (a memfd) in a child of the warm process.
 
-        Raises GeometryError for what the cold child would (time limit, crash), WarmUnavailable
-        when no warm process answers even after one replacement. A second attempt only gets
-        what is left of `timeout` (the first may have died mid-drawing)."""
+        `on_early` gets the child's B-rep line (step_worker.stage_line) while the child goes on
+        to tessellate. Raises GeometryError for what the cold child would (time limit, crash),
+        WarmUnavailable when no warm process answers even after one replacement. A second
+        attempt only gets what is left of `timeout` (the first may have died mid-drawing)."""
         deadline = time.monotonic() + timeout
         for attempt in (1, 2):
             control = self._connection()
@@ -81,7 +89,7 @@ class WarmServer:
                 "memory_limit": memory_limit,
             }
             try:
-                return self._request(control, drawing_fd, request, left)
+                return self._request(control, drawing_fd, request, left, on_early)
             except WarmUnavailable as exc:
                 log.warning("step.warm_unavailable attempt=%d reason=%s", attempt, exc)
                 self._discard(control)
@@ -151,23 +159,36 @@ class WarmServer:
                 self._stop_locked()
 
     def _request(
-        self, control: socket.socket, drawing_fd: int, request: dict[str, Any], timeout: float
+        self,
+        control: socket.socket,
+        drawing_fd: int,
+        request: dict[str, Any],
+        timeout: float,
+        on_early: Callable[[bytes], None] | None,
     ) -> WarmRun:
+        deadline = time.monotonic() + timeout
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         result = os.memfd_create("result", os.MFD_CLOEXEC)
+        early_r, early_w = os.pipe()
         try:
             try:
                 socket.send_fds(
-                    control, [json.dumps(request).encode()], [drawing_fd, result, theirs.fileno()]
+                    control,
+                    [json.dumps(request).encode()],
+                    [drawing_fd, result, early_w, theirs.fileno()],
                 )
             except OSError as exc:
                 raise WarmUnavailable(f"send: {exc}") from None
             finally:
                 theirs.close()  # the warm process holds it now; EOF when it dies
+                os.close(early_w)  # the child's alone: EOF once it has sent or ended
             ack = _receive(mine, ACK_TIMEOUT)
             if not isinstance(ack, dict) or "child" not in ack:
                 raise WarmUnavailable(f"no child forked: {ack!r}")
-            status = _receive(mine, timeout + GRACE)
+            early = _read_early(early_r, deadline + GRACE)
+            if early and on_early is not None:
+                on_early(early)  # the child tessellates meanwhile; its deadline still holds
+            status = _receive(mine, max(0.0, deadline - time.monotonic()) + GRACE)
             if status is EOF:
                 raise WarmUnavailable("it ended while measuring")
             if status is None:  # stuck: replace it; the child's own alarm ends the child
@@ -187,6 +208,7 @@ class WarmServer:
         finally:
             mine.close()
             os.close(result)
+            os.close(early_r)
 
     def _after_fork_in_child(self) -> None:
         self._lock = threading.Lock()  # another thread may have held it at the fork
@@ -217,6 +239,22 @@ def _receive(sock: socket.socket, timeout: float) -> Any:
             return json.loads(data)
         except ValueError:
             return EOF
+
+
+def _read_early(fd: int, deadline: float) -> bytes:
+    """What the child sent down the early pipe, once it closed it (or ended), or by `deadline`."""
+    chunks = []
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b""
+        ready, _, _ = select.select([fd], [], [], left)
+        if not ready:
+            return b""
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def _read_all(fd: int) -> bytes:

@@ -1,11 +1,13 @@
 // While the drawings are analysed, ask the quote's status a few times a second at first, then
-// less often, and reload once it has a price (or goes to an engineer). Without JavaScript the
-// page refreshes itself every five seconds instead.
+// less often, and reload once it has a price (shown while manufacturability is still checked),
+// and again once the analysis is done (orderable, or gone to an engineer). Without JavaScript
+// the page refreshes itself every five seconds instead.
 (function () {
   "use strict";
   var box = document.getElementById("quote-state");
   var url = box && box.getAttribute("data-status-url");
   if (!url || !window.fetch) { return; }
+  var priced = box.getAttribute("data-priced") === "1";
   var started = Date.now();
   function next() {
     var waited = Date.now() - started;
@@ -16,7 +18,10 @@
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) {
-        if (body && !body.analysing) { window.location.reload(); return; }
+        if (body && (!body.analysing || (body.priced && !priced))) {
+          window.location.reload();
+          return;
+        }
         next();
       })
       .catch(next);
