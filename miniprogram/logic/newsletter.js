@@ -23,6 +23,9 @@ module.exports = page({
     if (!this.requireSignIn()) return
     await this.load()
   },
+  onShow() {
+    if (this.data.loaded) this.setData(view(this.data.state, this.data.email)) // the language may have changed
+  },
   async load() {
     try {
       const [me, sub] = await Promise.all([api.get('/me'), api.get('/subscriptions')])

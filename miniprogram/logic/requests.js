@@ -37,6 +37,9 @@ module.exports = page({
     if (!this.requireSignIn()) return
     await this.load()
   },
+  onShow() {
+    this.setData({ kinds: kindNames() }) // in the language chosen meanwhile, if it changed
+  },
   async load() {
     try {
       this.setData({ requests: (await api.get('/privacy-requests')).map(requestView), loaded: true })

@@ -199,6 +199,16 @@ describe('data-protection requests', () => {
     expect(page.querySelector('#processor')).toBeUndefined()
   })
 
+  test('the kinds follow a language chosen meanwhile', async () => {
+    const { page } = await open('requests', { 'GET /privacy-requests': { status: 200, body: [] } })
+    expect(page.data.kinds[7]).toBe('其他事项')
+    require('../utils/i18n').setLang('en')
+    page.instance.onShow()
+    await simulate.sleep(0)
+    expect(page.data.kinds[7]).toBe('Something else')
+    expect(textOf(page)).toContain('Make a request')
+  })
+
   test('a kind other than transfer sends no processor', async () => {
     const { page, api } = await open('requests', {
       'GET /privacy-requests': { status: 200, body: [] },
