@@ -3,7 +3,9 @@
 // consents, edits the profile, uploads a drawing and sees it priced, changes a part's options at
 // the live price, keeps an address and invoice details, orders and pays with WeChat Pay, reads My
 // data and the policy, downloads a copy of the data; the same person (same UnionID) signs in on
-// the website and lands in the same account; then the account is deregistered.
+// the website and lands in the same account; files a data-protection request, meets the
+// newsletter's need for an e-mail address, withdraws the ID-number consent; then the account is
+// deregistered.
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
@@ -23,6 +25,7 @@ const session = require('../utils/session')
 const i18n = require('../utils/i18n')
 
 const PHONE = `+86139${String(Date.now()).slice(-8)}`
+const ID_NUMBER = '11010519491231002X' // a valid resident ID number (check character included)
 const state = {}
 
 function page(name) {
@@ -195,17 +198,23 @@ test('an address is kept with the region picker codes; a wrong postal code is re
   expect(list.data.addresses[0].is_default).toBe(true)
 })
 
-test('invoice details are kept for the fapiao', async () => {
+test('invoice details are kept for the fapiao; a national ID number as tax number needs its consent', async () => {
   const invoice = page('invoice')
   await invoice.onLoad({})
   expect(invoice.data.saved).toBe(null)
   invoice.edit()
   invoice.onKind({ detail: { value: '1' } }) // a person
   invoice.onInput({ currentTarget: { dataset: { field: 'name' } }, detail: { value: '张工' } })
+  invoice.onInput({ currentTarget: { dataset: { field: 'tax_number' } }, detail: { value: ID_NUMBER } })
+  await invoice.save()
+  expect(Object.keys(invoice.data.fields)).toEqual(['consent_sensitive']) // sensitive: asked first
+  invoice.onConsent({ detail: { value: ['yes'] } })
   await invoice.save()
   expect(invoice.data.error).toBe('')
   expect(invoice.data.saved.kind).toBe('personal')
   expect(invoice.data.saved.fapiao_type_name).toBeTruthy()
+  expect(invoice.data.saved.tax_number).not.toBe(ID_NUMBER) // shown masked
+  expect(invoice.data.saved.tax_number).toContain(ID_NUMBER.slice(-2))
 })
 
 test('the quote is accepted, the order shows the transfer details, and WeChat Pay pays it', async () => {
@@ -254,7 +263,7 @@ test('My data shows what is held, and the policy its edition', async () => {
   expect(mydata.data.collected.phone).toContain(PHONE.slice(-4))
   expect(mydata.data.collected.uploads).toBe(1)
   const kinds = mydata.data.consents.map((c) => c.kind)
-  expect(kinds).toEqual(expect.arrayContaining(['policy', 'adult']))
+  expect(kinds).toEqual(expect.arrayContaining(['policy', 'adult', 'sensitive_tax_id']))
   expect(mydata.data.history.every((c) => c.given)).toBe(true)
 
   // a copy of my data: asked, built, downloaded as a zip
@@ -343,6 +352,75 @@ test('the same person signing in on the website lands in the same account', asyn
   const quotes = await get(`${SITE_URL}/quotes/`)
   expect(quotes.status).toBe(200)
   expect(quotes.body.toString('utf8')).toContain(state.ref) // the quote made in the Mini Program
+})
+
+test('a data-protection request is filed from My data and listed with its status and due date', async () => {
+  const requests = page('requests')
+  await requests.onLoad({})
+  expect(requests.data.error).toBe('')
+  expect(requests.data.requests).toEqual([])
+  expect(requests.data.kinds).toHaveLength(8)
+  requests.onKind({ detail: { value: '1' } }) // a transfer: the processor is required
+  expect(requests.data.transfer).toBe(true)
+  await requests.submit()
+  expect(Object.keys(requests.data.fields)).toEqual(['processor'])
+  expect(requests.data.fields.processor).toMatch(/处理者/) // the website's own message, in Chinese
+  requests.onKind({ detail: { value: '0' } }) // a copy of my personal information
+  requests.onInput({ currentTarget: { dataset: { field: 'details' } }, detail: { value: '请提供我的报价记录副本。' } })
+  const filed = await requests.submit()
+  expect(requests.data.error).toBe('')
+  expect(filed.kind).toBe('copy')
+
+  const again = page('requests')
+  await again.onLoad({})
+  expect(again.data.requests).toHaveLength(1)
+  const listed = again.data.requests[0]
+  expect(listed.kindName).toBe(i18n.t('request_kind_copy')) // the site's name matches the picker's
+  expect(listed.statusName).toBeTruthy()
+  expect(listed.statusName).not.toBe(filed.status) // a name, not the code
+  expect(listed.due).toMatch(/^\d{4}-\d\d-\d\d$/)
+  expect(listed.due > listed.filed).toBe(true) // due in 15 working days
+  expect(listed.details).toBe('请提供我的报价记录副本。')
+})
+
+test('the newsletter needs an e-mail address, which a Mini Program account does not have', async () => {
+  const newsletter = page('newsletter')
+  await newsletter.onLoad({})
+  expect(newsletter.data.error).toBe('')
+  expect(newsletter.data.email).toBe('')
+  expect(newsletter.data.state).toBe('none')
+  expect(await newsletter.onSwitch({ detail: { value: true } })).toBeUndefined()
+  expect(newsletter.data.error).toMatch(/电子邮箱/) // the site's email_required message
+  expect(newsletter.data.on).toBe(false)
+  await newsletter.load()
+  expect(newsletter.data.state).toBe('none') // nothing was subscribed
+
+  // without an e-mail address no first password is offered (it signs in with one on the website)
+  const password = page('password')
+  await password.onLoad({})
+  expect(password.data.error).toBe('')
+  expect(password.data.loaded).toBe(true)
+  expect(password.data.hasEmail).toBe(false)
+  expect(password.data.hasPassword).toBe(false)
+})
+
+test('the ID-number consent is withdrawn from My data, and the number goes with it', async () => {
+  const mydata = page('mydata')
+  await mydata.onLoad({})
+  const consent = mydata.data.consents.find((c) => c.kind === 'sensitive_tax_id')
+  expect(consent.withdrawable).toBe(true)
+  expect(consent.name).not.toBe(consent.kind)
+  const left = await mydata.withdraw({ currentTarget: { dataset: { kind: 'sensitive_tax_id' } } })
+  expect(mydata.data.error).toBe('')
+  expect(left.in_force.map((c) => c.kind)).not.toContain('sensitive_tax_id')
+  expect(mydata.data.history.some((c) => c.withdrawn)).toBe(true)
+  // the policy consent ends only with the account
+  expect(mydata.data.consents.find((c) => c.kind === 'policy').withdrawable).toBe(false)
+
+  const invoice = page('invoice')
+  await invoice.onLoad({})
+  expect(invoice.data.saved.name).toBe('张工')
+  expect(invoice.data.saved.tax_number).toBeFalsy() // the ID number is no longer held
 })
 
 test('deregistration ends the sign-in and the next one is refused', async () => {

@@ -1,10 +1,12 @@
 // Personal Center: the account (masked), its default address and invoice details, and the way to
-// the pages that change them, My data, the policy and signing out.
+// the pages that change them (password and newsletter too), My data, the policy and signing out.
 const { page } = require('./base')
 const api = require('../utils/api')
 const i18n = require('../utils/i18n')
 const session = require('../utils/session')
 const format = require('../utils/format')
+
+const NEWSLETTER = { subscribed: 'newsletter_on', pending: 'newsletter_pending' }
 
 function meView(me) {
   const address = me.default_address
@@ -19,6 +21,8 @@ function meView(me) {
     since: format.date(me.created_at, false),
     address: address ? `${address.recipient} · ${address.region} ${address.address}` : '',
     addressCount: me.address_count,
+    password: i18n.t(me.has_password ? 'password_is_set' : 'password_not_set'),
+    newsletter: i18n.t(NEWSLETTER[me.subscription] || 'newsletter_off'),
     invoice: me.invoice ? `${me.invoice.fapiao_type_name}${me.invoice.name ? ' · ' + me.invoice.name : ''}` : '',
   }
 }

@@ -57,7 +57,7 @@ module.exports = page({
   async save() {
     this.clearError()
     this.setData({ busy: true })
-    const body = { ...this.data.form, kind: KINDS[this.data.kindIndex], fapiao_type: TYPES[this.data.typeIndex], consent_sensitive: this.data.consent }
+    const body = { ...this.data.form, kind: KINDS[this.data.kindIndex], fapiao_type: TYPES[this.data.typeIndex], consent_sensitive: KINDS[this.data.kindIndex] === 'personal' && this.data.consent }
     try {
       const saved = await withFreshSignIn(() => api.put('/invoice', body))
       this.setData({ saved, editing: false, busy: false })

@@ -1,5 +1,6 @@
 // My data (the policy's rights): what is held by category, what the Mini Program collected, a
-// copy to download, the consents and their withdrawal, and deregistration.
+// copy to download, data-protection requests, the consents and their withdrawal, and
+// deregistration.
 const { page, call } = require('./base')
 const api = require('../utils/api')
 const i18n = require('../utils/i18n')
@@ -147,6 +148,9 @@ module.exports = page({
       this.fail(error)
       return undefined
     }
+  },
+  openRequests() {
+    wx.navigateTo({ url: '/pages/requests/requests' })
   },
   home() {
     wx.reLaunch({ url: '/pages/index/index' })

@@ -49,3 +49,26 @@ test('a special fapiao asks for the registered details; the form goes to PUT /in
   expect(page.data.editing).toBe(false)
   expect(textOf(page)).toContain('电子增值税专用发票')
 })
+
+test('a personal invoice may carry a tax number; the ID-number consent is asked for it only', async () => {
+  const api = fakeApi({
+    'GET /invoice': { status: 404, body: { error: { code: 'not_found', message: '未找到。' } } },
+    'PUT /invoice': ({ data }) => ({ status: 200, body: { kind: data.kind, fapiao_type: 'normal', fapiao_type_name: '电子增值税普通发票', name: data.name, tax_number: '1101**********002X' } }),
+  })
+  installWx(api)
+  signInAs()
+  const page = renderPage('invoice')
+  await page.instance.onLoad({})
+  page.instance.edit()
+  await simulate.sleep(0)
+  expect(textOf(page)).not.toContain('单独同意') // a company's tax number is no ID number
+  page.instance.onConsent({ detail: { value: ['yes'] } })
+  page.instance.onKind({ detail: { value: '1' } })
+  await simulate.sleep(0)
+  expect(textOf(page)).toContain('纳税人识别号')
+  expect(textOf(page)).toContain('单独同意')
+  page.instance.onInput({ currentTarget: { dataset: { field: 'name' } }, detail: { value: '张伟' } })
+  page.instance.onInput({ currentTarget: { dataset: { field: 'tax_number' } }, detail: { value: '11010519491231002X' } })
+  await page.instance.save()
+  expect(api.calls.find((c) => c.method === 'PUT').data).toMatchObject({ kind: 'personal', name: '张伟', tax_number: '11010519491231002X', consent_sensitive: true })
+})

@@ -1,6 +1,8 @@
 // Every visible string in Simplified Chinese (the default) and English. The language follows the
 // account's preference once signed in, else WeChat's own language; the site answers in it too
 // (Accept-Language), so the server's messages match the page around them.
+const center = require('./i18n_center')
+
 const KEY = 'xa_lang'
 
 const zh = {
@@ -413,7 +415,7 @@ const en = {
   error_signin: 'Please sign in again.',
 }
 
-const TABLES = { zh, en }
+const TABLES = { zh: { ...zh, ...center.zh }, en: { ...en, ...center.en } }
 let current = null
 
 function fromWeChat() {

@@ -16,7 +16,7 @@ from conftest import cannot_run
 from xometry_site.devtools import wechatpay_simulator
 from xometry_site.devtools.wechat_simulator import DEFAULT_APPID, serve_in_thread
 from xometry_site.devtools.wechatpay_keys import TestKeys
-from xometry_site.models import User
+from xometry_site.models import Consent, PrivacyRequest, User
 
 pytestmark = [pytest.mark.slow]
 
@@ -92,10 +92,25 @@ def test_the_mini_program_flow_against_the_live_site(app, db, live_server, simul
     print(run.stderr[-3000:])  # jest's report, shown with -s or on failure
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-6000:]
     counts = re.search(r"^Tests:\s+(\d+) passed, (\d+) total", run.stderr, re.MULTILINE)
-    assert counts and counts[1] == counts[2] and int(counts[1]) >= 11, run.stderr[-3000:]
+    assert counts and counts[1] == counts[2] and int(counts[1]) >= 14, run.stderr[-3000:]
 
     # one account for the person, known to both the Mini Program and the website app
     users = db.session.scalars(db.select(User)).all()
     assert len(users) == 1
     apps = {identity.appid for identity in users[0].wechat_identities}
     assert apps == {DEFAULT_APPID, app.config["WECHAT_MINIPROGRAM_APP_ID"]}
+
+    # what the Personal Center and My data left behind: one request filed (the refused transfer
+    # stored nothing), the ID-number consent withdrawn with the number, no newsletter, no password
+    requests = db.session.scalars(db.select(PrivacyRequest)).all()
+    assert [(r.user_id, r.kind, r.status) for r in requests] == [(users[0].id, "copy", "open")]
+    assert requests[0].due_on is not None
+    sensitive = db.session.scalars(
+        db.select(Consent).filter_by(user_id=users[0].id, kind="sensitive_tax_id")
+    ).all()
+    assert len(sensitive) == 1 and sensitive[0].withdrawn_at is not None
+    subscription = db.session.scalars(
+        db.select(Consent).filter_by(user_id=users[0].id, kind="subscription")
+    ).all()
+    assert subscription == []
+    assert not users[0].has_password
