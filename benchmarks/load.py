@@ -15,6 +15,10 @@ pool of http.client connections), as plain first visits without cookies:
   ≥ 0.5× the static file, p99 < 20 ms                         home, policy      via nginx (cache)
   ≥ 0.5× hello world                                          home, policy      straight from gunicorn
   p99 < 100 ms                                                signed-in quote list (ten quotes)
+  p99 < 100 ms                                                signed-in order page
+  p99 < 30 ms, 16 connections                                 a part's live price (JSON)
+  p99 < 100 ms                                                the Mini Program API's quote list
+                                                              (bearer token, ten quotes)
   no errors in any leg
   fault leg (--fault-seconds): a second site instance on a redis-server of its own, paused
   (SIGSTOP) for the middle third of the run: public pages p99 < 100 ms and no errors throughout,
@@ -62,6 +66,7 @@ GOAL_APP_RATIO = 0.5  # home and policy straight from gunicorn, × hello world
 GOAL_NGINX_RATIO, GOAL_NGINX_P99_MS = 0.5, 20.0  # through nginx's cache, × the static file
 GOAL_QUOTES_P99_MS = 100.0  # the signed-in quote list, gunicorn + PostgreSQL
 GOAL_ORDER_P99_MS = 100.0  # the signed-in order page
+GOAL_API_P99_MS = 100.0  # the Mini Program API's quote list, bearer token
 GOAL_PRICE_P99_MS, PRICE_CONNECTIONS = 30.0, 16  # a part's live price, 16 customers at once
 # a cube of 40 mm as the analysis stores it: what a live price reads (no file, no SQL per break)
 CUBE_GEOMETRY = {
@@ -147,10 +152,11 @@ def drop_database(url: str) -> None:
 
 
 def seed(url: str, keyring: str, instance: Path) -> str:
-    """The schema, and one customer with ten quotes of two drawings each; returns the e-mail."""
+    """The schema, one customer with ten quotes of two drawings each, a priced quote and its
+    order; a Mini Program customer with ten quotes; returns the website customer's e-mail."""
     from xometry_site import create_app
     from xometry_site.extensions import db
-    from xometry_site.models import Drawing, Quote, User
+    from xometry_site.models import User
     from xometry_site.models.base import utcnow
     from xometry_site.services.privacy import consents
 
@@ -159,6 +165,7 @@ def seed(url: str, keyring: str, instance: Path) -> str:
             "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://" + url.split("://", 1)[1],
             "INSTANCE_PATH": str(instance),
             "KEYRING": keyring,
+            "API_ACCESS_TOKEN_SECONDS": 7200,  # one token for the whole run (default: 15 min)
         }
     )
     email = "bench@example.com"
@@ -176,30 +183,57 @@ def seed(url: str, keyring: str, instance: Path) -> str:
         db.session.flush()
         for kind in ("policy", "adult"):
             consents.record(user, kind, ip="127.0.0.1", source="benchmark")
-        for n in range(10):
-            quote = Quote(user_id=user.id, process="cnc_machining", material="al6061")
-            quote.quantity = n + 1
-            db.session.add(quote)
-            db.session.flush()
-            for d in range(2):
-                db.session.add(
-                    Drawing(
-                        quote_id=quote.id,
-                        user_id=user.id,
-                        filename=f"part-{n}-{d}.stl",
-                        extension="stl",
-                        size=1000,
-                        sha256="0" * 64,
-                    )
-                )
+        ten_quotes(user)
         db.session.commit()
         SEEDED.update(priced_quote_and_order(user))
+        SEEDED["api_token"] = miniprogram_user()
         db.session.remove()
         db.engine.dispose()
     return email
 
 
-SEEDED: dict[str, str] = {}  # the priced quote's part price path and the order's path
+def ten_quotes(user) -> None:
+    """Ten quotes of two drawings each, as on the quote list of the website and the API."""
+    from xometry_site.extensions import db
+    from xometry_site.models import Drawing, Quote
+
+    for n in range(10):
+        quote = Quote(user_id=user.id, process="cnc_machining", material="al6061")
+        quote.quantity = n + 1
+        db.session.add(quote)
+        db.session.flush()
+        for d in range(2):
+            db.session.add(
+                Drawing(
+                    quote_id=quote.id,
+                    user_id=user.id,
+                    filename=f"part-{n}-{d}.stl",
+                    extension="stl",
+                    size=1000,
+                    sha256="0" * 64,
+                )
+            )
+
+
+def miniprogram_user() -> str:
+    """A Mini Program customer (phone account, both consents) with ten quotes, signed in through
+    the API's token service as `POST /session` does; returns its access token."""
+    from xometry_site.extensions import db
+    from xometry_site.models import User
+    from xometry_site.services.accounts import api_tokens
+    from xometry_site.services.privacy import consents
+
+    user = User(name="小程序用户", phone="+8613800008888", customer_type="company")
+    db.session.add(user)
+    db.session.flush()
+    for kind in ("policy", "adult"):
+        consents.record(user, kind, ip="127.0.0.1", source="miniprogram")
+    ten_quotes(user)
+    db.session.commit()
+    return api_tokens.issue(user).access_token
+
+
+SEEDED: dict[str, str] = {}  # the part price path, the order's path, the API's access token
 
 
 def priced_quote_and_order(user) -> dict[str, str]:
@@ -819,6 +853,15 @@ def plan_legs(hello: Gunicorn, site: Gunicorn, proxy, cookie: str) -> list[Leg]:
             site.cpu_seconds,
             max_p99_ms=GOAL_PRICE_P99_MS,
             connections=PRICE_CONNECTIONS,
+        )
+    )
+    legs.append(
+        Leg(
+            "api quote list (bearer)",
+            site.url + "/api/mp/v1/quotes",
+            {**HEADERS, "Authorization": f"Bearer {SEEDED['api_token']}"},
+            site.cpu_seconds,
+            max_p99_ms=GOAL_API_P99_MS,
         )
     )
     return legs
