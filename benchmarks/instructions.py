@@ -46,8 +46,13 @@ def child(page: str, requests: int, warm: int) -> None:
     path = seeded[SEEDED_PATHS[page]] if page in SEEDED_PATHS else PAGES.get(page, "")
     if page in ("quotes", "order", "live"):
         headers["Cookie"] = _signed_in_cookie(app, headers)
-    if page == "live":
+    if page == "live":  # with the ticket the quote page hands out, as part_config.js sends it
         headers["Accept"] = "application/json"
+        page_html = app.test_client().get(
+            path.split("/parts/", 1)[0], headers=headers, base_url="https://www.xometry.test"
+        )
+        found = re.search(r'data-price-ticket="([^"]+)"', page_html.get_data(as_text=True))
+        headers["X-Price-Ticket"] = found.group(1)
     if page == "api":
         path = "/api/mp/v1/quotes"
         headers["Authorization"] = f"Bearer {seeded['api_token']}"

@@ -421,6 +421,19 @@ def sign_in(base: str, email: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
+def price_ticket(base: str, cookie: str) -> str:
+    """The ticket the quote page hands the part's form, which part_config.js sends with each
+    live price (X-Price-Ticket) as a browser on that page does."""
+    import requests
+
+    quote_page = SEEDED["price"].split("/parts/", 1)[0]
+    page = requests.get(base + quote_page, headers={**HEADERS, "Cookie": cookie}, timeout=30)
+    found = re.search(r'data-price-ticket="([^"]+)"', page.text)
+    if found is None:
+        raise RuntimeError("the quote page hands out no price ticket")
+    return found.group(1)
+
+
 # --- load ----------------------------------------------------------------------------------------
 
 WRK_SCRIPT = """
@@ -849,7 +862,7 @@ def plan_legs(hello: Gunicorn, site: Gunicorn, proxy, cookie: str) -> list[Leg]:
         Leg(
             f"live price ({PRICE_CONNECTIONS} customers)",
             site.url + SEEDED["price"],
-            {**signed_in, "Accept": "application/json"},
+            {**signed_in, "Accept": "application/json", "X-Price-Ticket": SEEDED["ticket"]},
             site.cpu_seconds,
             max_p99_ms=GOAL_PRICE_P99_MS,
             connections=PRICE_CONNECTIONS,
@@ -921,6 +934,7 @@ def main() -> int:
                 if status != "HIT":
                     notes.append(f"{name} (nginx): not kept by the cache (X-Cache-Status {status})")
         cookie = sign_in(site.url, email)
+        SEEDED["ticket"] = price_ticket(site.url, cookie)
         legs = plan_legs(hello, site, proxy, cookie)
         for leg in legs:  # a redirect (to sign-in, say) or an error page is not the page measured
             status = answer_status(leg)
