@@ -68,15 +68,20 @@ GOAL_QUOTES_P99_MS = 100.0  # the signed-in quote list, gunicorn + PostgreSQL
 GOAL_ORDER_P99_MS = 100.0  # the signed-in order page
 GOAL_API_P99_MS = 100.0  # the Mini Program API's quote list, bearer token
 GOAL_PRICE_P99_MS, PRICE_CONNECTIONS = 30.0, 16  # a part's live price, 16 customers at once
-# a cube of 40 mm as the analysis stores it: what a live price reads (no file, no SQL per break)
+# a cube of 40 mm as the analysis stores it (PartGeometry.to_dict): what the quote page shows and a
+# live price reads (no file, no SQL per break)
 CUBE_GEOMETRY = {
     "format": "stl",
     "volume_mm3": 64000.0,
     "area_mm2": 9600.0,
     "bbox_min": [0.0, 0.0, 0.0],
     "bbox_max": [40.0, 40.0, 40.0],
+    "size": [40.0, 40.0, 40.0],
     "triangles": 12,
+    "faces": None,
+    "solids": 1,
     "watertight": True,
+    "units_hint": None,
 }
 PRICE_QUERY = (
     "process=cnc_machining&material=al6061&finish=as_machined&quantity=25"
@@ -237,13 +242,41 @@ SEEDED: dict[str, str] = {}  # the part price path, the order's path, the API's 
 
 
 def priced_quote_and_order(user) -> dict[str, str]:
-    """A quote of one measured part, priced and ordered as a customer would: the live price and
-    the order page are read from these."""
+    """Two quotes of one measured part each, priced as a customer's are: one still being
+    configured, whose part's live price is loaded, and one ordered, whose order page is."""
     from decimal import Decimal
 
     from xometry_site.extensions import db
-    from xometry_site.models import Drawing, InvoiceProfile, Quote, ShippingAddress
+    from xometry_site.models import InvoiceProfile, ShippingAddress
     from xometry_site.services.orders.placement import place_order
+
+    quote, part = priced_quote(user)
+    ordered, _ = priced_quote(user)
+    address = ShippingAddress(
+        user_id=user.id, recipient="王工", address="张江路 100 号", phone="+8613800000001",
+        province="310000", city="310100", district="310115", postal_code="201203",
+        is_default=True,
+    )  # fmt: skip
+    invoice = InvoiceProfile(
+        user_id=user.id, kind="corporate", company_name="压力测试有限公司",
+        tax_number="91310000MA1FL0000X", fapiao_type="normal",
+    )  # fmt: skip
+    db.session.add_all([address, invoice])
+    db.session.flush()
+    ordered.status, ordered.lead_choice = "ordered", "standard"
+    order = place_order(ordered, user, address, invoice)
+    db.session.commit()
+    assert order.total > Decimal(0) and quote.status == "quoted"
+    return {
+        "price": f"/quotes/{quote.ref}/parts/{part.id}/price?{PRICE_QUERY}",
+        "order": f"/orders/{order.number}",
+    }
+
+
+def priced_quote(user):
+    """A quote of one measured 40 mm cube, priced from the rules: (quote, part)."""
+    from xometry_site.extensions import db
+    from xometry_site.models import Drawing, Quote
     from xometry_site.services.quotes.quote_pricing import price_quote
 
     quote = Quote(user_id=user.id, process="cnc_machining", material="al6061", quantity=25)
@@ -257,25 +290,7 @@ def priced_quote_and_order(user) -> dict[str, str]:
     db.session.add(quote)
     db.session.flush()
     price_quote(quote)
-    address = ShippingAddress(
-        user_id=user.id, recipient="王工", address="张江路 100 号", phone="+8613800000001",
-        province="310000", city="310100", district="310115", postal_code="201203",
-        is_default=True,
-    )  # fmt: skip
-    invoice = InvoiceProfile(
-        user_id=user.id, kind="corporate", company_name="压力测试有限公司",
-        tax_number="91310000MA1FL0000X", fapiao_type="normal",
-    )  # fmt: skip
-    db.session.add_all([address, invoice])
-    db.session.flush()
-    quote.status, quote.lead_choice = "ordered", "standard"
-    order = place_order(quote, user, address, invoice)
-    db.session.commit()
-    assert order.total > Decimal(0)
-    return {
-        "price": f"/quotes/{quote.ref}/parts/{part.id}/price?{PRICE_QUERY}",
-        "order": f"/orders/{order.number}",
-    }
+    return quote, part
 
 
 def production_env(database: str, keyring: str, instance: Path) -> dict[str, str]:
