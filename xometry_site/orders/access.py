@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
+from sqlalchemy.orm import defer
 
 from ..extensions import db
 from ..models import Order
 
 
 def order_or_404(number: str) -> Order:
-    order = db.session.scalar(db.select(Order).filter_by(number=number, user_id=current_user.id))
+    """The user's own order; the sealed invoice details are read (and decrypted) only when shown."""
+    order = db.session.scalar(
+        db.select(Order)
+        .options(defer(Order.invoice_sealed))
+        .filter_by(number=number, user_id=current_user.id)
+    )
     if order is None:
         abort(404)
     return order
