@@ -71,6 +71,8 @@ with app.app_context():
 
 def raw_sink():
     """The floor: read the body exactly as the upload does (same chunks) and drop it."""
+    # the upload's body limit, not the form limit every other route gets (body_limits.py)
+    request.max_content_length = app.config["MAX_CONTENT_LENGTH"]
     stream, total = request.stream, 0
     while True:
         chunk = stream.read(256 * 1024)
