@@ -7,7 +7,11 @@ then counted over --requests requests. The baseline is load.py's hello world, co
 way. The load benchmark (load.py) stays the judge of the goals: gunicorn, the kernel and the
 machine add their own cost on top of what is counted here.
 
-    .venv/bin/python benchmarks/instructions.py [--pages home,policy,quotes] [--requests 100]
+    .venv/bin/python benchmarks/instructions.py [--pages home,policy,quotes,order,live,api]
+        [--requests 100]
+
+order, live (a part's live price) and api (the Mini Program's quote list, bearer token) are the
+signed-in pages of load.py's legs of the same names, on the same seeded records.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load  # the same database, seed, environment and headers as the load test
 
 PAGES = {"hello": "/", "home": "/", "policy": "/policy", "quotes": "/quotes/"}
+SEEDED_PATHS = {"order": "order", "live": "price"}  # page: load.SEEDED's key for its path
 
 
 def child(page: str, requests: int, warm: int) -> None:
@@ -37,9 +42,19 @@ def child(page: str, requests: int, warm: int) -> None:
 
     app = load.hello_app if page == "hello" else create_app()
     headers = dict(load.HEADERS)
-    if page == "quotes":
+    seeded = json.loads(os.environ.get("BENCH_SEEDED", "{}"))
+    path = seeded[SEEDED_PATHS[page]] if page in SEEDED_PATHS else PAGES.get(page, "")
+    if page in ("quotes", "order", "live"):
         headers["Cookie"] = _signed_in_cookie(app, headers)
-    environ = _environ(PAGES[page], headers)
+    if page == "live":  # with the ticket the quote page hands out, as part_config.js sends it
+        headers["Accept"] = "application/json"
+        quote_page = b"".join(app(_environ(path.split("/parts/", 1)[0], headers), _ignore))
+        found = re.search(rb'data-price-ticket="([^"]+)"', quote_page)
+        headers["X-Price-Ticket"] = found.group(1).decode()
+    if page == "api":
+        path = "/api/mp/v1/quotes"
+        headers["Authorization"] = f"Bearer {seeded['api_token']}"
+    environ = _environ(path, headers)
 
     def one(*_args: object) -> None:
         body = app(dict(environ), lambda status, headers, exc_info=None: None)
@@ -49,13 +64,27 @@ def child(page: str, requests: int, warm: int) -> None:
 
     for _ in range(warm):
         one()
+    answered = []
+    app(dict(environ), lambda status, headers, exc_info=None: answered.append(status))
+    if not answered or not answered[0].startswith("200"):
+        raise RuntimeError(f"{page}: answers {answered}, not the page")
     functools.reduce(one, range(requests), None)
+
+
+def _ignore(status: str, headers: list, exc_info: object = None) -> None:
+    """A start_response that keeps nothing."""
 
 
 def _environ(path: str, headers: dict[str, str]) -> dict:
     from werkzeug.test import EnvironBuilder
 
-    builder = EnvironBuilder(path=path, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    path, _, query = path.partition("?")
+    builder = EnvironBuilder(
+        path=path,
+        query_string=query or None,
+        headers=headers,
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
     return builder.get_environ()
 
 
@@ -100,7 +129,7 @@ def count(page: str, requests: int, warm: int, env: dict[str, str]) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pages", default="home,policy,quotes")
+    parser.add_argument("--pages", default="home,policy,quotes,order,live,api")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--warm", type=int, default=100)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -122,6 +151,7 @@ def main() -> int:
         env = {**load.production_env(database, keyring, instance), "LOG_LEVEL": "INFO"}
         load.seed(database, keyring, instance)
         env["PYTHONPATH"] = str(load.ROOT)
+        env["BENCH_SEEDED"] = json.dumps(load.SEEDED)
         hello = count("hello", args.requests, args.warm, env)
         print(f"{'page':10} {'instructions/request':>21} {'× hello':>8}")
         print(f"{'hello':10} {hello:21,d} {1:8.2f}")

@@ -15,6 +15,10 @@ pool of http.client connections), as plain first visits without cookies:
   ≥ 0.5× the static file, p99 < 20 ms                         home, policy      via nginx (cache)
   ≥ 0.5× hello world                                          home, policy      straight from gunicorn
   p99 < 100 ms                                                signed-in quote list (ten quotes)
+  p99 < 100 ms                                                signed-in order page
+  p99 < 30 ms, 16 connections                                 a part's live price (JSON)
+  p99 < 100 ms                                                the Mini Program API's quote list
+                                                              (bearer token, ten quotes)
   no errors in any leg
   fault leg (--fault-seconds): a second site instance on a redis-server of its own, paused
   (SIGSTOP) for the middle third of the run: public pages p99 < 100 ms and no errors throughout,
@@ -62,16 +66,22 @@ GOAL_APP_RATIO = 0.5  # home and policy straight from gunicorn, × hello world
 GOAL_NGINX_RATIO, GOAL_NGINX_P99_MS = 0.5, 20.0  # through nginx's cache, × the static file
 GOAL_QUOTES_P99_MS = 100.0  # the signed-in quote list, gunicorn + PostgreSQL
 GOAL_ORDER_P99_MS = 100.0  # the signed-in order page
+GOAL_API_P99_MS = 100.0  # the Mini Program API's quote list, bearer token
 GOAL_PRICE_P99_MS, PRICE_CONNECTIONS = 30.0, 16  # a part's live price, 16 customers at once
-# a cube of 40 mm as the analysis stores it: what a live price reads (no file, no SQL per break)
+# a cube of 40 mm as the analysis stores it (PartGeometry.to_dict): what the quote page shows and a
+# live price reads (no file, no SQL per break)
 CUBE_GEOMETRY = {
     "format": "stl",
     "volume_mm3": 64000.0,
     "area_mm2": 9600.0,
     "bbox_min": [0.0, 0.0, 0.0],
     "bbox_max": [40.0, 40.0, 40.0],
+    "size": [40.0, 40.0, 40.0],
     "triangles": 12,
+    "faces": None,
+    "solids": 1,
     "watertight": True,
+    "units_hint": None,
 }
 PRICE_QUERY = (
     "process=cnc_machining&material=al6061&finish=as_machined&quantity=25"
@@ -147,10 +157,11 @@ def drop_database(url: str) -> None:
 
 
 def seed(url: str, keyring: str, instance: Path) -> str:
-    """The schema, and one customer with ten quotes of two drawings each; returns the e-mail."""
+    """The schema, one customer with ten quotes of two drawings each, a priced quote and its
+    order; a Mini Program customer with ten quotes; returns the website customer's e-mail."""
     from xometry_site import create_app
     from xometry_site.extensions import db
-    from xometry_site.models import Drawing, Quote, User
+    from xometry_site.models import User
     from xometry_site.models.base import utcnow
     from xometry_site.services.privacy import consents
 
@@ -159,6 +170,7 @@ def seed(url: str, keyring: str, instance: Path) -> str:
             "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://" + url.split("://", 1)[1],
             "INSTANCE_PATH": str(instance),
             "KEYRING": keyring,
+            "API_ACCESS_TOKEN_SECONDS": 7200,  # one token for the whole run (default: 15 min)
         }
     )
     email = "bench@example.com"
@@ -176,40 +188,95 @@ def seed(url: str, keyring: str, instance: Path) -> str:
         db.session.flush()
         for kind in ("policy", "adult"):
             consents.record(user, kind, ip="127.0.0.1", source="benchmark")
-        for n in range(10):
-            quote = Quote(user_id=user.id, process="cnc_machining", material="al6061")
-            quote.quantity = n + 1
-            db.session.add(quote)
-            db.session.flush()
-            for d in range(2):
-                db.session.add(
-                    Drawing(
-                        quote_id=quote.id,
-                        user_id=user.id,
-                        filename=f"part-{n}-{d}.stl",
-                        extension="stl",
-                        size=1000,
-                        sha256="0" * 64,
-                    )
-                )
+        ten_quotes(user)
         db.session.commit()
         SEEDED.update(priced_quote_and_order(user))
+        SEEDED["api_token"] = miniprogram_user()
         db.session.remove()
         db.engine.dispose()
     return email
 
 
-SEEDED: dict[str, str] = {}  # the priced quote's part price path and the order's path
+def ten_quotes(user) -> None:
+    """Ten quotes of two drawings each, as on the quote list of the website and the API."""
+    from xometry_site.extensions import db
+    from xometry_site.models import Drawing, Quote
+
+    for n in range(10):
+        quote = Quote(user_id=user.id, process="cnc_machining", material="al6061")
+        quote.quantity = n + 1
+        db.session.add(quote)
+        db.session.flush()
+        for d in range(2):
+            db.session.add(
+                Drawing(
+                    quote_id=quote.id,
+                    user_id=user.id,
+                    filename=f"part-{n}-{d}.stl",
+                    extension="stl",
+                    size=1000,
+                    sha256="0" * 64,
+                )
+            )
+
+
+def miniprogram_user() -> str:
+    """A Mini Program customer (phone account, both consents) with ten quotes, signed in through
+    the API's token service as `POST /session` does; returns its access token."""
+    from xometry_site.extensions import db
+    from xometry_site.models import User
+    from xometry_site.services.accounts import api_tokens
+    from xometry_site.services.privacy import consents
+
+    user = User(name="小程序用户", phone="+8613800008888", customer_type="company")
+    db.session.add(user)
+    db.session.flush()
+    for kind in ("policy", "adult"):
+        consents.record(user, kind, ip="127.0.0.1", source="miniprogram")
+    ten_quotes(user)
+    db.session.commit()
+    return api_tokens.issue(user).access_token
+
+
+SEEDED: dict[str, str] = {}  # the part price path, the order's path, the API's access token
 
 
 def priced_quote_and_order(user) -> dict[str, str]:
-    """A quote of one measured part, priced and ordered as a customer would: the live price and
-    the order page are read from these."""
+    """Two quotes of one measured part each, priced as a customer's are: one still being
+    configured, whose part's live price is loaded, and one ordered, whose order page is."""
     from decimal import Decimal
 
     from xometry_site.extensions import db
-    from xometry_site.models import Drawing, InvoiceProfile, Quote, ShippingAddress
+    from xometry_site.models import InvoiceProfile, ShippingAddress
     from xometry_site.services.orders.placement import place_order
+
+    quote, part = priced_quote(user)
+    ordered, _ = priced_quote(user)
+    address = ShippingAddress(
+        user_id=user.id, recipient="王工", address="张江路 100 号", phone="+8613800000001",
+        province="310000", city="310100", district="310115", postal_code="201203",
+        is_default=True,
+    )  # fmt: skip
+    invoice = InvoiceProfile(
+        user_id=user.id, kind="corporate", company_name="压力测试有限公司",
+        tax_number="91310000MA1FL0000X", fapiao_type="normal",
+    )  # fmt: skip
+    db.session.add_all([address, invoice])
+    db.session.flush()
+    ordered.status, ordered.lead_choice = "ordered", "standard"
+    order = place_order(ordered, user, address, invoice)
+    db.session.commit()
+    assert order.total > Decimal(0) and quote.status == "quoted"
+    return {
+        "price": f"/quotes/{quote.ref}/parts/{part.id}/price?{PRICE_QUERY}",
+        "order": f"/orders/{order.number}",
+    }
+
+
+def priced_quote(user):
+    """A quote of one measured 40 mm cube, priced from the rules: (quote, part)."""
+    from xometry_site.extensions import db
+    from xometry_site.models import Drawing, Quote
     from xometry_site.services.quotes.quote_pricing import price_quote
 
     quote = Quote(user_id=user.id, process="cnc_machining", material="al6061", quantity=25)
@@ -223,25 +290,7 @@ def priced_quote_and_order(user) -> dict[str, str]:
     db.session.add(quote)
     db.session.flush()
     price_quote(quote)
-    address = ShippingAddress(
-        user_id=user.id, recipient="王工", address="张江路 100 号", phone="+8613800000001",
-        province="310000", city="310100", district="310115", postal_code="201203",
-        is_default=True,
-    )  # fmt: skip
-    invoice = InvoiceProfile(
-        user_id=user.id, kind="corporate", company_name="压力测试有限公司",
-        tax_number="91310000MA1FL0000X", fapiao_type="normal",
-    )  # fmt: skip
-    db.session.add_all([address, invoice])
-    db.session.flush()
-    quote.status, quote.lead_choice = "ordered", "standard"
-    order = place_order(quote, user, address, invoice)
-    db.session.commit()
-    assert order.total > Decimal(0)
-    return {
-        "price": f"/quotes/{quote.ref}/parts/{part.id}/price?{PRICE_QUERY}",
-        "order": f"/orders/{order.number}",
-    }
+    return quote, part
 
 
 def production_env(database: str, keyring: str, instance: Path) -> dict[str, str]:
@@ -385,6 +434,19 @@ def sign_in(base: str, email: str) -> str:
     first = requests.get(base + "/quotes/", headers={**HEADERS, "Cookie": header}, timeout=30)
     jar.update({c.name: c.value for c in first.cookies})
     return "; ".join(f"{k}={v}" for k, v in jar.items())
+
+
+def price_ticket(base: str, cookie: str) -> str:
+    """The ticket the quote page hands the part's form, which part_config.js sends with each
+    live price (X-Price-Ticket) as a browser on that page does."""
+    import requests
+
+    quote_page = SEEDED["price"].split("/parts/", 1)[0]
+    page = requests.get(base + quote_page, headers={**HEADERS, "Cookie": cookie}, timeout=30)
+    found = re.search(r'data-price-ticket="([^"]+)"', page.text)
+    if found is None:
+        raise RuntimeError("the quote page hands out no price ticket")
+    return found.group(1)
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -815,10 +877,19 @@ def plan_legs(hello: Gunicorn, site: Gunicorn, proxy, cookie: str) -> list[Leg]:
         Leg(
             f"live price ({PRICE_CONNECTIONS} customers)",
             site.url + SEEDED["price"],
-            {**signed_in, "Accept": "application/json"},
+            {**signed_in, "Accept": "application/json", "X-Price-Ticket": SEEDED["ticket"]},
             site.cpu_seconds,
             max_p99_ms=GOAL_PRICE_P99_MS,
             connections=PRICE_CONNECTIONS,
+        )
+    )
+    legs.append(
+        Leg(
+            "api quote list (bearer)",
+            site.url + "/api/mp/v1/quotes",
+            {**HEADERS, "Authorization": f"Bearer {SEEDED['api_token']}"},
+            site.cpu_seconds,
+            max_p99_ms=GOAL_API_P99_MS,
         )
     )
     return legs
@@ -878,6 +949,7 @@ def main() -> int:
                 if status != "HIT":
                     notes.append(f"{name} (nginx): not kept by the cache (X-Cache-Status {status})")
         cookie = sign_in(site.url, email)
+        SEEDED["ticket"] = price_ticket(site.url, cookie)
         legs = plan_legs(hello, site, proxy, cookie)
         for leg in legs:  # a redirect (to sign-in, say) or an error page is not the page measured
             status = answer_status(leg)

@@ -1,12 +1,15 @@
 """A large multipart upload through gunicorn into encrypted storage, against the same server
 reading and discarding a raw body of the same size, measured in the same run.
 
-    .venv/bin/python benchmarks/upload.py [--size-mb 200] [--small-mb 50] [--runs 3]
+    .venv/bin/python benchmarks/upload.py [--size-mb 200] [--small-mb 50] [--api-mb 50] [--runs 3]
 
 Starts gunicorn (one gthread worker) on 127.0.0.1 with a small benchmark app: the real site
 (POST /quotes/new, streamed → encrypted blob → quote row → analysis job) plus two bench-only
 routes, a raw-body sink (the floor) and a sign-in. The payload is generated while it is sent.
-The worker's RSS is sampled from /proc during each upload. Goals, each printed PASS or MISS:
+The worker's RSS is sampled from /proc during each upload. The Mini Program's upload (POST
+/api/mp/v1/quotes, multipart field `files`, bearer token, one drawing per request as
+`wx.uploadFile` sends it) is measured the same way against a floor of its own size (--api-mb;
+0 skips it). Goals, each printed PASS or MISS, for the website and the API alike:
   - the upload takes at most 3x the floor's time;
   - worker RSS grows by at most 16 MB, for the small and the large upload alike;
   - not one plaintext byte in the server's $TMPDIR (or anywhere under its instance folder).
@@ -68,6 +71,8 @@ with app.app_context():
 
 def raw_sink():
     """The floor: read the body exactly as the upload does (same chunks) and drop it."""
+    # the upload's body limit, not the form limit every other route gets (body_limits.py)
+    request.max_content_length = app.config["MAX_CONTENT_LENGTH"]
     stream, total = request.stream, 0
     while True:
         chunk = stream.read(256 * 1024)
@@ -83,10 +88,20 @@ def bench_login():
     return jsonify(pid=os.getpid())
 
 
+def bench_api_token():
+    """An access token for the same account, as the API's POST /session hands one out."""
+    from xometry_site.services.accounts import api_tokens
+
+    user = db.session.scalar(db.select(User).filter_by(email="bench@example.com"))
+    return jsonify(access_token=api_tokens.issue(user).access_token)
+
+
 app.add_url_rule("/bench/raw", "bench_raw", raw_sink, methods=["POST"])
 app.add_url_rule("/bench/login", "bench_login", bench_login, methods=["POST"])
+app.add_url_rule("/bench/api-token", "bench_api_token", bench_api_token, methods=["POST"])
 csrf.exempt(raw_sink)
 csrf.exempt(bench_login)
+csrf.exempt(bench_api_token)
 '''
 
 
@@ -110,9 +125,12 @@ def payload(size: int, marker: bytes) -> Iterator[bytes]:
         yield piece
 
 
-def multipart(size: int, marker: bytes) -> tuple[int, Iterator[bytes]]:
-    """(content length, chunks) of a form with the quote fields and one `size`-byte drawing."""
-    fields = [("process", "cnc_machining"), ("material", "al6061"), ("quantity", "1")]
+def multipart(size: int, marker: bytes, api: bool = False) -> tuple[int, Iterator[bytes]]:
+    """(content length, chunks) of a form with the quote fields and one `size`-byte drawing;
+    for the API, the drawing alone (the Mini Program sends options later, per part)."""
+    fields = (
+        [] if api else [("process", "cnc_machining"), ("material", "al6061"), ("quantity", "1")]
+    )
     head = b""
     for name, value in fields:
         head += f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
@@ -204,11 +222,31 @@ def files_with(needle: bytes, root: Path) -> list[Path]:
     return hits
 
 
+API_UPLOAD = "/api/mp/v1/quotes"
+
+
+def api_leg(port, pid, size, runs, marker, api_headers, raw_headers) -> dict | None:
+    """The Mini Program's upload of `size` bytes, each run beside a raw-body floor of that size."""
+    if not size:
+        return None
+    result: dict[str, list] = {"floor": [], "upload": [], "growth": []}
+    for _ in range(runs):
+        t, _c, _g, answer = timed(port, pid, "/bench/raw", raw(size, marker), raw_headers)
+        assert answer[0] == 200, answer
+        result["floor"].append(t)
+        t, _c, g, answer = timed(port, pid, API_UPLOAD, multipart(size, marker, True), api_headers)
+        assert answer[0] == 201, answer[:2]
+        result["upload"].append(t)
+        result["growth"].append(g)
+    return result
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mb", type=int, default=200)
     parser.add_argument("--small-mb", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--api-mb", type=int, default=50, help="the API leg's upload; 0 skips it")
     parser.add_argument("--no-read-ahead", action="store_true", help="read the body inline")
     parser.add_argument(
         "--storage-dir", help="blob storage root (default: the instance folder, on disk)"
@@ -271,6 +309,17 @@ def main() -> int:
         )
         if status != 303:
             raise SystemExit(f"upload refused: {status} {body[:300]!r}")
+        _, _, _, token = send(port, "/bench/api-token", (0, iter([])), {})
+        token = re.search(rb'"access_token":\s*"([^"]+)"', token).group(1).decode()
+        api_headers = {
+            "Content-Type": f"multipart/form-data; boundary={BOUNDARY}",
+            "Authorization": f"Bearer {token}",
+        }
+        status, _, _, body = send(
+            port, API_UPLOAD, multipart(8 * MB, marker, api=True), api_headers
+        )
+        if status != 201:
+            raise SystemExit(f"API upload refused: {status} {body[:300]!r}")
 
         floor_times, upload_times, floor_cpu, upload_cpu, growth = [], [], [], [], {}
         for label, n in (("small", small), ("large", size)):
@@ -289,6 +338,7 @@ def main() -> int:
                     upload_times.append(t)
                     upload_cpu.append(c)
                 growth[label].append(g)
+        api = api_leg(port, pid, args.api_mb * MB, args.runs, marker, api_headers, raw_headers)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
@@ -328,6 +378,22 @@ def main() -> int:
         f"plaintext on disk: {len(leaked)} file(s) with the marker; {len(leftovers)} file(s) left "
         f"in $TMPDIR  {'PASS' if not leaked and not leftovers else 'MISS'}"
     )
+    if api:
+        api_floor, api_upload = statistics.median(api["floor"]), statistics.median(api["upload"])
+        api_ratio, api_growth = api_upload / api_floor, max(api["growth"]) / 1024
+        print(
+            f"API upload (POST {API_UPLOAD}, bearer): {args.api_mb} MB, {args.runs} runs (median): "
+            f"floor {api_floor:.2f} s, upload {api_upload:.2f} s "
+            f"({' '.join(f'{t:.2f}' for t in api['upload'])} s)"
+        )
+        print(
+            f"API ratio upload/floor, medians: {api_ratio:.2f}x (goal <= 3x)  "
+            f"{'PASS' if api_ratio <= 3 else 'MISS'}"
+        )
+        print(
+            f"API worker RSS growth: {api_growth:.1f} MB (goal <= 16 MB)  "
+            f"{'PASS' if api_growth <= 16 else 'MISS'}"
+        )
     print(f"ciphertext stored: {blobs / MB:.0f} MB in {instance / 'blobs'}")
     shutil.rmtree(work, ignore_errors=True)
     return 0

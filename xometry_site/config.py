@@ -160,7 +160,10 @@ class Config:
     # What a 503 (a dependency is down) asks browsers and proxies to wait before trying again.
     RETRY_AFTER_SECONDS = _env_int("RETRY_AFTER_SECONDS", 30)
     RATELIMIT_ENABLED = True
-    RATELIMIT_HEADERS_ENABLED = True
+    # No X-RateLimit-* headers on every limited answer: Flask-Limiter reads the window back from
+    # Redis for them (two round trips more per request, a quarter of a live price). A refused
+    # request still says when to come back: errors.py adds Retry-After to the 429.
+    RATELIMIT_HEADERS_ENABLED = False
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_KEY_PREFIX = "xometry-limits"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import time
 from functools import lru_cache
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
@@ -78,6 +80,10 @@ def register(app: Flask) -> None:
         code = error.code or 500
         if code == 429:
             log.warning("security.rate_limited path=%s", request.path)
+            return _with_retry_after(_error_answer(error, code))
+        return _error_answer(error, code)
+
+    def _error_answer(error: HTTPException, code: int):
         if api_errors.is_api_request():  # JSON in the API's shape, whatever raised it
             if code >= 500 and code != 503:
                 log.error("error.http path=%s status=%s", request.path, code)
@@ -87,6 +93,19 @@ def register(app: Flask) -> None:
         if code >= 500:
             return render_server_error()
         return render_error(code if code in MESSAGES else 400)
+
+    def _with_retry_after(answer):
+        """A refused request is told when its window ends (Flask-Limiter's `current_limit`, one
+        read of the limit's storage, only when a request is refused)."""
+        from .extensions import limiter
+
+        response = current_app.make_response(answer)
+        with contextlib.suppress(Exception):  # no header rather than no answer
+            limit = limiter.current_limit
+            if limit is not None:
+                seconds = max(1, math.ceil(limit.reset_at - time.time()))
+                response.headers["Retry-After"] = str(seconds)
+        return response
 
     @app.errorhandler(Exception)
     def unhandled(error: Exception):

@@ -72,4 +72,4 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = SiteBabel()
 openapi = SiteApi()  # the Mini Program API's OpenAPI document (api/blueprints.py)
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+limiter = Limiter(key_func=get_remote_address, default_limits=[])  # headers: config.py

@@ -20,6 +20,7 @@ from .security import may_be_signed_in
 from .services.cookies import LANGUAGE_COOKIE as LANG_COOKIE
 
 API_LANGUAGE_KEY = "api_account_language"  # in `g`, set by the API's bearer check
+TICKET_LANGUAGE_KEY = "price_ticket_language"  # in `g`: the language of the page that made it
 
 
 def _supported(value: str | None) -> str | None:
@@ -90,6 +91,7 @@ def _select_code() -> str:
     if chosen:
         remember_language(chosen)
     chosen = chosen or _supported(request.cookies.get(LANG_COOKIE))
+    chosen = chosen or _supported(g.get(TICKET_LANGUAGE_KEY))  # the page's, so no user to load
     if not chosen and may_be_signed_in() and current_user.is_authenticated:
         chosen = _supported(current_user.preferred_language)
     if not chosen:

@@ -22,6 +22,10 @@ def lang_url(lang: str) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from .layout import register as register_layout
+
+    register_layout(app)
+
     @app.context_processor
     def inject():
         locale = current_language()

@@ -138,7 +138,9 @@ def test_phone_buyer_gets_a_quote_and_orders_it(
     before = unit.inner_text()
     total_before = page.locator("#quote-total").inner_text()
     page.evaluate("window.__same_page = true")
-    stl_part.locator("select[name=material]").select_option("ss304")
+    with page.expect_request(re.compile(r".*/parts/\d+/price\?.*")) as asked:
+        stl_part.locator("select[name=material]").select_option("ss304")
+    assert asked.value.headers.get("x-price-ticket")  # the page's ticket: priced without SQL
     page.wait_for_function(
         "([el, old]) => el.textContent !== old", arg=[unit.element_handle(), before]
     )

@@ -29,6 +29,9 @@ def test_the_eleventh_failed_sign_in_is_refused(client, user, lang, text):
     response = _fail_login(client, lang=lang)
     assert response.status_code == 429
     assert text in response.get_data(as_text=True)
+    # when to come back (the minute's window), without X-RateLimit-* on every answer
+    assert 1 <= int(response.headers["Retry-After"]) <= 61  # rounded up
+    assert not any(name.startswith("X-RateLimit") for name, _value in response.headers.items())
     # even the right password waits now: the throttle comes before the check
     right = client.post(
         "/login",

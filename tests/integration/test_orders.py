@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from conftest import sign_in
 from test_quotes_pages import add_order_details
 from test_quotes_support import csrf_token_from_page, cube_stl, files_containing, post_quote
 
@@ -283,3 +284,39 @@ def test_an_account_without_e_mail_gets_the_confirmation_by_text(
     texts = [line for line in sms_lines(app) if line["to"] == buyer.phone]
     assert len(texts) == 1 and order.number in texts[0]["text"]
     assert f"/orders/{order.number}" in texts[0]["text"]
+
+
+def test_the_order_page_follows_every_change_and_language(
+    app, client, db, customer, login_as, staff
+):
+    """Its sections are kept per order state (orders/sections.py): never a stale page."""
+    order = place(client, db, customer)
+    number = order.number
+    page = f"/orders/{number}"
+    client.get(page)  # the "order placed" message is shown once
+    first = client.get(page + "?lang=en").get_data(as_text=True)
+    assert 'id="pay"' in first
+    assert client.get(page + "?lang=en").get_data(as_text=True) == first  # kept, same bytes
+    chinese = client.get(page + "?lang=zh_CN").get_data(as_text=True)
+    assert "订单" in chinese and "Placed" not in chinese
+    login_as(staff)
+    client.post(
+        f"/admin/orders/{number}/transfer",
+        data={
+            "amount": str(order.total),
+            "received_on": date.today().isoformat(),
+            "reference": "R",
+        },
+    )
+    login_as(customer)
+    paid = client.get(page + "?lang=en").get_data(as_text=True)
+    assert paid != first and 'id="pay"' not in paid
+    history = re.findall(r"<li><time", paid)
+    assert len(history) > len(re.findall(r"<li><time", first))
+    # a CSRF token is never kept: another browser of the same customer gets its own
+    other = app.test_client()
+    sign_in(other, customer)
+    token = re.compile(r'name="csrf_token"[^>]*value="([^".]+)')
+    mine = set(token.findall(paid))
+    theirs = set(token.findall(other.get(page + "?lang=en").get_data(as_text=True)))
+    assert mine and theirs and not mine & theirs

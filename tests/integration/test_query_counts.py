@@ -87,6 +87,19 @@ def test_quote_list_costs_the_same_for_one_quote_and_for_ten(app, db, make_user)
     assert "3 parts" in many_client.get("/quotes/?lang=en").get_data(as_text=True)
 
 
+def test_the_api_quote_list_is_the_sign_in_and_the_quotes(app, db, client, make_user):
+    """The bearer token's sign-in with its account in one statement, then the quotes."""
+    from xometry_site.services.accounts import api_tokens
+
+    user = make_user()
+    _quotes(db, user, 10, 2)
+    bearer = {"Authorization": f"Bearer {api_tokens.issue(user).access_token}"}
+    with counted(db) as statements:
+        answer = client.get("/api/mp/v1/quotes", headers=bearer)
+        assert answer.status_code == 200 and len(answer.get_json()["quotes"]) == 10
+    assert len(statements) == 2, "\n".join(statements)
+
+
 def test_staff_quote_queue_costs_the_same_for_one_quote_and_for_ten(app, db, make_user):
     from xometry_site.models import Quote
 

@@ -38,14 +38,17 @@ def _money(value: Decimal | None) -> str | None:
 def quote_list():
     """The account's quotes, newest first (a lapsed price shows as expired)."""
     rows = records.quotes_of(current_account())
+    # each name translated once per list, not once per row
+    statuses = {s: str(STATUS.get(s, s)) for s in {row.status for row in rows}}
+    processes = {p: code_name("process", p) for p in {row.process for row in rows}}
     return {
         "quotes": [
             {
                 "ref": row.ref,
                 "status": row.status,
-                "status_name": str(STATUS.get(row.status, row.status)),
+                "status_name": statuses[row.status],
                 "process": row.process,
-                "process_name": code_name("process", row.process),
+                "process_name": processes[row.process],
                 "part_count": row.part_count,
                 "created_at": row.created_at,
                 "total": _money(row.shown_total),

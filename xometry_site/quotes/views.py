@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -14,6 +14,7 @@ from flask_login import current_user, login_required
 from ..auth.decorators import verified_required
 from ..extensions import csrf
 from ..forms import choices
+from ..i18n import current_language
 from ..read_only import reads_only
 from ..security import no_store
 from ..services.accounts.addresses import needs_district
@@ -21,6 +22,7 @@ from ..services.quotes import (
     acceptance,
     catalogue,
     part_quote,
+    price_tickets,
     pricing,
     questions,
     quote_pricing,
@@ -92,6 +94,7 @@ def detail_page(quote, forms: dict | None = None, status: int = 200, answer_form
     shown = {f.code for row in rows if row.result for f in row.result.findings}
     return render_template(
         "quotes/detail.html",
+        price_tickets=_price_tickets(quote) if editable else {},
         quote=quote,
         drawings=quote.live_drawings,
         parts=rows,
@@ -111,6 +114,16 @@ def detail_page(quote, forms: dict | None = None, status: int = 200, answer_form
         answer_form=answer_form or AnswerForm(formdata=None),
         awaits_answer=questions.awaits_answer(quote),
     ), status
+
+
+def _price_tickets(quote) -> dict[int, str]:
+    """Each part's ticket for its live price (services/quotes/price_tickets.py), made for the
+    owner's sign-in in the page's language."""
+    if not price_tickets.can_mint(quote):
+        return {}
+    sign_in, language = current_user.get_id(), current_language()
+    secret = current_app.config["SECRET_KEY"]
+    return {p.id: price_tickets.mint(quote, p, sign_in, language, secret) for p in quote.parts}
 
 
 def _order_number(quote) -> str | None:

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from ...extensions import db
 from ...models import ApiSession, User
@@ -104,8 +105,10 @@ def authenticate(access_token: str) -> ApiSession:
     """The sign-in an access token belongs to; TokenRefused otherwise."""
     if not access_token.startswith(ACCESS_PREFIX):
         raise TokenRefused("unknown")
-    row = db.session.scalar(
-        sa.select(ApiSession).where(ApiSession.access_hash == digest(access_token))
+    row = db.session.scalar(  # the account in the same query: every signed-in call needs it
+        sa.select(ApiSession)
+        .options(joinedload(ApiSession.user))
+        .where(ApiSession.access_hash == digest(access_token))
     )
     if row is None:
         raise TokenRefused("unknown")

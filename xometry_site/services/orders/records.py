@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
+from sqlalchemy.orm import defer
 
 from ...extensions import db
 from ...models import Order, Quote, User
@@ -20,8 +21,13 @@ def orders_of(user: User) -> list[tuple[Order, str | None]]:
 
 
 def order_of(user: User, number: str) -> Order | None:
-    """The user's order with this number; None for anyone else's (→ 404, staff included)."""
-    return db.session.scalar(db.select(Order).filter_by(number=number, user_id=user.id))
+    """The user's order with this number; None for anyone else's (→ 404, staff included). The
+    sealed invoice details are read (and decrypted) only when shown."""
+    return db.session.scalar(
+        db.select(Order)
+        .options(defer(Order.invoice_sealed))
+        .filter_by(number=number, user_id=user.id)
+    )
 
 
 def quote_ref(order: Order) -> str | None:

@@ -192,16 +192,24 @@ def price_breaks(
 def live_price(
     quote: Quote, part: Drawing, result: PartQuote, rules: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The live price endpoint's answer (website and Mini Program): the part's price shape, what
-    sends it to review (code and control; the caller names it), and the quote's totals were the
-    part saved so, the other parts as they are. Money as decimal strings."""
+    """The live price endpoint's answer (website and Mini Program) for `part` of `quote` as
+    stored: the other parts as they are."""
+    others = [p for p in quote.parts if p.id != part.id]
+    subtotal = sum((p.line_total or Decimal(0) for p in others), Decimal(0))
+    return price_answer(result, subtotal, all(p.line_total is not None for p in others), rules)
+
+
+def price_answer(
+    result: PartQuote, others: Decimal, complete: bool, rules: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The part's price shape, what sends it to review (code and control; the caller names it),
+    and the quote's totals were the part saved so. `others` is what the other parts cost,
+    `complete` whether they all have a price (a price ticket carries both). Money as strings."""
     from .records import money
 
     rules = rules or pricing.load_rules()
     body: dict[str, Any] = {**result.as_json(), "review": None}
-    others = [p for p in quote.parts if p.id != part.id]
-    subtotal = sum((p.line_total or Decimal(0) for p in others), Decimal(0))
-    complete = all(p.line_total is not None for p in others)
+    subtotal = others
     if result.instant and result.standard:
         subtotal += result.standard.subtotal
     else:

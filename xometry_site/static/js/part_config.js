@@ -117,9 +117,13 @@
       });
       var mine = ++sequence;
       if (box) { box.classList.add("updating"); }
+      var headers = { "Accept": "application/json" };
+      // the page's signed ticket for this part lets the server price it without reloading it
+      var ticket = form.getAttribute("data-price-ticket");
+      if (ticket) { headers["X-Price-Ticket"] = ticket; }
       fetch(form.getAttribute("data-price-url") + "?" + params.toString(), {
         credentials: "same-origin",
-        headers: { "Accept": "application/json" }
+        headers: headers
       }).then(function (response) {
         return response.json().then(function (body) { return { ok: response.ok, body: body }; });
       }).then(function (answer) {
