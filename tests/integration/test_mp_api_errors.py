@@ -52,10 +52,12 @@ def _deregistered_wechat_user(client, sim) -> str:
     """A Mini Program user who closed their account from the Mini Program; their OpenID."""
     issued = sim_post(sim, "/wxa/login-code", {})
     first = client.post(f"{API}/session", json={"code": issued["code"]}).get_json()
-    body = {"phone_code": phone_code(sim, FOURTH_PHONE), "accept_policy": True}
-    tokens = client.post(
-        f"{API}/register", json={**body, "confirm_adult": True}, headers=bearer(first)
-    ).get_json()
+    body = {
+        "phone_code": phone_code(sim, FOURTH_PHONE),
+        "accept_policy": True,
+        "confirm_adult": True,
+    }
+    tokens = client.post(f"{API}/register", json=body, headers=bearer(first)).get_json()
     closed = client.post(f"{API}/deregistration", json={"confirm": True}, headers=bearer(tokens))
     assert closed.status_code == 202, closed.get_json()
     return issued["openid"]
@@ -64,6 +66,7 @@ def _deregistered_wechat_user(client, sim) -> str:
 def test_every_documented_error_of_sign_in_registration_and_linking_is_reachable(
     app, client, sim, db
 ):
+    """Each refusal a phone meets before it has an account's tokens, as the device sees it."""
     spec = _spec(client)
     documented = documented_errors(spec, SESSION_TAGS)
     owner = register(client, sim)  # the phone PHONE, verified by WeChat
@@ -76,7 +79,7 @@ def test_every_documented_error_of_sign_in_registration_and_linking_is_reachable
         tokens=registering,
         registering=registering,
         limit=app.config["MAX_FORM_MEMORY_SIZE"],
-        skip={("POST", "/link", 403)},  # there, 403 asks for the password
+        skip={("POST", "/link", 403)},  # there 403 is a wrong password (below)
     )
 
     # sign-in: WeChat refuses a used code (40163) and an unknown one (40029), or is busy (45011)
@@ -252,9 +255,8 @@ def test_every_other_documented_error_is_reachable(app, client, sim, db, paysim)
 def test_every_documented_429_is_reached_with_the_limiter_on(app, client, sim, db, paysim):
     """Each limit is lowered in the configuration the moment before it is tried (the API reads
     its limits when a request comes), so setting up the test does not spend it."""
-    documented = {
-        e for e in documented_errors(_spec(client), all_tags(_spec(client))) if e[2] == 429
-    }
+    spec = _spec(client)
+    documented = {e for e in documented_errors(spec, all_tags(spec)) if e[2] == 429}
     owner = register(client, sim)
     registering = sign_in(client, sim)
     order = ordered(client, db, owner)
