@@ -11,6 +11,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from mp_api_support import VERBS, Reacher, documented_errors
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -42,9 +43,6 @@ def mp_user(client, sim):
 # Sign-out and deregistration end the sign-in every other operation runs with: they are tested
 # on their own (test_mp_api.py, test_mp_api_center.py and the reachability test below).
 SESSION_ENDERS = (("DELETE", f"{API}/session"), ("POST", f"{API}/deregistration"))
-
-
-VERBS = {"get", "put", "post", "delete", "patch"}
 
 
 def _explicit_statuses(app) -> dict[str, set[int]]:
@@ -118,28 +116,17 @@ def test_every_operation_answers_as_documented(app, mp_user):
 # --- documented errors are reachable --------------------------------------------------------
 
 
-def _documented_errors(spec: dict, tags: set[str]) -> set[tuple[str, str, int]]:
-    return {
-        (method.upper(), path, int(status))
-        for path, operations in spec["paths"].items()
-        for method, operation in operations.items()
-        if method in VERBS and set(operation.get("tags", ())) & tags
-        for status in operation["responses"]
-        if status.isdigit() and int(status) >= 400
-    }
-
-
 def _age_sign_ins(db, user_id: int) -> None:
     for row in db.session.scalars(db.select(ApiSession).filter_by(user_id=user_id)):
         row.created_at = row.created_at - timedelta(days=1)
     db.session.commit()
 
 
-def test_every_documented_error_of_the_center_and_the_rights_is_reachable(client, sim, db):
-    """401, 403, 404, 409 and 422 of each new operation, by requests a client could send (429
-    needs the limiter: test_mp_api_center_limits.py)."""
+def test_every_documented_error_of_the_center_and_the_rights_is_reachable(app, client, sim, db):
+    """401, 403, 404, 409, 413 and 422 of each new operation, by requests a client could send
+    (429 needs the limiter: test_mp_api_center_limits.py and test_mp_api_errors.py)."""
     spec = client.get(f"{API}/openapi.json").get_json()
-    documented = _documented_errors(spec, {"mp_center", "mp_rights"})
+    documented = documented_errors(spec, {"mp_center", "mp_rights"})
     owner = register(client, sim)
     owner_id = client.get(f"{API}/me", headers=bearer(owner)).get_json()["id"]
     stranger = register(client, sim, phone=OTHER_PHONE)
@@ -150,22 +137,10 @@ def test_every_documented_error_of_the_center_and_the_rights_is_reachable(client
     row.status = "building"
     db.session.commit()
     values = {"export_id": export, "kind": "subscription", "edition_id": "2024"}
-    reached: set[tuple[str, str, int]] = set()
-
-    def expect(method, template, status, tokens=None, path=None, **kw):
-        url = API + (path or template.format(**values))
-        headers = bearer(tokens) if tokens else {}
-        answer = client.open(url, method=method, headers=headers, **kw)
-        assert answer.status_code == status, (method, url, answer.get_json())
-        assert answer.get_json()["error"]["code"] and answer.get_json()["error"]["message"]
-        reached.add((method, API + template, status))
-
-    for method, path, status in sorted(documented):
-        template = path.removeprefix(API)
-        if status == 401:
-            expect(method, template, 401, json={})
-        elif status == 403:
-            expect(method, template, 403, registering, json={})
+    reacher = Reacher(client, values)
+    expect = reacher.expect
+    limit = app.config["MAX_FORM_MEMORY_SIZE"]
+    reacher.common(spec, documented, tokens=owner, registering=registering, limit=limit)
     expect("PATCH", "/me", 400, owner, data="[]", content_type="application/json")
     expect("PATCH", "/me", 422, owner, json={"name": ""})
     expect("POST", "/me/password", 400, owner, data="1", content_type="application/json")
@@ -194,4 +169,6 @@ def test_every_documented_error_of_the_center_and_the_rights_is_reachable(client
     expect("POST", "/deregistration", 403, owner, json={"confirm": True})
 
     limited = {(m, p, s) for (m, p, s) in documented if s == 429}
-    assert not (documented - limited) - reached, sorted((documented - limited) - reached)
+    assert not (documented - limited) - reacher.reached, sorted(
+        (documented - limited) - reacher.reached
+    )

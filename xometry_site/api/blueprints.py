@@ -30,14 +30,16 @@ class ApiBlueprint(Blueprint):
         return self._documented(bearer.registering(view), registration=False)
 
     def arguments(self, schema: Any, **kwargs: Any) -> Callable[..., Any]:
-        """flask-smorest's, also documenting the 400 of a body that is not a JSON object."""
+        """flask-smorest's, also documenting the 400 of a body that is not a JSON object and the
+        413 of one above MAX_FORM_MEMORY_SIZE (body_limits.py)."""
         parse = super().arguments(schema, **kwargs)
         if kwargs.get("location", "json") != "json":
             return parse
         bad_body = self.alt_response(400, schema=ErrorSchema, description="Not a JSON object")
+        too_large = self.alt_response(413, schema=ErrorSchema, description="Larger than we accept")
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-            return bad_body(parse(view))
+            return too_large(bad_body(parse(view)))
 
         return decorator
 

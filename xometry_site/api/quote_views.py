@@ -195,6 +195,7 @@ def _api_limits() -> UploadLimits:
 @bp.response(201, QuoteSchema)
 @bp.alt_response(400, schema=ErrorSchema, description="No file, or a type we cannot read")
 @bp.alt_response(413, schema=ErrorSchema, description="Larger than the upload limit")
+@bp.alt_response(429, schema=ErrorSchema, description="Too many uploads")
 def quote_upload():
     """A new quote from one drawing, streamed into encrypted storage as it arrives."""
     try:

@@ -76,6 +76,7 @@ def _account_failed(error: MiniProgramAccountError) -> ApiError:
 @bp.response(200, TokensSchema)
 @bp.alt_response(400, schema=ErrorSchema, description="WeChat refused the code")
 @bp.alt_response(403, schema=ErrorSchema, description="The account was deregistered")
+@bp.alt_response(429, schema=ErrorSchema, description="Too many sign-ins")
 @bp.alt_response(503, schema=ErrorSchema, description="WeChat is not answering")
 def create_session(body: dict):
     """Sign in with the code of `wx.login`; `registered` false means: register next."""
@@ -93,6 +94,7 @@ def create_session(body: dict):
 @bp.arguments(RefreshInSchema)
 @bp.response(200, TokensSchema)
 @bp.alt_response(401, schema=ErrorSchema, description="Unknown, spent or expired")
+@bp.alt_response(429, schema=ErrorSchema, description="Too many refreshes")
 def refresh_session(body: dict):
     """New tokens for the refresh token, which is spent (presenting it again ends the sign-in)."""
     try:
@@ -118,6 +120,7 @@ def delete_session():
 @bp.response(201, TokensSchema)
 @bp.alt_response(400, schema=ErrorSchema, description="Consents missing, or WeChat refused")
 @bp.alt_response(409, schema=ErrorSchema, description="The phone has an account: link_required")
+@bp.alt_response(429, schema=ErrorSchema, description="Too many registrations")
 @bp.alt_response(503, schema=ErrorSchema, description="WeChat is not answering")
 def register(body: dict):
     """First sign-in: the phone from the phone-number button, the policy and adult consents."""
@@ -149,6 +152,7 @@ def _link_account_key() -> str:
 @bp.response(200, TokensSchema)
 @bp.alt_response(403, schema=ErrorSchema, description="Password required or wrong")
 @bp.alt_response(409, schema=ErrorSchema, description="Nothing to link, or WeChat bound elsewhere")
+@bp.alt_response(429, schema=ErrorSchema, description="Too many attempts")
 def link(body: dict):
     """Link this WeChat to the account that holds the phone WeChat proved (after link_required)."""
     if not body["confirm"]:
