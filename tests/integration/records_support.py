@@ -23,12 +23,18 @@ EXEMPT_ARGUMENTS = {
     "edition_id": "policy editions are public",
     "token": "a signed mail link, or a share link's random secret, is itself the credential "
     "(tested by its feature)",
+    "kind": "a kind of consent names the caller's own consent, never another's record",
 }
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360f8ffff3f0005fe02fea7d6a4a00000000049454e44ae426082"
 )
-SAMPLE = {"filename": "css/site.css", "edition_id": "2024", "token": "not-a-real-token"}
+SAMPLE = {
+    "filename": "css/site.css",
+    "edition_id": "2024",
+    "token": "not-a-real-token",
+    "kind": "subscription",
+}
 
 
 def _store(app: Flask, data: bytes):
@@ -169,6 +175,7 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
         "share_id": share.id,
         "address_id": address.id,
         "public_id": export.public_id,
+        "export_id": export.public_id,
         "request_id": request.id,
         "notice_id": notice.id,
         "user_id": owner.id,
