@@ -30,7 +30,7 @@ from .bearer import current_account
 from .blueprints import orders_bp as bp
 from .errors import ApiError
 from .order_schemas import AcceptInSchema, OrderListSchema, OrderSchema, WeChatPaySchema
-from .quote_views import _owned_quote
+from .quote_views import _owned_quote, money_text
 from .schemas import ErrorSchema
 
 ACCEPT_FIELDS = {  # QuoteError code → the body's field it is about
@@ -39,10 +39,6 @@ ACCEPT_FIELDS = {  # QuoteError code → the body's field it is about
     "no_invoice_profile": "invoice",
     "no_expedited": "lead_time",
 }
-
-
-def _money(value) -> str:
-    return f"{value:.2f}"
 
 
 def _name(mapping: dict, code: str | None) -> str:
@@ -54,7 +50,7 @@ def listed_json(order, quote_ref: str | None) -> dict:
         "number": order.number,
         "status": order.status,
         "status_name": _name(labels.STATUS, order.status),
-        "total": _money(order.total),
+        "total": money_text(order.total),
         "currency": order.currency,
         "placed_at": order.created_at,
         "quote_ref": quote_ref,
@@ -108,10 +104,10 @@ def order_json(order, quote_ref: str | None = None) -> dict:
     return {
         **listed_json(order, quote_ref if quote_ref is not None else records.quote_ref(order)),
         "next_step": _name(labels.NEXT_STEP, order.status),
-        "subtotal": _money(order.subtotal),
-        "vat": _money(order.vat),
-        "amount_paid": _money(order.amount_paid or 0),
-        "outstanding": _money(order.outstanding),
+        "subtotal": money_text(order.subtotal),
+        "vat": money_text(order.vat),
+        "amount_paid": money_text(order.amount_paid or 0),
+        "outstanding": money_text(order.outstanding),
         "lead_time": order.lead_choice,
         "lead_time_name": _name(LEAD_CHOICE, order.lead_choice),
         "lead_days": order.lead_days,
@@ -124,7 +120,7 @@ def order_json(order, quote_ref: str | None = None) -> dict:
             "account_name": bank["name"],
             "bank": bank["bank"],
             "account_number": bank["number"],
-            "amount": _money(order.outstanding),
+            "amount": money_text(order.outstanding),
             "remittance_reference": order.remittance_reference,
         }
         if due
@@ -268,7 +264,7 @@ def order_wechat_pay(number: str):
     params = start.jsapi or {}
     return {
         **{key: params[key] for key in ("timeStamp", "nonceStr", "package", "signType", "paySign")},
-        "amount": _money(start.amount),
+        "amount": money_text(start.amount),
     }
 
 

@@ -26,7 +26,8 @@ from .errors import ApiError, error_response
 from .schemas import ErrorSchema, QuoteListSchema, QuoteSchema
 
 
-def _money(value: Decimal | None) -> str | None:
+def money_text(value: Decimal | int | None) -> str | None:
+    """Money in the API: a decimal string with two places (None stays None)."""
     return None if value is None else str(records.money(value))
 
 
@@ -51,7 +52,7 @@ def quote_list():
                 "process_name": processes[row.process],
                 "part_count": row.part_count,
                 "created_at": row.created_at,
-                "total": _money(row.shown_total),
+                "total": money_text(row.shown_total),
                 "currency": "CNY",
                 "valid_until": row.valid_until,
             }
@@ -124,9 +125,11 @@ def quote_json(quote) -> dict:
         "notes": quote.notes,
         "part_count": len(quote.parts),
         "created_at": quote.created_at,
-        "total": _money(quote.ordered_total if quote.ordered_total is not None else quote.total),
-        "subtotal": _money(quote.subtotal),
-        "vat": _money(quote.vat),
+        "total": money_text(
+            quote.ordered_total if quote.ordered_total is not None else quote.total
+        ),
+        "subtotal": money_text(quote.subtotal),
+        "vat": money_text(quote.vat),
         "currency": "CNY",
         "valid_until": quote.valid_until,
         "parts": parts,
