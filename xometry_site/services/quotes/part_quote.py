@@ -129,22 +129,17 @@ def quote_part(
     if options.tolerance not in TOLERANCES or options.inspection not in INSPECTIONS:
         return PartQuote(options, findings=findings, review_reason="no_rule")
     try:
-        standard, expedited = (
-            pricing.price_part(
-                options.process,
-                options.material,
-                options.finish,
-                geometry,
-                options.quantity,
-                expedited=fast,
-                notes=notes,
-                file_format=part.extension,
-                rules=rules,
-                tolerance=options.tolerance,
-                threads=options.threads,
-                inspection=options.inspection,
-            )
-            for fast in (False, True)
+        basis = pricing.part_basis(
+            options.process,
+            options.material,
+            options.finish,
+            geometry,
+            notes=notes,
+            file_format=part.extension,
+            rules=rules,
+            tolerance=options.tolerance,
+            threads=options.threads,
+            inspection=options.inspection,
         )
     except pricing.NeedsReview as exc:
         return PartQuote(options, findings=findings, review_reason=exc.reason_code)
@@ -152,40 +147,18 @@ def quote_part(
         return PartQuote(options, findings=findings, review_reason="dfm_review")
     return PartQuote(
         options,
-        standard=standard,
-        expedited=expedited,
-        breaks=price_breaks(part, options, geometry, notes, rules),
+        standard=pricing.price_at(basis, options.quantity),
+        expedited=pricing.price_at(basis, options.quantity, expedited=True),
+        breaks=price_breaks(basis, options.quantity),
         findings=findings,
     )
 
 
-def price_breaks(
-    part: Drawing,
-    options: PartOptions,
-    geometry: PartGeometry | None,
-    notes: str | None,
-    rules: dict[str, Any],
-) -> list[tuple[int, Decimal]]:
+def price_breaks(basis: pricing.PartBasis, chosen: int) -> list[tuple[int, Decimal]]:
     """Unit price at 1, 10, 50 and 100 pieces and at the chosen quantity, ascending."""
-    quantities = sorted({*BREAK_QUANTITIES, options.quantity})
     return [
-        (
-            quantity,
-            pricing.price_part(
-                options.process,
-                options.material,
-                options.finish,
-                geometry,
-                quantity,
-                notes=notes,
-                file_format=part.extension,
-                rules=rules,
-                tolerance=options.tolerance,
-                threads=options.threads,
-                inspection=options.inspection,
-            ).unit_price,
-        )
-        for quantity in quantities
+        (quantity, pricing.price_at(basis, quantity).unit_price)
+        for quantity in sorted({*BREAK_QUANTITIES, chosen})
     ]
 
 

@@ -244,24 +244,37 @@ def unit_costs(
     }
 
 
-def price_part(
+@dataclass(frozen=True)
+class PartBasis:
+    """What one part costs whatever the quantity, checked and worked out once: the price at the
+    chosen quantity, with expedite, and every quantity break then cost a few sums each."""
+
+    process: str
+    material: str
+    finish: str
+    rules: dict[str, Any]
+    rule: dict[str, Any]
+    per_part: dict[str, Decimal]  # material, machine time, tolerance, threads, finish (unrounded)
+    per_part_inspection: Decimal
+    per_line_inspection: Decimal
+    extra_days: tuple[dict[str, Any], ...]  # finish, tolerance, inspection entries with extra_days
+    warnings: tuple[str, ...]
+
+
+def part_basis(
     process: str,
     material: str,
     finish: str,
     geometry: PartGeometry | None,
-    quantity: int,
     *,
-    expedited: bool = False,
     notes: str | None = None,
     file_format: str | None = None,
     rules: dict[str, Any] | None = None,
     tolerance: str = "iso2768m",
     threads: int = 0,
     inspection: str = "standard",
-) -> PartPrice:
-    """Instant price of `quantity` identical parts, or NeedsReview(reason)."""
-    if quantity < 1:
-        raise ValueError("quantity must be at least 1")
+) -> PartBasis:
+    """The part's costs before quantity, or NeedsReview(reason) when the rules cannot price it."""
     rules = rules or load_rules()
     reason = review_reason(process, file_format, geometry, notes, rules)
     if reason:
@@ -291,9 +304,29 @@ def price_part(
     costs["tolerance"] = costs["machine_time"] * (_d((tol or {}).get("machine_factor", "1")) - 1)
     costs["threads"] = _d(thread_rule.get("per_thread_cny", "0")) * threads
     check = check or {}
-    costs["inspection"] = (
-        _d(check.get("per_part_cny", "0")) + _d(check.get("per_line_cny", "0")) / quantity
+    return PartBasis(
+        process=process,
+        material=material,
+        finish=finish,
+        rules=rules,
+        rule=rule,
+        per_part=costs,
+        per_part_inspection=_d(check.get("per_part_cny", "0")),
+        per_line_inspection=_d(check.get("per_line_cny", "0")),
+        extra_days=(f, tol or {}, check),
+        warnings=tuple(sanity_warnings(geometry)),
     )
+
+
+def price_at(basis: PartBasis, quantity: int, *, expedited: bool = False) -> PartPrice:
+    """`quantity` identical parts of `basis`, at the standard or the expedited lead time."""
+    if quantity < 1:
+        raise ValueError("quantity must be at least 1")
+    rules, rule = basis.rules, basis.rule
+    costs = {
+        **basis.per_part,
+        "inspection": basis.per_part_inspection + basis.per_line_inspection / quantity,
+    }
     qbreak = quantity_break(rules, quantity)
     discount = -(sum(costs.values(), Decimal(0)) * _d(qbreak["discount"]))
     setup = _d(rule.get("setup_cny", "0")) / quantity
@@ -310,7 +343,8 @@ def price_part(
         ("expedite", (sum(costs.values(), Decimal(0)) + discount + setup) * surcharge),
     ]
     # material and machine time always show; other lines only when they cost something
-    lines = [(key, _cents(v)) for key, v in raw if _cents(v) or key in ("material", "machine_time")]
+    rounded = [(key, _cents(v)) for key, v in raw]
+    lines = [(key, v) for key, v in rounded if v or key in ("material", "machine_time")]
     unit = sum((amount for _, amount in lines), Decimal(0))
     minimum = _d(rule.get("minimum_cny", "0"))
     if unit * quantity < minimum:
@@ -320,11 +354,11 @@ def price_part(
     subtotal = unit * quantity
     vat_rate = _d(rules["vat_rate"])
     vat = _cents(subtotal * vat_rate)
-    extra_days = sum(int(entry.get("extra_days", 0)) for entry in (qbreak, f, tol or {}, check))
+    extra_days = sum(int(entry.get("extra_days", 0)) for entry in (qbreak, *basis.extra_days))
     return PartPrice(
-        process=process,
-        material=material,
-        finish=finish,
+        process=basis.process,
+        material=basis.material,
+        finish=basis.finish,
         quantity=quantity,
         unit_price=unit,
         subtotal=subtotal,
@@ -334,10 +368,43 @@ def price_part(
         lead_days_expedited=rule["lead_days"]["expedited"] + extra_days,
         expedited=expedited,
         breakdown=lines,
-        warnings=sanity_warnings(geometry),
+        warnings=list(basis.warnings),
         vat_rate=vat_rate,
         valid_days=rules["validity_days"],
     )
+
+
+def price_part(
+    process: str,
+    material: str,
+    finish: str,
+    geometry: PartGeometry | None,
+    quantity: int,
+    *,
+    expedited: bool = False,
+    notes: str | None = None,
+    file_format: str | None = None,
+    rules: dict[str, Any] | None = None,
+    tolerance: str = "iso2768m",
+    threads: int = 0,
+    inspection: str = "standard",
+) -> PartPrice:
+    """Instant price of `quantity` identical parts, or NeedsReview(reason)."""
+    if quantity < 1:
+        raise ValueError("quantity must be at least 1")
+    basis = part_basis(
+        process,
+        material,
+        finish,
+        geometry,
+        notes=notes,
+        file_format=file_format,
+        rules=rules,
+        tolerance=tolerance,
+        threads=threads,
+        inspection=inspection,
+    )
+    return price_at(basis, quantity, expedited=expedited)
 
 
 def price_breaks(
@@ -348,11 +415,8 @@ def price_breaks(
     rules: dict[str, Any] | None = None,
 ) -> list[PartPrice]:
     """The price at each quantity break, for the "order more, pay less per part" table."""
-    rules = rules or load_rules()
-    return [
-        price_part(process, material, finish, geometry, b["min_quantity"], rules=rules)
-        for b in rules["quantity_breaks"]
-    ]
+    basis = part_basis(process, material, finish, geometry, rules=rules)
+    return [price_at(basis, b["min_quantity"]) for b in basis.rules["quantity_breaks"]]
 
 
 def valid_until(issued: date, rules: dict[str, Any] | None = None) -> date:
