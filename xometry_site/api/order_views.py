@@ -16,6 +16,7 @@ from ..i18n import current_language
 from ..orders import labels
 from ..quotes.downloads import content_disposition
 from ..quotes.labels import LEAD_CHOICE, QUOTE_ERROR
+from ..read_only import reads_only
 from ..security import no_store
 from ..services import divisions
 from ..services.accounts import invoicing
@@ -202,6 +203,7 @@ def quote_accept(body: dict, ref: str):
 
 @bp.route("/orders", methods=["GET"])
 @bp.signed_in
+@reads_only
 @no_store
 @bp.response(200, OrderListSchema)
 def order_list():
@@ -211,6 +213,7 @@ def order_list():
 
 @bp.route("/orders/<number>", methods=["GET"])
 @bp.signed_in
+@reads_only
 @no_store
 @bp.response(200, OrderSchema)
 @bp.alt_response(404, schema=ErrorSchema, description="Not one of yours")

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from ..quotes.downloads import content_disposition
+from ..read_only import reads_only
 from ..security import no_store
 from ..services.orders import carriers, fulfilment, records, reorder
 from ..services.orders import fapiao as fapiao_files
@@ -26,6 +27,7 @@ from .forms import ReorderForm
 
 
 @bp.get("/")
+@reads_only
 @login_required
 @no_store
 def index():
@@ -34,6 +36,7 @@ def index():
 
 
 @bp.get("/<number>")
+@reads_only
 @login_required
 @no_store
 def detail(number: str):
@@ -49,6 +52,7 @@ def detail(number: str):
 
 
 @bp.get("/<number>/status")
+@reads_only
 @login_required
 @no_store
 def status(number: str):
