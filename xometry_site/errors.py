@@ -9,12 +9,12 @@ import time
 from functools import lru_cache
 
 from flask import Flask, Response, current_app, jsonify, render_template, request
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .log_setup import tracebacks
+from .services.languages import in_language
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def render_unavailable() -> Response:
     seconds = str(current_app.config.get("RETRY_AFTER_SECONDS") or 30)
     headers = {"Retry-After": seconds, "Cache-Control": "no-store"}
     lang = language_without_account()
-    with force_locale(lang):
+    with in_language(lang):
         title, message = MESSAGES[503]
         if request.path == "/healthz" or request.accept_mimetypes.best == "application/json":
             response = jsonify(error=str(title))
@@ -200,12 +200,11 @@ def render_server_error():
 
 def plain_error_page(code: int):
     """Both languages, no template and no database: the last resort."""
-    from flask_babel import force_locale
     from markupsafe import escape
 
     parts = []
     for locale in ("zh_CN", "en"):
-        with force_locale(locale):
+        with in_language(locale):
             title, message = MESSAGES[code]
             parts.append(f"<h1>{escape(str(title))}</h1><p>{escape(str(message))}</p>")
     body = '<!doctype html><meta charset="utf-8"><title>Xometry Asia</title>' + "".join(parts)

@@ -18,6 +18,7 @@ from werkzeug.http import parse_accept_header
 
 from .security import may_be_signed_in
 from .services.cookies import LANGUAGE_COOKIE as LANG_COOKIE
+from .services.languages import parsed
 
 API_LANGUAGE_KEY = "api_account_language"  # in `g`, set by the API's bearer check
 TICKET_LANGUAGE_KEY = "price_ticket_language"  # in `g`: the language of the page that made it
@@ -62,12 +63,7 @@ def remember_language(lang: str) -> None:
 
 def select_locale() -> Locale:
     """The page's locale for Flask-Babel (asked once per request)."""
-    return _parsed(_select_code())
-
-
-@lru_cache(maxsize=16)
-def _parsed(code: str) -> Locale:
-    return Locale.parse(code)
+    return parsed(_select_code())
 
 
 def language_without_account() -> str:

@@ -15,6 +15,7 @@ from ..security import no_store, reauth_required
 from ..services import divisions
 from ..services.accounts import addresses, invoicing, profile, subscriptions
 from ..services.accounts.passwords import PasswordRejected
+from ..services.languages import in_language
 from ..services.validators import mask_phone
 from . import bp
 from .forms import CUSTOMER_TYPE_LABELS, LANGUAGE_LABELS, EmailChangeForm, PasswordForm, ProfileForm
@@ -80,9 +81,8 @@ def edit_profile():
 
 def _make_saved_message() -> str:
     """Rendered after the language switch takes effect on the next page, in the new language."""
-    from flask_babel import force_locale
 
-    with force_locale(current_user.preferred_language or current_language()):
+    with in_language(current_user.preferred_language or current_language()):
         return _("Your account information has been saved.")
 
 

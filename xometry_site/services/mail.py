@@ -19,11 +19,11 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from flask import current_app, has_request_context, render_template, url_for
-from flask_babel import force_locale
 
 from ..models.base import new_token
 from . import outbox
 from .jobs import task
+from .languages import in_language
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def build_message(
 ) -> EmailMessage:
     """Render `mail/<template>` in `lang` into a text + HTML message."""
     locale = lang if lang in current_app.config["LANGUAGES"] else "zh_CN"
-    with _render_context(), force_locale(locale):
+    with _render_context(), in_language(locale):
         module = current_app.jinja_env.get_template(f"mail/{template}.txt").make_module(
             dict(context, lang=locale, **_globals())
         )

@@ -36,7 +36,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
-from flask_babel import force_locale, format_date
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -44,6 +44,7 @@ from ..extensions import db
 from ..models import Notification, User
 from ..models.base import utcnow
 from . import sms
+from .languages import in_language
 from .mail import external_url, send_mail
 
 log = logging.getLogger(__name__)
@@ -163,7 +164,7 @@ def _deliver(user: User, kind: str, spec: Kind, values: dict[str, str], path: st
     url = current_app.config["SERVER_NAME_FOR_MAIL"].rstrip("/") + path
     channel = channel_for(user)
     if channel == "mail":
-        with force_locale(lang):
+        with in_language(lang):
             title, text = _render(spec, values)
             action = str(spec.action)
         send_mail(
@@ -178,7 +179,7 @@ def _deliver(user: User, kind: str, spec: Kind, values: dict[str, str], path: st
             inbox_url=external_url("account.notifications"),
         )
     elif channel == "sms":
-        with force_locale(lang):
+        with in_language(lang):
             _title, text = _render(spec, values)
             message = _("[Xometry Asia] %(text)s %(url)s", text=text, url=url)
         try:

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from ..deadlines import call_with_deadline
 from ..extensions import db
 from ..models.base import utcnow
 from . import outbox
+from .languages import in_language
 from .validators import mask_phone
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def backend() -> SmsBackend:
 
 def code_text(code: str, lang: str, minutes: int) -> str:
     """The message in the recipient's language (Chinese operators require the 【signature】)."""
-    with force_locale(lang if lang in current_app.config["LANGUAGES"] else "zh_CN"):
+    with in_language(lang if lang in current_app.config["LANGUAGES"] else "zh_CN"):
         return _(
             "[Xometry Asia] Your verification code is %(code)s. It is valid for %(minutes)s "
             "minutes. Do not share it with anyone.",

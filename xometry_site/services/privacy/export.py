@@ -23,7 +23,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 
 from ...extensions import db
 from ...models import DataExport, PrivacyRequest, User
@@ -31,6 +30,7 @@ from ...models.base import utcnow
 from .. import divisions
 from ..jobs import enqueue, task
 from ..keyring import get_keyring
+from ..languages import in_language
 from ..mail import external_url, send_mail
 from ..storage import get_storage
 from ..vault import EncryptedBlobWriter, open_decrypted
@@ -238,7 +238,7 @@ def _drawing_chunks(blob: tuple[str, str, bytes]) -> Iterator[bytes]:
 def render_readme(user: User, lang: str, now: datetime, drawing_count: int) -> str:
     """README.txt in the user's language, saying what each part of the archive is."""
     template = current_app.jinja_env.get_template("privacy/export_readme.txt")
-    with force_locale(lang):  # a plain render: jobs have no request for context processors
+    with in_language(lang):  # a plain render: jobs have no request for context processors
         return template.render(
             generated_at=now, drawing_count=drawing_count, schema_version=SCHEMA_VERSION
         )
@@ -251,7 +251,7 @@ def build_document(user: User, lang: str, now: datetime) -> tuple[dict[str, Any]
     metadata = db.metadata
     categories: dict[str, dict[str, Any]] = {}
     files: list[dict[str, Any]] = []
-    with force_locale(lang):
+    with in_language(lang):
         for category in pi_registry.CATEGORIES:
             categories[category.key] = {
                 "title": str(category.title),

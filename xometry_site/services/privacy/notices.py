@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -24,6 +23,7 @@ from ...models import Notice, NoticeReceipt, User
 from ...models.base import utcnow
 from .. import sms
 from ..jobs import enqueue, task
+from ..languages import in_language
 from ..mail import external_url, send_mail
 from . import audit_trail
 
@@ -58,7 +58,7 @@ class NoticeText:
 
 
 def _compose(parts: dict[str, str], lang: str) -> str:
-    with force_locale(lang):
+    with in_language(lang):
         return "\n\n".join(
             f"{heading}\n{parts[key].strip()}"
             for key, heading in PARTS
@@ -141,7 +141,7 @@ def mail_notice_job(notice_id: int) -> None:
 
 def notice_sms(notice: Notice, lang: str) -> str:
     """The text message: the title and where the whole notice is (a text cannot hold it)."""
-    with force_locale(lang if lang in current_app.config["LANGUAGES"] else "zh_CN"):
+    with in_language(lang if lang in current_app.config["LANGUAGES"] else "zh_CN"):
         return _(
             "[Xometry Asia] %(title)s. What happened, its impact, what we did, how to protect "
             "yourself and your remedies: %(url)s",

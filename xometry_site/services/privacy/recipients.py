@@ -16,12 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from ...extensions import db
 from ...models import Recipient, User
 from ...models.sharing import MAINLAND_CHINA
+from ..languages import in_language
 from . import audit_trail
 
 ROLE_LABELS = {
@@ -262,9 +262,9 @@ def starting_register(today: date) -> list[RecipientData]:
     for code, (name, _url) in CARRIERS.items():
         if code == "other":
             continue
-        with force_locale("zh_CN"):
+        with in_language("zh_CN"):
             zh = str(name)
-        with force_locale("en"):
+        with in_language("en"):
             en = str(name)
         found.append(
             entry(

@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import force_locale
 
 from ...models import Drawing, Quote
 from ...models.base import utcnow
+from ..languages import in_language
 from . import drawing_files, quote_document
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ def document_html(quote: Quote, lang: str, now: datetime | None = None) -> str:
     if quote.status == "analysing":
         raise NotReady
     moment = now or utcnow()
-    with force_locale(lang):
+    with in_language(lang):
         document = quote_document.build(quote, thumbnail=thumbnail, now=moment)
         template = current_app.jinja_env.get_template(TEMPLATE)
         return template.render(
