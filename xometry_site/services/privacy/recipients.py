@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 from ...extensions import db
 from ...models import Recipient, User
 from ...models.sharing import MAINLAND_CHINA
+from ..accounts.addresses import MAX_ROW_ID
 from . import audit_trail
 
 ROLE_LABELS = {
@@ -122,6 +123,10 @@ def register() -> list[Recipient]:
 
 
 def get(recipient_id: int) -> Recipient | None:
+    """The recipient, or None; also for an id no row can have (the database refuses integers
+    past 32 bits with an error)."""
+    if not 0 < recipient_id <= MAX_ROW_ID:
+        return None
     return db.session.get(Recipient, recipient_id)
 
 
