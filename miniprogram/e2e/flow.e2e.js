@@ -4,8 +4,8 @@
 // the live price, keeps an address and invoice details, orders and pays with WeChat Pay, reads My
 // data and the policy, downloads a copy of the data; the same person (same UnionID) signs in on
 // the website and lands in the same account; files a data-protection request, meets the
-// newsletter's need for an e-mail address, withdraws the ID-number consent; then the account is
-// deregistered.
+// newsletter's need for an e-mail address, withdraws the ID-number consent, gives and withdraws
+// the separate consent to a third party on the register; then the account is deregistered.
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
@@ -421,6 +421,34 @@ test('the ID-number consent is withdrawn from My data, and the number goes with 
   await invoice.onLoad({})
   expect(invoice.data.saved.name).toBe('张工')
   expect(invoice.data.saved.tax_number).toBeFalsy() // the ID number is no longer held
+})
+
+test('a third party on the register is given its separate consent with the box ticked, then it is withdrawn', async () => {
+  const mydata = page('mydata')
+  await mydata.onLoad({})
+  expect(mydata.data.thirdParties).toHaveLength(1) // the laboratory the site's test put on the register
+  const [lab] = mydata.data.thirdParties
+  expect(lab.given).toBe(false)
+  expect(lab.inUse).toBe(true)
+  expect(lab.receives).toContain('手机号码') // names in the account's language, never codes
+  expect(lab.purpose).not.toBe('')
+  const target = { currentTarget: { dataset: { id: lab.id } } }
+
+  await mydata.giveThirdParty(target)
+  expect(mydata.data.error).toBe(i18n.t('third_party_agree_first')) // not without the tick
+  mydata.onAgreeThirdParty({ currentTarget: { dataset: { id: lab.id } }, detail: { value: ['yes'] } })
+  const given = await mydata.giveThirdParty(target)
+  expect(mydata.data.error).toBe('')
+  expect(given.history.some((c) => c.kind === 'third_party' && c.recipient_id === lab.id && c.channel === 'miniprogram')).toBe(true)
+  expect(mydata.data.thirdParties[0].given).toBe(true)
+  expect(mydata.data.thirdParties[0].givenAt).toMatch(/^\d{4}-\d\d-\d\d/)
+
+  await mydata.withdrawThirdParty(target)
+  expect(mydata.data.error).toBe('')
+  expect(mydata.data.thirdParties[0].given).toBe(false)
+  const again = page('mydata')
+  await again.onLoad({})
+  expect(again.data.thirdParties[0].given).toBe(false) // as the site now keeps it
 })
 
 test('deregistration ends the sign-in and the next one is refused', async () => {

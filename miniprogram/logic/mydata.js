@@ -1,5 +1,6 @@
 // My data (the policy's rights): what is held by category, what the Mini Program collected, a
-// copy to download, data-protection requests, the consents and their withdrawal, and
+// copy to download, data-protection requests, the consents and their withdrawal, the separate
+// consent to each named third party (given with a ticked box, withdrawn at once), and
 // deregistration.
 const { page, call } = require('./base')
 const api = require('../utils/api')
@@ -18,6 +19,22 @@ function exportView(e) {
   }
 }
 
+// A recipient that needs separate consent, as the site names it (never a code).
+function thirdPartyView(r) {
+  return {
+    id: r.recipient_id,
+    name: r.name,
+    purpose: r.purpose,
+    receives: (r.categories || []).join(i18n.lang() === 'en' ? ', ' : '、'),
+    location: r.location,
+    abroad: !!r.outside_mainland,
+    contact: r.contact || '',
+    inUse: !!r.in_use,
+    given: !!r.given,
+    givenAt: format.date(r.given_at),
+  }
+}
+
 function consentsView(answer) {
   return {
     consents: (answer.in_force || []).map((c) => ({ kind: c.kind, name: c.name, withdrawable: c.withdrawable })),
@@ -27,13 +44,14 @@ function consentsView(answer) {
       given: format.date(c.given_at),
       withdrawn: format.date(c.withdrawn_at),
     })),
+    thirdParties: (answer.third_parties || []).map(thirdPartyView),
   }
 }
 
 module.exports = page({
   titleKey: 'mydata_title',
   data: {
-    categories: [], exports: [], consents: [], history: [], collected: null,
+    categories: [], exports: [], consents: [], history: [], thirdParties: [], agreed: {}, collected: null,
     hasPassword: false, confirmDeregister: false, password: '', erasureDate: '', open: '',
   },
   async onLoad() {
@@ -66,7 +84,7 @@ module.exports = page({
     try {
       this.setData(consentsView(await api.get('/consents')))
     } catch (_e) {
-      this.setData({ consents: [], history: [] })
+      this.setData({ consents: [], history: [], thirdParties: [] })
     }
   },
   async loadCollected() {
@@ -117,6 +135,42 @@ module.exports = page({
     if (!answer.confirm) return undefined
     try {
       const result = await api.post(`/consents/${encodeURIComponent(kind)}/withdraw`)
+      this.setData(consentsView(result))
+      return result
+    } catch (error) {
+      this.fail(error)
+      return undefined
+    }
+  },
+  onAgreeThirdParty(e) {
+    const id = e.currentTarget.dataset.id
+    this.setData({ [`agreed.${id}`]: (e.detail.value || []).length > 0 })
+  },
+  // The separate consent to one recipient: only with its box ticked, as on the website.
+  async giveThirdParty(e) {
+    const id = e.currentTarget.dataset.id
+    this.clearError()
+    if (!this.data.agreed[id]) {
+      this.setData({ error: i18n.t('third_party_agree_first') })
+      return undefined
+    }
+    try {
+      const result = await api.post(`/consents/third-parties/${encodeURIComponent(id)}`, { agree: true })
+      this.setData({ ...consentsView(result), [`agreed.${id}`]: false })
+      wx.showToast({ title: i18n.t('third_party_given_toast'), icon: 'none' })
+      return result
+    } catch (error) {
+      this.fail(error)
+      return undefined
+    }
+  },
+  async withdrawThirdParty(e) {
+    const id = e.currentTarget.dataset.id
+    const answer = await call('showModal', { title: i18n.t('withdraw_title'), content: i18n.t('third_party_withdraw_text') })
+    if (!answer.confirm) return undefined
+    this.clearError()
+    try {
+      const result = await api.post(`/consents/third-parties/${encodeURIComponent(id)}/withdraw`)
       this.setData(consentsView(result))
       return result
     } catch (error) {

@@ -1,5 +1,6 @@
 // The strings of the Personal Center's password and newsletter pages and of My data's
-// data-protection requests, in Simplified Chinese and English (merged into utils/i18n.js).
+// data-protection requests and third-party consents, in Simplified Chinese and English (merged
+// into utils/i18n.js).
 const zh = {
   password_title: '登录密码',
   password_set_title: '设置密码',
@@ -51,6 +52,21 @@ const zh = {
   request_answer: '答复',
   request_declined_because: '拒绝理由',
   mydata_requests: '提交或查看个人信息权利申请',
+  third_parties_title: '向第三方提供您的信息',
+  third_parties_intro: '对于自行决定如何处理信息的第三方，或位于中国大陆境外的任何接收方，我们只有在取得您对该接收方的单独同意后，才会向其提供您的信息。撤回同意立即生效，但不影响此前已提供的信息。',
+  third_party_receives: '提供的信息',
+  third_party_location: '所在地',
+  third_party_abroad: '位于中国大陆境外',
+  third_party_contact: '联系方式',
+  third_party_given: '已同意',
+  third_party_not_given: '未同意',
+  third_party_given_on: '同意于',
+  third_party_ended: '已不再使用该接收方，您仍可撤回同意。',
+  third_party_agree: '我同意 Xometry Asia 为上述目的向该接收方提供上述信息。',
+  third_party_agree_first: '请勾选复选框以表示同意。',
+  third_party_give: '我同意',
+  third_party_given_toast: '已记录您的同意',
+  third_party_withdraw_text: '撤回后，我们不会再向该接收方提供您的任何信息（此前已提供的不受影响）。确定撤回吗？',
 }
 
 const en = {
@@ -104,6 +120,21 @@ const en = {
   request_answer: 'Answer',
   request_declined_because: 'Declined because',
   mydata_requests: 'Make or follow a data-protection request',
+  third_parties_title: 'Giving your information to third parties',
+  third_parties_intro: 'We give your information to a third party that decides for itself what it does with it, or to anyone outside mainland China, only with your separate consent to that very recipient. Withdrawing takes effect at once; it does not undo what was given before.',
+  third_party_receives: 'Receives',
+  third_party_location: 'Location',
+  third_party_abroad: 'outside mainland China',
+  third_party_contact: 'Contact',
+  third_party_given: 'Given',
+  third_party_not_given: 'Not given',
+  third_party_given_on: 'Given on',
+  third_party_ended: 'No longer used; you can still withdraw your consent.',
+  third_party_agree: 'I agree that Xometry Asia gives the information listed above to this recipient for the purpose listed above.',
+  third_party_agree_first: 'Tick the box to give your consent.',
+  third_party_give: 'Give my consent',
+  third_party_given_toast: 'Your consent is recorded',
+  third_party_withdraw_text: 'We will give this recipient nothing more of yours (what was given before stays given). Withdraw?',
 }
 
 module.exports = { zh, en }

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ from conftest import cannot_run
 from xometry_site.devtools import wechatpay_simulator
 from xometry_site.devtools.wechat_simulator import DEFAULT_APPID, serve_in_thread
 from xometry_site.devtools.wechatpay_keys import TestKeys
-from xometry_site.models import Consent, PrivacyRequest, User
+from xometry_site.models import Consent, PrivacyRequest, Recipient, User
+from xometry_site.services.privacy import recipients
 
 pytestmark = [pytest.mark.slow]
 
@@ -71,8 +73,31 @@ def _npm() -> str:
     return npm
 
 
+def _third_party(db) -> Recipient:
+    """A laboratory on the staff register that decides for itself what it does with the
+    information (PIPL art. 23): My data asks for separate consent to it."""
+    staff = User(email="register@example.com", name="王客服", is_staff=True)
+    db.session.add(staff)
+    db.session.commit()
+    data = recipients.RecipientData(
+        name_zh="上海检测认证中心",
+        name_en="Shanghai Inspection Centre",
+        role="manufacturer",
+        kind="provided",
+        purpose_zh="出具第三方检测报告",
+        purpose_en="Issues independent inspection reports",
+        categories=["drawings", "phone"],
+        country="CN",
+        contact="021-0000 0000",
+        since=date.today() - timedelta(days=30),
+        until=None,
+    )
+    return recipients.save(staff, data)
+
+
 def test_the_mini_program_flow_against_the_live_site(app, db, live_server, simulator, paysim):
     npm = _npm()
+    lab = _third_party(db)
     env = {
         **os.environ,
         "SITE_URL": live_server.url,
@@ -95,7 +120,7 @@ def test_the_mini_program_flow_against_the_live_site(app, db, live_server, simul
     assert counts and counts[1] == counts[2] and int(counts[1]) >= 14, run.stderr[-3000:]
 
     # one account for the person, known to both the Mini Program and the website app
-    users = db.session.scalars(db.select(User)).all()
+    users = db.session.scalars(db.select(User).filter_by(is_staff=False)).all()
     assert len(users) == 1
     apps = {identity.appid for identity in users[0].wechat_identities}
     assert apps == {DEFAULT_APPID, app.config["WECHAT_MINIPROGRAM_APP_ID"]}
@@ -114,3 +139,10 @@ def test_the_mini_program_flow_against_the_live_site(app, db, live_server, simul
     ).all()
     assert subscription == []
     assert not users[0].has_password
+
+    # the laboratory's separate consent: given once from My data, then withdrawn
+    [consent] = db.session.scalars(
+        db.select(Consent).filter_by(user_id=users[0].id, kind="third_party")
+    ).all()
+    assert consent.recipient_id == lab.id and consent.source == "miniprogram"
+    assert consent.withdrawn_at is not None

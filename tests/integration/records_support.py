@@ -25,6 +25,13 @@ EXEMPT_ARGUMENTS = {
     "(tested by its feature)",
     "kind": "a kind of consent names the caller's own consent, never another's record",
 }
+# Rules whose record argument names a record of nobody's (a recipient of the public third-party
+# list) to act on the caller's *own* consent to it: another user is answered about their own
+# consent, never 404, and the owner's stays as it was (the walk compares the consents too).
+CALLERS_OWN_RULES = {
+    f"/api/mp/v1/consents/third-parties/<int:recipient_id>{tail}": "the caller's own consent"
+    for tail in ("", "/withdraw")
+}
 PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360f8ffff3f0005fe02fea7d6a4a00000000049454e44ae426082"
@@ -47,7 +54,7 @@ def _store(app: Flask, data: bytes):
 
 def make_records(app: Flask, owner) -> dict[str, Any]:
     """A quote with a drawing (preview and viewer mesh) and a share link, an order with its
-    fapiao, an address, an export, a request, a notice."""
+    fapiao, an address, an export, a request, a notice, a third party the owner consented to."""
     from xometry_site.extensions import db
     from xometry_site.models import (
         DataExport,
@@ -150,20 +157,32 @@ def make_records(app: Flask, owner) -> dict[str, Any]:
 
     alert = StaffAlert(kind="unknown_key", subject="key:k0")
     db.session.add(alert)
-    from xometry_site.models import Recipient  # the staff register: 404 for everyone else
+    from xometry_site.models import Consent, Recipient  # the register: 404 but to staff
 
-    recipient = Recipient(
-        name_zh="制造商",
-        name_en="Manufacturer",
+    recipient = Recipient(  # a third party, which the owner consented to (policy 4)
+        name_zh="检测机构",
+        name_en="Inspection laboratory",
         role="manufacturer",
-        kind="entrusted",
-        purpose_zh="加工",
-        purpose_en="Machining",
+        kind="provided",
+        purpose_zh="检测",
+        purpose_en="Inspection",
         categories=["drawings"],
         country="CN",
-        since=utcnow().date(),
+        contact="lab@example.com",
+        since=utcnow().date() - timedelta(days=1),
     )
     db.session.add(recipient)
+    db.session.flush()
+    db.session.add(
+        Consent(
+            user_id=owner.id,
+            kind="third_party",
+            recipient_id=recipient.id,
+            policy_edition="2024",
+            source="consents",
+            confirmed_at=utcnow(),
+        )
+    )
     db.session.commit()
     return {
         "alert_id": alert.id,

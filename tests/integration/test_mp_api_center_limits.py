@@ -1,11 +1,13 @@
 """The Mini Program's Personal Center and rights share the website's limits: password guesses,
-copies of my data and re-authentication are throttled per account (429 with the API's error)."""
+copies of my data, choices of third-party consents and re-authentication are throttled per
+account (429 with the API's error)."""
 
 from __future__ import annotations
 
 import pytest
 from conftest import sign_in as website_sign_in
 from test_mp_api import API, bearer, me, register
+from test_mp_api_third_parties import seed_recipient
 from wechat_support import *  # noqa: F403 - the fixtures sim, sim_server
 from wechat_support import wechat_settings
 
@@ -55,3 +57,28 @@ def test_deregistration_password_guesses_are_throttled(client, sim, db):
     ]
     assert statuses[:10] == [422] * 10 and statuses[10] == 429
     assert me(client, tokens).status_code == 200  # still an account
+
+
+def test_third_party_consent_choices_count_with_the_websites(app, client, sim, db):
+    """Thirty gives and withdrawals an hour per account, whichever channel makes them."""
+    tokens = register(client, sim)
+    user = db.session.get(User, me(client, tokens).get_json()["id"])
+    lab = seed_recipient()
+    path = f"{API}/consents/third-parties/{lab.id}"
+    statuses = [
+        client.post(path, json={"agree": True}, headers=bearer(tokens)).status_code
+        for _ in range(10)
+    ]
+    statuses += [
+        client.post(f"{path}/withdraw", headers=bearer(tokens)).status_code for _ in range(10)
+    ]
+    assert statuses == [200] * 20
+    website = app.test_client()
+    website_sign_in(website, user)
+    data = {"recipient_id": lab.id, "decision": "give", "agree": "y"}
+    page = "/privacy/consents/third-parties"
+    assert [website.post(page, data=data).status_code for _ in range(10)] == [302] * 10
+    assert website.post(page, data=data).status_code == 429
+    throttled = client.post(f"{path}/withdraw", headers=bearer(tokens))
+    assert throttled.status_code == 429
+    assert throttled.get_json()["error"]["code"] == "rate_limited"

@@ -21,6 +21,7 @@ from test_mp_api import (
     sign_in,
     sim_post,
 )
+from test_mp_api_third_parties import seed_recipient
 from test_quotes_support import cube_stl, multipart
 
 from xometry_site.models import User
@@ -264,7 +265,12 @@ def test_every_documented_429_is_reached_with_the_limiter_on(app, client, sim, d
     user = db.session.get(User, client.get(f"{API}/me", headers=bearer(owner)).get_json()["id"])
     user.set_password(PASSWORD)
     db.session.commit()
-    values = {"ref": quote["ref"], "part_id": quote["parts"][0]["id"], "number": order["number"]}
+    values = {
+        "ref": quote["ref"],
+        "part_id": quote["parts"][0]["id"],
+        "number": order["number"],
+        "recipient_id": seed_recipient().id,
+    }
     reacher = Reacher(client, values)
 
     def limited(setting, method, template, tokens=None, times=1, **kw):
@@ -290,5 +296,8 @@ def test_every_documented_429_is_reached_with_the_limiter_on(app, client, sim, d
     limited(None, "POST", "/me/password", owner, times=10, json=guess)
     limited(None, "POST", "/exports", owner, times=10)
     limited(None, "POST", "/privacy-requests", owner, times=20, json={"kind": "nothing"})
+    consent = "/consents/third-parties/{recipient_id}"
+    limited(None, "POST", consent, owner, times=30, json={"agree": True})
+    reacher.expect("POST", consent + "/withdraw", 429, owner, code="rate_limited")  # one budget
 
     assert reacher.reached == documented, sorted(documented ^ reacher.reached)

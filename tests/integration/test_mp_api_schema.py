@@ -21,6 +21,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 from test_mp_api import API, OTHER_PHONE, bearer, register, sign_in
+from test_mp_api_third_parties import seed_recipient
 from wechat_support import *  # noqa: F403 - the fixtures app_config, sim, sim_server
 
 from xometry_site.models import ApiSession, DataExport
@@ -136,7 +137,14 @@ def test_every_documented_error_of_the_center_and_the_rights_is_reachable(app, c
     row = db.session.scalar(db.select(DataExport).filter_by(public_id=building))
     row.status = "building"
     db.session.commit()
-    values = {"export_id": export, "kind": "subscription", "edition_id": "2024"}
+    lab = seed_recipient()  # a third party: needs separate consent
+    entrusted = seed_recipient(name_en="Suzhou Precision", kind="entrusted")  # needs none
+    values = {
+        "export_id": export,
+        "kind": "subscription",
+        "edition_id": "2024",
+        "recipient_id": lab.id,
+    }
     reacher = Reacher(client, values)
     expect = reacher.expect
     limit = app.config["MAX_FORM_MEMORY_SIZE"]
@@ -158,6 +166,20 @@ def test_every_documented_error_of_the_center_and_the_rights_is_reachable(app, c
     )
     expect("POST", "/consents/{kind}/withdraw", 404, owner, path="/consents/marketing/withdraw")
     expect("POST", "/consents/{kind}/withdraw", 409, owner, path="/consents/policy/withdraw")
+    give = "/consents/third-parties/{recipient_id}"
+    expect("POST", give, 400, owner, json={}, code="agree_required")
+    expect("POST", give, 404, owner, path="/consents/third-parties/999999", json={"agree": True})
+    expect(
+        "POST",
+        give,
+        409,
+        owner,
+        path=f"/consents/third-parties/{entrusted.id}",
+        json={"agree": True},
+        code="no_consent_needed",
+    )
+    expect("POST", give, 422, owner, json={"agree": "perhaps"})
+    expect("POST", give + "/withdraw", 404, owner, path="/consents/third-parties/999999/withdraw")
     expect("POST", "/deregistration", 400, owner, data="[]", content_type="application/json")
     expect("POST", "/deregistration", 422, owner, json={"confirm": False})
     expect("POST", "/privacy-requests", 400, owner, data="3", content_type="application/json")

@@ -98,6 +98,9 @@ class ConsentRecordSchema(Schema):
     given_at = fields.DateTime(required=True)
     confirmed = fields.Boolean(required=True, metadata={"description": "False: mail pending"})
     withdrawn_at = fields.DateTime(allow_none=True)
+    recipient_id = fields.Integer(
+        allow_none=True, metadata={"description": "The third party of a separate consent"}
+    )
 
 
 class ConsentKindSchema(Schema):
@@ -106,9 +109,43 @@ class ConsentKindSchema(Schema):
     withdrawable = fields.Boolean(required=True)
 
 
+class ThirdPartySchema(Schema):
+    """A recipient that needs the customer's separate consent (policy 4), as the website lists it."""
+
+    recipient_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    purpose = fields.String(required=True)
+    categories = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "Names of the kinds of personal information it receives"},
+    )
+    location = fields.String(
+        required=True, metadata={"description": "Mainland China, or the country or region"}
+    )
+    outside_mainland = fields.Boolean(required=True)
+    contact = fields.String(allow_none=True)
+    in_use = fields.Boolean(
+        required=True, metadata={"description": "False: ended; a consent can still be withdrawn"}
+    )
+    given = fields.Boolean(required=True)
+    given_at = fields.DateTime(allow_none=True)
+
+
 class ConsentsSchema(Schema):
     in_force = fields.List(fields.Nested(ConsentKindSchema), required=True)
     history = fields.List(fields.Nested(ConsentRecordSchema), required=True)
+    third_parties = fields.List(fields.Nested(ThirdPartySchema), required=True)
+
+
+class ThirdPartyConsentInSchema(InputSchema):
+    agree = flag(
+        load_default=False,
+        metadata={
+            "description": "Required true: the box that gives the information listed to this "
+            "recipient for the purpose listed"
+        },
+    )
 
 
 # --- deregistration -----------------------------------------------------------------------------

@@ -68,6 +68,11 @@ MESSAGES: dict[str, Any] = {
     "other_wechat": _l("That account is already bound to a different WeChat account."),
     # quotes and uploads
     "no_file": _l("Please choose a file to upload."),
+    # separate consent to a third party (the website's words)
+    "agree_required": _l("Tick the box to give your consent."),
+    "no_consent_needed": _l(
+        "This recipient does not ask for your consent (any more). Nothing was recorded."
+    ),
 }
 
 

@@ -1,8 +1,11 @@
-"""Consents and their withdrawal (5.5), deregistration (5.6) and data-protection requests (5.7)
-from the Mini Program: the website's services, forms and limits."""
+"""Consents and their withdrawal (5.5), separate consent to named third parties (4),
+deregistration (5.6) and data-protection requests (5.7) from the Mini Program: the website's
+services, forms and limits."""
 
 from __future__ import annotations
 
+from flask import request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from ..extensions import limiter
@@ -10,8 +13,9 @@ from ..i18n import current_language
 from ..privacy.forms import RequestForm
 from ..security import no_store
 from ..services.accounts import api_tokens
+from ..services.accounts.miniprogram_accounts import CHANNEL
 from ..services.privacy import consents as consent_records
-from ..services.privacy import erasure, withdrawal
+from ..services.privacy import erasure, provisions, recipients, withdrawal
 from ..services.privacy import requests as requests_service
 from .bearer import configured, current_account, current_session, user_key
 from .blueprints import rights_bp as bp
@@ -21,8 +25,9 @@ from .center_schemas import (
     DeregisterInSchema,
     PrivacyRequestInSchema,
     PrivacyRequestSchema,
+    ThirdPartyConsentInSchema,
 )
-from .errors import ApiError
+from .errors import MESSAGES, ApiError
 from .reauth import confirm_identity, filled_form, refuse_form
 from .schemas import ErrorSchema
 
@@ -51,10 +56,36 @@ def consents_json(user) -> dict:
                 "given_at": record.given_at,
                 "confirmed": record.confirmed_at is not None,
                 "withdrawn_at": record.withdrawn_at,
+                "recipient_id": record.recipient_id,
             }
             for record in withdrawal.history(user)
         ],
+        "third_parties": third_parties_json(user),
     }
+
+
+def third_parties_json(user) -> list[dict]:
+    """The website's list of recipients that need separate consent: who, what (by name), why,
+    where, and whether the consent is given."""
+    locale = get_locale()
+    return [
+        {
+            "recipient_id": r.id,
+            "name": r.name(locale),
+            "purpose": r.purpose(locale),
+            "categories": [recipients.pi_type_name(code) for code in r.categories],
+            "location": (
+                _("Mainland China") if r.in_mainland else recipients.country_name(r.country, locale)
+            ),
+            "outside_mainland": not r.in_mainland,
+            "contact": r.contact,
+            "in_use": choice.in_use,
+            "given": choice.consent is not None,
+            "given_at": choice.consent.given_at if choice.consent else None,
+        }
+        for choice in provisions.consent_choices(user)
+        for r in [choice.recipient]
+    ]
 
 
 @bp.route("/consents", methods=["GET"])
@@ -90,6 +121,58 @@ def consent_withdraw(kind: str):
     withdrawal.withdraw(user, kind)
     if kind == "cookies_functional":
         api_tokens.keep(current_session())  # every other sign-in ended; this device stays
+    return consents_json(user)
+
+
+# --- separate consent to a named third party (policy 4) ----------------------------------------
+
+
+def _third_party_key() -> str:
+    """The website's key: choices made on both channels count together."""
+    return f"third-party-consent:{current_account().id}"
+
+
+@bp.route("/consents/third-parties/<int:recipient_id>", methods=["POST"])
+@bp.signed_in
+@limiter.shared_limit("30 per hour", scope="third-party-consent", key_func=_third_party_key)
+@no_store
+@bp.arguments(ThirdPartyConsentInSchema)
+@bp.response(200, ConsentsSchema)
+@bp.alt_response(400, schema=ErrorSchema, description="agree_required, or not a JSON object")
+@bp.alt_response(404, schema=ErrorSchema, description="No such recipient, or no longer used")
+@bp.alt_response(409, schema=ErrorSchema, description="no_consent_needed: it asks for none")
+@bp.alt_response(422, schema=ErrorSchema, description="`agree` is not a boolean")
+@bp.alt_response(429, schema=ErrorSchema, description="Thirty choices an hour at most")
+def third_party_give(body: dict, recipient_id: int):
+    """Give the separate consent to one recipient in use, with the box ticked (`agree`), as on
+    the website; it takes effect at once, and giving it again records nothing new."""
+    if not body["agree"]:
+        raise ApiError(400, "agree_required", fields={"agree": MESSAGES["agree_required"]})
+    user = current_account()
+    try:
+        provisions.give_consent(user, recipient_id, request.remote_addr, source=CHANNEL)
+    except provisions.ProvisionRefused as refused:
+        if refused.code == "no_consent_needed":
+            raise ApiError(409, "no_consent_needed") from None
+        raise ApiError(404, "not_found") from None  # unknown, or ended
+    return consents_json(user)
+
+
+@bp.route("/consents/third-parties/<int:recipient_id>/withdraw", methods=["POST"])
+@bp.signed_in
+@limiter.shared_limit("30 per hour", scope="third-party-consent", key_func=_third_party_key)
+@no_store
+@bp.response(200, ConsentsSchema)
+@bp.alt_response(404, schema=ErrorSchema, description="No such recipient")
+@bp.alt_response(429, schema=ErrorSchema, description="Thirty choices an hour at most")
+def third_party_withdraw(recipient_id: int):
+    """Withdraw the consent to one recipient at once (an ended one too): nothing more of yours
+    goes to it. As on the website, a recipient with no consent in force is no error: the list
+    comes back unchanged."""
+    if recipients.get(recipient_id) is None:
+        raise ApiError(404, "not_found")
+    user = current_account()
+    provisions.withdraw_consent(user, recipient_id)
     return consents_json(user)
 
 

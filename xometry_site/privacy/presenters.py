@@ -26,7 +26,7 @@ SIGN_IN_METHODS = {
 CONSENT_SOURCES = {
     "register": _l("Registration"),
     "wechat": _l("Registration with WeChat"),
-    "miniprogram": _l("Registration in the WeChat Mini Program"),
+    "miniprogram": _l("WeChat Mini Program"),
     "policy_update": _l("Policy update notice"),
     "account": _l("Account Details"),
     "invoice": _l("Invoice information"),

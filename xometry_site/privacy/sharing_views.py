@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..extensions import limiter
 from ..security import no_store
 from ..services.privacy import provisions
 from ..services.privacy.provisions import ProvisionRefused
@@ -15,8 +16,16 @@ from .forms import ThirdPartyConsentForm, WithdrawForm
 from .views import render_consents
 
 
+def _per_account() -> str:
+    """One budget per account, shared with the Mini Program's POSTs (the id, never the session)."""
+    if current_user.is_authenticated:
+        return f"third-party-consent:{current_user.id}"
+    return f"third-party-consent-ip:{request.remote_addr}"
+
+
 @bp.post("/consents/third-parties")
 @login_required
+@limiter.shared_limit("30 per hour", scope="third-party-consent", key_func=_per_account)
 @no_store
 def third_party_consent():
     """Give the consent to one recipient that needs it, or withdraw it; both take effect at once."""

@@ -21,7 +21,7 @@ from ...extensions import db
 from ...models import Consent, Drawing, Order, Provision, Recipient, User
 from ...models.base import utcnow
 from ..working_days import china_date
-from . import audit_trail, consents
+from . import audit_trail, consents, recipients
 from .recipients import PI_TYPE_BY_CODE
 
 PURPOSES = {
@@ -57,7 +57,7 @@ class ProvisionDraft:
 
 
 def _usable(recipient_id: int, now: datetime) -> Recipient:
-    recipient = db.session.get(Recipient, recipient_id)
+    recipient = recipients.get(recipient_id)
     if recipient is None:
         raise ProvisionRefused("unknown")
     if not recipient.is_active_on(china_date(now)):
@@ -184,8 +184,11 @@ def consent_choices(user: User, now: datetime | None = None) -> list[ConsentChoi
     return found
 
 
-def give_consent(user: User, recipient_id: int, ip: str | None) -> Consent:
-    """The customer's separate consent to one recipient in use (a second one is not recorded)."""
+def give_consent(
+    user: User, recipient_id: int, ip: str | None, source: str = "consents"
+) -> Consent:
+    """The customer's separate consent to one recipient in use (a second one is not recorded);
+    `source` names the channel it was given on, as on every consent record."""
     now = utcnow()
     recipient = _usable(recipient_id, now)
     if not recipient.needs_separate_consent:
@@ -193,7 +196,7 @@ def give_consent(user: User, recipient_id: int, ip: str | None) -> Consent:
     consent = consents.active(user, consents.THIRD_PARTY, recipient.id)
     if consent is None:
         consent = consents.record(
-            user, consents.THIRD_PARTY, ip=ip, source="consents", recipient_id=recipient.id
+            user, consents.THIRD_PARTY, ip=ip, source=source, recipient_id=recipient.id
         )
         db.session.commit()
     return consent
@@ -205,6 +208,8 @@ def recipient_of(consent: Consent) -> Recipient:
 
 def withdraw_consent(user: User, recipient_id: int) -> int:
     """Withdraw the consent to one recipient at once; returns how many were in force."""
+    if recipients.get(recipient_id) is None:
+        return 0  # no such recipient: nothing can be in force
     count = consents.withdraw(user, consents.THIRD_PARTY, recipient_id)
     db.session.commit()
     return count

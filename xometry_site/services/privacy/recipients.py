@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from ...extensions import db
 from ...models import Recipient, User
 from ...models.sharing import MAINLAND_CHINA
+from ..accounts.addresses import MAX_ROW_ID
 from ..languages import in_language
 from . import audit_trail
 
@@ -122,6 +123,10 @@ def register() -> list[Recipient]:
 
 
 def get(recipient_id: int) -> Recipient | None:
+    """The recipient, or None; also for an id no row can have (the database refuses integers
+    past 32 bits with an error)."""
+    if not 0 < recipient_id <= MAX_ROW_ID:
+        return None
     return db.session.get(Recipient, recipient_id)
 
 
