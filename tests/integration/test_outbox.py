@@ -239,6 +239,43 @@ def test_smtp_down_then_back_delivers_once_and_never_marks_sent_before_acceptanc
     assert smtp.received[0]["Message-ID"] == f"<{row.key}@xometry.asia>"
 
 
+def test_the_outbox_keeps_the_rendered_mail_and_composes_it_when_it_leaves(app, db, smtp):
+    """The event's transaction holds only what the templates made; the MIME message is built by
+    the deliverer. A row written before (a finished message, base64) still leaves as it was."""
+    import base64
+    import json
+
+    queue_mail(app, db, "new@example.com")  # nothing listens yet: the row waits
+    [row] = rows(db)
+    kept = json.loads(row.content)
+    assert kept["to"] == "new@example.com" and kept["language"] == "en"
+    assert kept["subject"] and "</html>" in kept["html"] and kept["text"]
+    assert "Content-Type" not in row.content  # no MIME message in the transaction
+
+    with app.test_request_context():
+        from xometry_site.services.mail import build_message
+
+        finished = build_message("old@example.com", "password_changed", "zh_CN", user=None)
+        outbox.add(
+            outbox.MAIL, "old@example.com", base64.b64encode(finished.as_bytes()).decode(), "x"
+        )
+        db.session.commit()
+    smtp.start()
+    assert outbox.deliver_due(now=later(5)) == {"sent": 2}
+    [new_mail], [old_mail] = smtp.to("new@example.com"), smtp.to("old@example.com")
+    assert new_mail["Subject"] == kept["subject"] and new_mail["Content-Language"] == "en"
+    assert new_mail["Message-ID"] == f"<{row.key}@xometry.asia>"
+    assert [part.get_content_type() for part in new_mail.iter_parts()] == [
+        "text/plain",
+        "text/html",
+    ]
+    sent_text = new_mail.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert sent_text.strip() == kept["text"].strip()
+    assert (
+        old_mail["Content-Language"] == "zh-CN" and old_mail["Message-ID"] == finished["Message-ID"]
+    )
+
+
 def test_a_deliverer_that_died_mid_send_is_taken_over_after_the_claim_timeout(app, db, smtp):
     smtp.start()
     app.config["REDIS_URL"] = None

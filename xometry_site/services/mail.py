@@ -4,23 +4,30 @@ Messages are rendered where they are sent (templates `mail/<name>.txt` and `.htm
 set by `{% set subject = _("…") %}`) and written to the outbox in the caller's transaction
 (services/outbox.py), which delivers them after the commit: to `instance/outbox/*.eml` by default,
 or by SMTP. Links in mail are built from SITE_URL, never from the request's Host header.
+
+What the outbox keeps is the rendered text, HTML and headers (`Rendered`, JSON); the MIME message
+is composed when it is delivered. Composing it (Python's email package parsing and folding every
+header) cost more than rendering the templates, and it was paid inside the event's transaction:
+a WeChat Pay notification held its database transaction for it.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import logging
 import os
 import smtplib
 import ssl
 import uuid
+from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from flask import current_app, has_request_context, render_template, url_for
 
-from ..models.base import new_token
 from . import outbox
 from .jobs import task
 from .languages import in_language
@@ -42,10 +49,32 @@ def outbox_dir() -> Path:
     return Path(path)
 
 
-def build_message(
+@dataclass(frozen=True)
+class Rendered:
+    """A mail as its templates made it, before it is a MIME message."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    language: str  # zh_CN or en
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps({"v": 1, **asdict(self)}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, data: str) -> Rendered:
+        fields = json.loads(data)
+        fields.pop("v", None)
+        fields["headers"] = tuple(tuple(pair) for pair in fields.get("headers") or ())
+        return cls(**fields)
+
+
+def render(
     to: str, template: str, lang: str | None, headers: dict | None = None, **context
-) -> EmailMessage:
-    """Render `mail/<template>` in `lang` into a text + HTML message."""
+) -> Rendered:
+    """Render `mail/<template>` in `lang`: subject, text and HTML."""
     locale = lang if lang in current_app.config["LANGUAGES"] else "zh_CN"
     with _render_context(), in_language(locale):
         module = current_app.jinja_env.get_template(f"mail/{template}.txt").make_module(
@@ -54,19 +83,31 @@ def build_message(
         text = str(module)
         subject = str(getattr(module, "subject", current_app.config["SITE_NAME"]))
         html = render_template(f"mail/{template}.html", lang=locale, **context)
+    return Rendered(to, subject, text, html, locale, tuple((headers or {}).items()))
+
+
+def compose(rendered: Rendered, message_id: str | None = None) -> EmailMessage:
+    """The text + HTML message of `rendered`, from the configured sender."""
     msg = EmailMessage()
-    msg["Subject"] = subject
+    msg["Subject"] = rendered.subject
     msg["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
-    msg["To"] = to
+    msg["To"] = rendered.to
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain="xometry.asia")
-    for name, value in (headers or {}).items():
+    msg["Message-ID"] = message_id or make_msgid(domain="xometry.asia")
+    for name, value in rendered.headers:
         msg[name] = value
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
     # after the parts exist: building them moves Content-* headers into the first part
-    msg["Content-Language"] = "zh-CN" if locale == "zh_CN" else "en"
+    msg["Content-Language"] = "zh-CN" if rendered.language == "zh_CN" else "en"
     return msg
+
+
+def build_message(
+    to: str, template: str, lang: str | None, headers: dict | None = None, **context
+) -> EmailMessage:
+    """Render `mail/<template>` in `lang` into a text + HTML message."""
+    return compose(render(to, template, lang, headers=headers, **context))
 
 
 def _render_context():
@@ -96,16 +137,21 @@ def send_mail(
     The caller commits it with the event that causes it (or after, when nothing else changes);
     it is delivered after that commit, with retries. A rendering failure is logged, never raised.
     """
-    key = new_token()
     try:
-        msg = build_message(to, template, lang, headers=headers, **context)
-        del msg["Message-ID"]
-        msg["Message-ID"] = f"<{key}@xometry.asia>"  # the same id on every attempt
-        raw = msg.as_bytes()
+        rendered = render(to, template, lang, headers=headers, **context)
     except Exception:
         log.exception("mail.render_failed template=%s", template)
         return
-    outbox.add(outbox.MAIL, to, outbox.mail_content(raw), template, key=key, session=db_session)
+    outbox.add(outbox.MAIL, to, rendered.to_json(), template, session=db_session)
+
+
+def outbox_bytes(content: str, key: str) -> bytes:
+    """The message an outbox row holds, as it goes out: composed now from what was rendered,
+    with the row's key as its Message-ID (the same on every attempt). Rows written before the
+    outbox kept rendered parts hold the finished message, base64-encoded."""
+    if not content.startswith("{"):
+        return base64.b64decode(content)
+    return compose(Rendered.from_json(content), f"<{key}@xometry.asia>").as_bytes()
 
 
 def transmit(raw: bytes) -> None:

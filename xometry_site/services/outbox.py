@@ -16,7 +16,6 @@ may not emit SQL) and must never commit anything of the caller's.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import logging
 import smtplib
@@ -78,10 +77,6 @@ def add(
     )
     (session or db.session).add(message)
     return message
-
-
-def mail_content(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
 
 
 @event.listens_for(Session, "after_flush")
@@ -239,9 +234,9 @@ def _transmit(message: OutboxMessage) -> None:
     if message.content is None:
         raise ValueError("message has no content")
     if message.channel == MAIL:
-        from .mail import transmit
+        from .mail import outbox_bytes, transmit
 
-        transmit(base64.b64decode(message.content))
+        transmit(outbox_bytes(message.content, message.key))
     elif message.channel == SMS:
         from .sms import transmit as transmit_text
 
