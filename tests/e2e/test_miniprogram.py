@@ -8,17 +8,16 @@ import os
 import re
 import shutil
 import subprocess
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from conftest import cannot_run
+from integration.privacy_support import register_recipient
 
 from xometry_site.devtools import wechatpay_simulator
 from xometry_site.devtools.wechat_simulator import DEFAULT_APPID, serve_in_thread
 from xometry_site.devtools.wechatpay_keys import TestKeys
-from xometry_site.models import Consent, PrivacyRequest, Recipient, User
-from xometry_site.services.privacy import recipients
+from xometry_site.models import Consent, PrivacyRequest, User
 
 pytestmark = [pytest.mark.slow]
 
@@ -73,31 +72,9 @@ def _npm() -> str:
     return npm
 
 
-def _third_party(db) -> Recipient:
-    """A laboratory on the staff register that decides for itself what it does with the
-    information (PIPL art. 23): My data asks for separate consent to it."""
-    staff = User(email="register@example.com", name="王客服", is_staff=True)
-    db.session.add(staff)
-    db.session.commit()
-    data = recipients.RecipientData(
-        name_zh="上海检测认证中心",
-        name_en="Shanghai Inspection Centre",
-        role="manufacturer",
-        kind="provided",
-        purpose_zh="出具第三方检测报告",
-        purpose_en="Issues independent inspection reports",
-        categories=["drawings", "phone"],
-        country="CN",
-        contact="021-0000 0000",
-        since=date.today() - timedelta(days=30),
-        until=None,
-    )
-    return recipients.save(staff, data)
-
-
 def test_the_mini_program_flow_against_the_live_site(app, db, live_server, simulator, paysim):
     npm = _npm()
-    lab = _third_party(db)
+    lab = register_recipient(categories=["drawings", "phone"])  # My data asks consent to it
     env = {
         **os.environ,
         "SITE_URL": live_server.url,

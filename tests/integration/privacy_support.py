@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
 
@@ -13,11 +13,14 @@ from xometry_site.models import (
     InvoiceProfile,
     Quote,
     QuoteMessage,
+    Recipient,
     ShippingAddress,
     SignInEvent,
+    User,
     WeChatIdentity,
 )
 from xometry_site.services.keyring import get_keyring
+from xometry_site.services.privacy import recipients
 from xometry_site.services.storage import get_storage
 from xometry_site.services.vault import store_encrypted
 
@@ -28,6 +31,38 @@ ID_NUMBER = (
 )
 ANSWER = "螺纹按 M6 粗牙 — my answer"
 DRAWING = b"ISO-10303-21;\nHEADER;\n/* a bracket, secret dimensions 42.5 */\nENDSEC;\n" * 50
+
+
+# a recipient that decides for itself what it does with the information (PIPL art. 23): it needs
+# the customer's separate consent
+LABORATORY = {
+    "name_zh": "上海检测认证中心",
+    "name_en": "Shanghai Inspection Centre",
+    "role": "manufacturer",
+    "kind": "provided",
+    "purpose_zh": "出具第三方检测报告",
+    "purpose_en": "Issues independent inspection reports",
+    "categories": ["drawings", "name", "phone"],
+    "contact": "021-0000 0000",
+}
+
+
+def register_recipient(**values) -> Recipient:
+    """A recipient saved on the staff register as staff save one (audited); the laboratory
+    unless `values` say otherwise."""
+    staff = db.session.scalar(db.select(User).filter_by(email="register-staff@example.com"))
+    if staff is None:
+        staff = User(email="register-staff@example.com", name="王客服", is_staff=True)
+        db.session.add(staff)
+        db.session.commit()
+    fields = {
+        **LABORATORY,
+        "country": "CN",
+        "since": date.today() - timedelta(days=30),
+        "until": None,
+        **values,
+    }
+    return recipients.save(staff, recipients.RecipientData(**fields))
 
 
 def storage():

@@ -4,47 +4,29 @@ channels — signed in through the WeChat simulator."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 from conftest import sign_in
+from privacy_support import register_recipient
 from test_mp_api import API, OTHER_PHONE, bearer, register
 from test_mp_api_center import EN, account
 from wechat_support import *  # noqa: F403 - the fixtures app_config, sim, sim_server
 
 from xometry_site.extensions import db as _db
-from xometry_site.models import Consent, Recipient, User
+from xometry_site.models import Consent, Recipient
 from xometry_site.models.base import utcnow
-from xometry_site.services.privacy import consents, recipients
+from xometry_site.services.privacy import consents
 from xometry_site.services.working_days import china_date
 
 TODAY = date.today()
 
 
 def seed_recipient(**values) -> Recipient:
-    """A recipient on the staff register, saved as staff save one (audited): by default a third
-    party deciding for itself what it does with the information, so it needs separate consent."""
-    staff = _db.session.scalar(_db.select(User).filter_by(email="register-staff@example.com"))
-    if staff is None:
-        staff = User(email="register-staff@example.com", name="王客服", is_staff=True)
-        _db.session.add(staff)
-        _db.session.commit()
-    fields = {
-        "name_zh": "上海检测认证中心",
-        "name_en": "Shanghai Inspection Centre",
-        "role": "manufacturer",
-        "kind": "provided",
-        "purpose_zh": "出具第三方检测报告",
-        "purpose_en": "Issues independent inspection reports",
-        "categories": ["drawings", "name", "phone"],
-        "country": "CN",
-        "contact": "021-0000 0000",
-        "since": TODAY - timedelta(days=30),
-        "until": None,
-    }
-    fields.update(values)
-    recipient = recipients.save(staff, recipients.RecipientData(**fields))
+    """A recipient on the staff register (by default the laboratory, which needs separate
+    consent); a foreign one or a third party deciding for itself needs it."""
+    recipient = register_recipient(**values)
     assert recipient.needs_separate_consent == (
-        fields["kind"] == "provided" or fields["country"] != "CN"
+        recipient.kind == "provided" or recipient.country != "CN"
     )
     return recipient
 

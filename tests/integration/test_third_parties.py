@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from privacy_support import add_drawing, add_quote
+from privacy_support import LABORATORY, add_drawing, add_quote
 
 from xometry_site.extensions import db
 from xometry_site.models import AuditEvent, Consent, Order, Provision, Recipient, User
@@ -42,18 +42,7 @@ def add_recipient(**values) -> Recipient:
 
 def third_party(**values) -> Recipient:
     """A recipient that decides for itself what it does with the data (PIPL art. 23)."""
-    fields = {
-        "name_zh": "上海检测认证中心",
-        "name_en": "Shanghai Inspection Centre",
-        "role": "manufacturer",
-        "kind": "provided",
-        "purpose_zh": "出具第三方检测报告",
-        "purpose_en": "Issues independent inspection reports",
-        "categories": ["drawings", "name", "phone"],
-        "contact": "021-0000 0000",
-    }
-    fields.update(values)
-    return add_recipient(**fields)
+    return add_recipient(**{**LABORATORY, **values})
 
 
 def add_order(owner) -> Order:

@@ -382,28 +382,13 @@ def price_part(
     quantity: int,
     *,
     expedited: bool = False,
-    notes: str | None = None,
-    file_format: str | None = None,
-    rules: dict[str, Any] | None = None,
-    tolerance: str = "iso2768m",
-    threads: int = 0,
-    inspection: str = "standard",
+    **options: Any,
 ) -> PartPrice:
-    """Instant price of `quantity` identical parts, or NeedsReview(reason)."""
+    """Instant price of `quantity` identical parts, or NeedsReview(reason); `options` are
+    part_basis's (notes, file_format, rules, tolerance, threads, inspection)."""
     if quantity < 1:
         raise ValueError("quantity must be at least 1")
-    basis = part_basis(
-        process,
-        material,
-        finish,
-        geometry,
-        notes=notes,
-        file_format=file_format,
-        rules=rules,
-        tolerance=tolerance,
-        threads=threads,
-        inspection=inspection,
-    )
+    basis = part_basis(process, material, finish, geometry, **options)
     return price_at(basis, quantity, expedited=expedited)
 
 
