@@ -27,8 +27,13 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")
 # list a p99 of 98–110 ms against 59–66 ms with 2, at the same rate.
 workers = _int("WEB_CONCURRENCY", multiprocessing.cpu_count())
 # gunicorn's threaded worker as it ships: threads overlap the waits on the database and storage.
+# Two per worker: enough to overlap those waits, few enough that the threads of one process do
+# not queue for its GIL. With 4, the signed-in quote list's p99 at 32 connections was 110–128 ms
+# against 81–92 ms with 2, in alternating runs on the same 2 cores (benchmarks/load.py), and each
+# request cost more CPU (2.6 against 2.4 ms). Each thread holds one request at a time, a large
+# upload included: raise GUNICORN_THREADS or WEB_CONCURRENCY where many arrive at once.
 worker_class = "gthread"
-threads = _int("GUNICORN_THREADS", 4)  # size DB_POOL_SIZE to this
+threads = _int("GUNICORN_THREADS", 2)  # size DB_POOL_SIZE to this
 preload_app = False  # each worker builds its own app, engine pool and Redis clients (see above)
 
 # A 100 MB drawing is encrypted and sent to object storage while the request runs: allow 120 s.

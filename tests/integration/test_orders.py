@@ -13,7 +13,7 @@ from conftest import sign_in
 from test_quotes_pages import add_order_details
 from test_quotes_support import csrf_token_from_page, cube_stl, files_containing, post_quote
 
-from xometry_site.models import InvoiceProfile, Order, Quote, ShippingAddress
+from xometry_site.models import InvoiceProfile, Order, OrderEvent, Quote, ShippingAddress
 
 FAPIAO = b"%PDF-1.7\n% e-fapiao 24312000000012345678\n%%EOF\n"
 
@@ -313,6 +313,14 @@ def test_the_order_page_follows_every_change_and_language(
     assert paid != first and 'id="pay"' not in paid
     history = re.findall(r"<li><time", paid)
     assert len(history) > len(re.findall(r"<li><time", first))
+    # a step that changes nothing on the order's row (a refund asked of WeChat Pay) is shown too
+    kept = db.session.get(Order, order.id)
+    stamp = kept.updated_at
+    kept.events.append(OrderEvent(status=kept.status, note="refund_requested"))
+    db.session.commit()
+    assert db.session.get(Order, order.id).updated_at == stamp
+    later = client.get(page + "?lang=en").get_data(as_text=True)
+    assert "Refund requested from WeChat Pay" in later and "Refund requested" not in paid
     # a CSRF token is never kept: another browser of the same customer gets its own
     other = app.test_client()
     sign_in(other, customer)

@@ -7,8 +7,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, Numeric, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Date, ForeignKey, Integer, LargeBinary, Numeric, String, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from ..extensions import db
 from ..services.crypto import EncryptedText
@@ -123,6 +123,14 @@ class OrderEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
     order: Mapped[Order] = relationship(back_populates="events")
+
+
+# The newest step of the timeline, which only ever grows: read with the order where its page is
+# shown, so that the page's kept sections (orders/sections.py) know the history without loading it.
+Order.last_event_id = column_property(
+    select(func.max(OrderEvent.id)).where(OrderEvent.order_id == Order.id).scalar_subquery(),
+    deferred=True,
+)
 
 
 class Payment(db.Model):

@@ -5,9 +5,10 @@ mostly labels around those facts: fifty translated strings, the parts table, the
 two sections that hold no form are rendered with Flask's `render_template` the first time a key
 is asked for and kept (LRU, per app and process), as the quote table is (quotes/table.py). The
 key is everything they show: the order's row (its `updated_at` moves with every change of it),
-its history, the language, the time zone, the URL prefix, the tracking link and whether it is
-late. A changed order is a new key, never a stale page. The pay section and the reorder form,
-which carry this session's CSRF token, are rendered on every request in detail.html.
+its newest step (the history only grows, and a step can come without a change of the row), the
+language, the time zone, the URL prefix, the tracking link and whether it is late. A changed
+order is a new key, never a stale page. The pay section and the reorder form, which carry this
+session's CSRF token, are rendered on every request in detail.html.
 """
 
 from __future__ import annotations
@@ -58,8 +59,7 @@ def register(app: Flask) -> None:
 
 def order_sections(order, **values: object) -> Sections:
     """The order's two kept sections in the page's language, from the memo when made before."""
-    history = tuple((e.id, e.status, e.note) for e in order.events)
-    state = (order.id, order.updated_at, order.status, order.amount_paid, history)
+    state = (order.id, order.updated_at, order.status, order.amount_paid, order.last_event_id)
     key = (state, current_language(), str(get_timezone()), request.script_root)
     key += (tuple(sorted(values.items())),)
     memo = current_app.extensions[EXTENSION]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import defer, undefer
 
 from ...extensions import db
 from ...models import Order, Quote, User
@@ -22,10 +22,11 @@ def orders_of(user: User) -> list[tuple[Order, str | None]]:
 
 def order_of(user: User, number: str) -> Order | None:
     """The user's order with this number; None for anyone else's (→ 404, staff included). The
-    sealed invoice details are read (and decrypted) only when shown."""
+    sealed invoice details are read (and decrypted) only when shown; the newest step's id comes
+    in the same query, for the page's kept sections."""
     return db.session.scalar(
         db.select(Order)
-        .options(defer(Order.invoice_sealed))
+        .options(defer(Order.invoice_sealed), undefer(Order.last_event_id))
         .filter_by(number=number, user_id=user.id)
     )
 
