@@ -7,8 +7,8 @@ import unicodedata
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField, StringField, TelField
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TelField
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .services.validators import InvalidPhone, normalize_phone
@@ -126,6 +126,22 @@ class PhoneNumberField(TelField):
             self.e164 = normalize_phone(self.data or "", allow_landline=self.allow_landline)
         except InvalidPhone:
             self.errors.append(self.invalid_message)
+
+
+class MenuField(SelectField):
+    """A select whose answer is looked up among its menu's values. WTForms' own check builds
+    every option (label, attributes, selected or not) to find the answer, which the live price
+    paid on each change of a part's options; the answer and the message are the same."""
+
+    def pre_validate(self, form) -> None:
+        choices = self.choices
+        if self.process_errors or not self.validate_choice or not isinstance(choices, list):
+            return super().pre_validate(form)  # nothing to check, or not a list of choices
+        if self.data not in {self.coerce(getattr(c, "value", c)) for c in choices}:
+            raise ValidationError(
+                self.invalid_choice_message or self.gettext("Not a valid choice.")
+            )
+        return None
 
 
 class MultiCheckboxField(SelectMultipleField):

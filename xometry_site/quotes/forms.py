@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import SiteForm, choices, strip
+from ..forms import MenuField, SiteForm, choices, strip
 from ..services.quotes.questions import MESSAGE_MAX as ANSWER_MAX
 
 MAX_QUANTITY = 100_000
@@ -41,9 +41,9 @@ class QuoteForm(SiteForm):
 class PartForm(SiteForm):
     """One part's options on the quote page (and the query of its live price)."""
 
-    process_ = SelectField(_l("Process"), name="process", validators=[InputRequired()])
-    material = SelectField(_l("Material"), validators=[InputRequired()], validate_choice=True)
-    finish = SelectField(_l("Finish"), validators=[InputRequired()], validate_choice=True)
+    process_ = MenuField(_l("Process"), name="process", validators=[InputRequired()])
+    material = MenuField(_l("Material"), validators=[InputRequired()], validate_choice=True)
+    finish = MenuField(_l("Finish"), validators=[InputRequired()], validate_choice=True)
     quantity = IntegerField(
         _l("Quantity"),
         validators=[
@@ -51,7 +51,7 @@ class PartForm(SiteForm):
             NumberRange(min=1, max=MAX_QUANTITY),
         ],
     )
-    tolerance = SelectField(_l("Tolerance"), validators=[InputRequired()])
+    tolerance = MenuField(_l("Tolerance"), validators=[InputRequired()])
     threads = IntegerField(
         _l("Tapped holes"),
         default=0,
@@ -60,7 +60,7 @@ class PartForm(SiteForm):
             NumberRange(min=0, max=MAX_THREADS),
         ],
     )
-    inspection = SelectField(_l("Inspection"), validators=[InputRequired()])
+    inspection = MenuField(_l("Inspection"), validators=[InputRequired()])
 
 
 class AttachForm(SiteForm):

@@ -27,8 +27,8 @@ def part_form_for(quote, part, form: PartForm | None = None) -> PartForm:
     form.process_.choices = options["process"]
     form.material.choices = options["material"]
     form.finish.choices = options["finish"]
-    form.tolerance.choices = catalogue.option_choices("tolerance")
-    form.inspection.choices = catalogue.option_choices("inspection")
+    form.tolerance.choices = options["tolerance"]
+    form.inspection.choices = options["inspection"]
     prefix = f"part-{part.id}-"
     for field in form:
         field.id = field.label.field_id = prefix + field.name

@@ -46,7 +46,8 @@ def catalogue_name(kind: str, key: str | None, process: str | None = None) -> st
 
 def form_choices() -> dict[str, list[Any]]:
     """Choices for the upload and part forms: processes, then materials and finishes grouped by
-    process. Built once per rules file and language (a live price validates with them)."""
+    process, tolerances and inspections. Built once per rules file and language (a live price
+    validates with them)."""
     rules, lang = _rules(), _lang()
     kept = _CHOICES.get((id(rules), lang))
     if kept is None or kept[0] is not rules:
@@ -66,6 +67,9 @@ def _choices_of(rules: dict[str, Any], lang: str) -> dict[str, list[Any]]:
 
     processes = rules["processes"]
     choices: dict[str, list[Any]] = {"process": [], "material": [], "finish": []}
+    for kind in ("tolerance", "inspection"):
+        entries = (rules.get("options") or {}).get(kind) or {}
+        choices[kind] = [SelectChoice(k, _name(entry, k, lang)) for k, entry in entries.items()]
     for key, process in processes.items():
         label = _name(process, key, lang)
         choices["process"].append(SelectChoice(key, label))
@@ -113,15 +117,6 @@ def default_finish(process: str) -> str:
 
     finishes = pricing.load_rules()["processes"].get(process, {}).get("finishes", {})
     return next(iter(finishes), "")
-
-
-def option_choices(kind: str) -> list[Any]:
-    """Choices for a part's `tolerance` or `inspection`, named by the rules, in order."""
-    from wtforms import SelectChoice
-
-    lang = _lang()
-    entries = (_rules().get("options") or {}).get(kind) or {}
-    return [SelectChoice(key, _name(entry, key, lang)) for key, entry in entries.items()]
 
 
 def option_name(kind: str, key: str | None) -> str:
