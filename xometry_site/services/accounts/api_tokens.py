@@ -14,6 +14,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -101,15 +102,23 @@ def _usable(row: ApiSession) -> bool:
     )
 
 
+@lru_cache(maxsize=1)
+def _sign_in_by_access_hash() -> sa.Select:
+    """The sign-in with its account in the same query (every signed-in call needs it), built
+    once: SQLAlchemy keeps a statement's cache key, which a statement built per call has it work
+    out again (the website's user query does the same, auth/loading.py)."""
+    return (
+        sa.select(ApiSession)
+        .options(joinedload(ApiSession.user))
+        .where(ApiSession.access_hash == sa.bindparam("access_hash"))
+    )
+
+
 def authenticate(access_token: str) -> ApiSession:
     """The sign-in an access token belongs to; TokenRefused otherwise."""
     if not access_token.startswith(ACCESS_PREFIX):
         raise TokenRefused("unknown")
-    row = db.session.scalar(  # the account in the same query: every signed-in call needs it
-        sa.select(ApiSession)
-        .options(joinedload(ApiSession.user))
-        .where(ApiSession.access_hash == digest(access_token))
-    )
+    row = db.session.scalar(_sign_in_by_access_hash(), {"access_hash": digest(access_token)})
     if row is None:
         raise TokenRefused("unknown")
     if row.access_expires_at <= utcnow():
