@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app
+from sqlalchemy import Select, bindparam
 from sqlalchemy.orm import defer, undefer
 
 from ...extensions import db
@@ -21,13 +24,19 @@ def orders_of(user: User) -> list[tuple[Order, str | None]]:
 
 
 def order_of(user: User, number: str) -> Order | None:
-    """The user's order with this number; None for anyone else's (→ 404, staff included). The
+    """The user's order with this number; None for anyone else's (→ 404, staff included)."""
+    return db.session.scalar(_order_by_number(), {"number": number, "user_id": user.id})
+
+
+@lru_cache(maxsize=1)
+def _order_by_number() -> Select:
+    """Built once, so SQLAlchemy keeps its cache key (as auth/loading.py's user query). The
     sealed invoice details are read (and decrypted) only when shown; the newest step's id comes
     in the same query, for the page's kept sections."""
-    return db.session.scalar(
+    return (
         db.select(Order)
         .options(defer(Order.invoice_sealed), undefer(Order.last_event_id))
-        .filter_by(number=number, user_id=user.id)
+        .where(Order.number == bindparam("number"), Order.user_id == bindparam("user_id"))
     )
 
 
