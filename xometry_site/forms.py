@@ -15,7 +15,7 @@ from wtforms import (
     StringField,
     TelField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .services.validators import InvalidPhone, normalize_phone
@@ -130,17 +130,18 @@ class PhoneNumberField(TelField):
 class MenuField(SelectField):
     """A select whose answer is looked up among its menu's values. WTForms' own check builds
     every option (label, attributes, selected or not) to find the answer, which the live price
-    paid on each change of a part's options; the answer and the message are the same."""
+    paid on each change of a part's options; an answer not found gets WTForms' own refusal."""
 
     def pre_validate(self, form) -> None:
         choices = self.choices
-        if self.process_errors or not self.validate_choice or not isinstance(choices, list):
-            return super().pre_validate(form)  # nothing to check, or not a list of choices
-        if self.data not in {self.coerce(getattr(c, "value", c)) for c in choices}:
-            raise ValidationError(
-                self.invalid_choice_message or self.gettext("Not a valid choice.")
-            )
-        return None
+        found = (
+            not self.process_errors
+            and self.validate_choice
+            and isinstance(choices, list)
+            and self.data in {self.coerce(getattr(c, "value", c)) for c in choices}
+        )
+        if not found:
+            super().pre_validate(form)
 
 
 class MultiCheckboxField(SelectMultipleField):
