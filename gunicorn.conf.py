@@ -36,6 +36,28 @@ worker_class = "gthread"
 threads = _int("GUNICORN_THREADS", 2)  # size DB_POOL_SIZE to this
 preload_app = False  # each worker builds its own app, engine pool and Redis clients (see above)
 
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections
+# over them. On one shared socket the worker that wakes first takes the burst: 32 keep-alive
+# connections opened at once split 32/0, 31/1, 28/4 between 2 workers, so one process (one core)
+# served nearly every request while the other idled. With a socket each they split 18/14 or so,
+# and the signed-in pages' p99 at 32 connections fell from 142-145 ms to 73-99 ms (load.py).
+# A worker that stops (recycled, or replaced on reload) closes its socket: the connections still
+# queued on it are reset unless the kernel hands them to a sibling (net.ipv4.tcp_migrate_req = 1,
+# Linux 5.14+, deploy/sysctl/). About 17 per restart were reset at 5,000 new connections/s
+# without it, none with it. So the default follows that setting; GUNICORN_REUSE_PORT=1/0 decides.
+_MIGRATE_REQ = "/proc/sys/net/ipv4/tcp_migrate_req"
+
+
+def _kernel_hands_over_queued_connections() -> bool:
+    try:
+        with open(_MIGRATE_REQ) as setting:
+            return setting.read().strip() == "1"
+    except OSError:
+        return False
+
+
+reuse_port = bool(_int("GUNICORN_REUSE_PORT", int(_kernel_hands_over_queued_connections())))
+
 # A 100 MB drawing is encrypted and sent to object storage while the request runs: allow 120 s.
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
@@ -99,6 +121,16 @@ logconfig_dict = {
         "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
     },
 }
+
+
+def when_ready(server):
+    """A shared socket is safe but lets one worker take most connections: say so at start."""
+    if not server.cfg.reuse_port:
+        server.log.warning(
+            "One listening socket shared by all workers (GUNICORN_REUSE_PORT=0, or %s is not 1):"
+            " new connections may gather on one worker; see deploy/sysctl/",
+            _MIGRATE_REQ,
+        )
 
 
 def post_worker_init(worker):

@@ -471,6 +471,14 @@ end
 CLIENT_NICE = -10
 
 
+def listening() -> str:
+    """Whether the workers listened on a socket each, as gunicorn.conf.py decided for this host."""
+    import runpy
+
+    own = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["reuse_port"]
+    return "a listening socket per worker" if own else "one listening socket shared by the workers"
+
+
 def raise_client(nice: int) -> bool:
     """Give this process (the thread-pool generator) priority `nice`, if allowed."""
     if not nice:
@@ -1006,7 +1014,8 @@ def report(
     rounds = len(next(iter(results.values()), []))
     print(
         f"{args.connections} connections, {args.seconds} s each in {rounds} rounds, {tool}, "
-        f"{client_priority(args.client_nice)}, gunicorn.conf.py ({os.cpu_count()} CPUs), "
+        f"{client_priority(args.client_nice)}, gunicorn.conf.py ({os.cpu_count()} CPUs, "
+        f"{listening()}), "
         "first visits without cookies except the quote list"
     )
     print(

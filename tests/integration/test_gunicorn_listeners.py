@@ -1,0 +1,111 @@
+"""gunicorn.conf.py spreads a burst of keep-alive connections over its workers, not onto one."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+# Answers with the pid of the worker that served it.
+PID_APP = """
+import os
+
+
+def app(environ, start_response):
+    body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+"""
+
+
+def _serve(tmp_path: Path, **env: str) -> tuple[subprocess.Popen, int]:
+    (tmp_path / "pid_app.py").write_text(PID_APP)
+    port = free_port()
+    process = subprocess.Popen(
+        [GUNICORN, "-c", "gunicorn.conf.py", "--pythonpath", str(tmp_path), "pid_app:app"],
+        env={"PATH": os.environ.get("PATH", ""), "GUNICORN_BIND": f"127.0.0.1:{port}", **env},
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "gunicorn.log", "wb"),  # noqa: SIM115 - the child holds it
+        start_new_session=True,
+    )
+    return process, port
+
+
+def _workers_ready(port: int, workers: int) -> None:
+    """Until every worker answers (a new connection goes to any listening worker)."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + 60
+    while len(seen) < workers and time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+                seen.add(_ask(conn))
+        except OSError:
+            time.sleep(0.05)  # still booting
+    assert len(seen) == workers, f"only {len(seen)} of {workers} workers answered"
+
+
+def _ask(conn: socket.socket) -> str:
+    conn.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer or not answer.split(b"\r\n\r\n", 1)[1]:
+        chunk = conn.recv(4096)
+        if not chunk:
+            break
+        answer += chunk
+    return answer.split(b"\r\n\r\n", 1)[1].decode()
+
+
+def test_a_burst_of_keep_alive_connections_is_spread_over_the_workers(tmp_path):
+    """32 connections opened at once, as a load balancer's pool or a busy page opens them, each
+    kept: every request on one goes to the worker that accepted it. On a socket shared by the
+    workers one of 2 took 28 to 32 of them; with a socket each, both get their share."""
+    process, port = _serve(tmp_path, WEB_CONCURRENCY="2", GUNICORN_REUSE_PORT="1")
+    try:
+        _workers_ready(port, workers=2)
+        burst = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]
+        try:
+            served = collections.Counter(_ask(conn) for conn in burst)
+        finally:
+            for conn in burst:
+                conn.close()
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    assert len(served) == 2, served
+    # each worker's share follows Binomial(32, 1/2): below 6 once in ~10,000 runs
+    assert min(served.values()) >= 6, served
+
+
+def _reuse_port(**env: str) -> bool:
+    code = "import json, runpy; print(json.dumps(runpy.run_path('gunicorn.conf.py')['reuse_port']))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_each_worker_listens_alone_only_where_a_stopping_worker_loses_no_connection():
+    """A worker's own socket, closed when it stops, would reset the connections queued on it
+    unless the kernel hands them to a sibling; without that, all workers share one socket."""
+    setting = Path("/proc/sys/net/ipv4/tcp_migrate_req")
+    hands_over = setting.exists() and setting.read_text().strip() == "1"
+    assert _reuse_port() is hands_over
+    assert _reuse_port(GUNICORN_REUSE_PORT="1") is True
+    assert _reuse_port(GUNICORN_REUSE_PORT="0") is False
