@@ -257,6 +257,20 @@ def test_reorder_starts_a_new_quote_with_the_same_parts_at_todays_prices(client,
     assert copy.unit_price == original.unit_price  # same rules today
 
 
+def test_the_reorder_button_carries_the_token_its_form_is_checked_with(app, client, db, customer):
+    import re
+
+    order = place(client, db, customer)
+    app.config["WTF_CSRF_ENABLED"] = True  # as in production
+    page = client.get(f"/orders/{order.number}").get_data(as_text=True)
+    form = re.search(r'action="/orders/[^"]+/reorder".*?</form>', page, re.S).group(0)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    refused = client.post(f"/orders/{order.number}/reorder", data={"csrf_token": "forged"})
+    assert refused.status_code == 400
+    taken = client.post(f"/orders/{order.number}/reorder", data={"csrf_token": token})
+    assert taken.status_code == 302 and "/quotes/" in taken.headers["Location"]
+
+
 def test_the_customer_is_told_at_once_in_their_language(client, db, customer, mailbox):
     from xometry_site.models import Notification
 

@@ -46,7 +46,6 @@ def detail(number: str):
         order=order,
         bank=records.bank_account(),
         tracking_url=carriers.tracking_url(order.carrier, order.tracking_number),
-        reorder_form=ReorderForm(),
         overdue=fulfilment.is_overdue(order, _today()),
     )
 
