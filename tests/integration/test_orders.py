@@ -271,6 +271,29 @@ def test_the_reorder_button_carries_the_token_its_form_is_checked_with(app, clie
     assert taken.status_code == 302 and "/quotes/" in taken.headers["Location"]
 
 
+def test_the_kept_pay_section_carries_each_browsers_own_token(app, client, db, customer):
+    """The pay section is kept per order state (orders/sections.py); its WeChat Pay button's
+    CSRF token is written in per view, and the bank details follow the settings."""
+    order = place(client, db, customer)
+    app.config["WECHATPAY_MCHID"] = "1900000001"  # the button shows (nothing is paid here)
+    page = f"/orders/{order.number}?lang=en"
+    client.get(page)  # the "order placed" message is shown once
+    pay_form = re.compile(
+        r'id="wechat-pay-form">\s*<input type="hidden" name="csrf_token" value="([^"]+)"'
+    )
+    first = client.get(page).get_data(as_text=True)
+    again = client.get(page).get_data(as_text=True)
+    other = app.test_client()
+    sign_in(other, customer)
+    theirs = other.get(page).get_data(as_text=True)
+    (mine,), (mine_again,), (their_token,) = (pay_form.findall(p) for p in (first, again, theirs))
+    assert mine == mine_again and mine != their_token and "csrfTokenOf" not in first + theirs
+    assert first.replace(mine, "") == again.replace(mine, "")  # kept, same bytes
+    assert 'id="remittance-reference"' in first and order.remittance_reference in first
+    app.config["BANK_ACCOUNT_NUMBER"] = "6222 0000 1111 2222"
+    assert "6222 0000 1111 2222" in client.get(page).get_data(as_text=True)
+
+
 def test_the_customer_is_told_at_once_in_their_language(client, db, customer, mailbox):
     from xometry_site.models import Notification
 

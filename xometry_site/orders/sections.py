@@ -1,14 +1,17 @@
-"""The order page's heading and its lower sections, rendered once per order state and language.
+"""The order page's heading, pay section and lower sections, rendered once per order state and
+language.
 
 An order changes a few times in its life (paid, shipped, delivered, a fapiao), and its page is
 mostly labels around those facts: fifty translated strings, the parts table, the addresses. The
-two sections that hold no form are rendered with Flask's `render_template` the first time a key
-is asked for and kept (LRU, per app and process), as the quote table is (quotes/table.py). The
-key is everything they show: the order's row (its `updated_at` moves with every change of it),
-its newest step (the history only grows, and a step can come without a change of the row), the
-language, the time zone, the URL prefix, the tracking link and whether it is late. A changed
-order is a new key, never a stale page. The pay section and the reorder form, which carry this
-session's CSRF token, are rendered on every request in detail.html.
+sections are rendered with Flask's `render_template` the first time a key is asked for and kept
+(LRU, per app and process), as the quote table is (quotes/table.py). The key is everything they
+show: the order's row (its `updated_at` moves with every change of it), its newest step (the
+history only grows, and a step can come without a change of the row), the language, the time
+zone, the URL prefix, the tracking link, whether it is late, and the settings the pay section
+shows (the bank account, whether WeChat Pay is offered). A changed order is a new key, never a
+stale page. The pay section's form carries this session's CSRF token: it is kept with a mark in
+the token's place, and the token is written in on every view. The reorder form is rendered on
+every request in detail.html.
 """
 
 from __future__ import annotations
@@ -19,16 +22,23 @@ from typing import NamedTuple
 
 from flask import Flask, current_app, render_template, request
 from flask_babel import get_timezone
-from markupsafe import Markup
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 
 from ..i18n import current_language
+from ..services.orders.records import bank_account
+from ..services.payments.wechatpay_settings import is_configured
 
 MEMO_SIZE = 256  # a few KB each
 EXTENSION = "order_sections"
+# Where the kept pay section's form has this session's CSRF token (letters only: autoescaping
+# leaves it as it is, and no order, label or setting holds it).
+CSRF_PLACE = "csrfTokenOfThisSessionGoesHere"
 
 
 class Sections(NamedTuple):
     head: Markup
+    pay: Markup  # empty unless the order awaits payment
     body: Markup
 
 
@@ -58,9 +68,11 @@ def register(app: Flask) -> None:
 
 
 def order_sections(order, **values: object) -> Sections:
-    """The order's two kept sections in the page's language, from the memo when made before."""
+    """The order's kept sections in the page's language, from the memo when made before."""
     state = (order.id, order.updated_at, order.status, order.amount_paid, order.last_event_id)
-    key = (state, current_language(), str(get_timezone()), request.script_root)
+    bank = bank_account()
+    shown = (tuple(bank.values()), is_configured(current_app.config))
+    key = (state, current_language(), str(get_timezone()), request.script_root, shown)
     key += (tuple(sorted(values.items())),)
     memo = current_app.extensions[EXTENSION]
     found = memo.get(key)
@@ -69,7 +81,20 @@ def order_sections(order, **values: object) -> Sections:
         # our own autoescaped templates' output, kept as the HTML it already is
         found = Sections(
             Markup(render_template("orders/_detail_head.html", **context)),  # noqa: S704  # nosec B704
+            Markup(  # noqa: S704  # nosec B704
+                render_template(
+                    "orders/_detail_pay.html", bank=bank, csrf_token=_csrf_place, **context
+                )
+            ),
             Markup(render_template("orders/_detail_body.html", **context)),  # noqa: S704  # nosec B704
         )
         memo.put(key, found)
-    return found
+    if not found.pay:
+        return found
+    # escape() of the token: Markup's replace() would escape a plain str anyway; this says so
+    return found._replace(pay=found.pay.replace(CSRF_PLACE, escape(generate_csrf())))
+
+
+def _csrf_place() -> str:
+    """Stands in for `csrf_token()` while the pay section is rendered to be kept."""
+    return CSRF_PLACE

@@ -44,7 +44,6 @@ def detail(number: str):
     return render_template(
         "orders/detail.html",
         order=order,
-        bank=records.bank_account(),
         tracking_url=carriers.tracking_url(order.carrier, order.tracking_number),
         overdue=fulfilment.is_overdue(order, _today()),
     )
