@@ -6,6 +6,7 @@ only busy while the app works, never while a slow phone trickles bytes in.
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 
@@ -139,8 +140,28 @@ def post_worker_init(worker):
     of the garbage collector's sight, so its full collections, which used to stall a worker for
     tens of milliseconds in the middle of requests, only walk what requests leave behind."""
     import faulthandler
-    import gc
 
     faulthandler.enable()
+    _freeze()
+
+
+# Once more after a worker's first requests: what they built to stay (compiled templates and
+# statements, translations, kept sections) would otherwise stay in the oldest generation, which
+# each full collection walks. With it, the full collections during a load run took 4-7 ms each
+# instead of 8-21 ms. A cycle of a request in flight at that moment is never collected: a few KB,
+# once per worker.
+FREEZE_AFTER = _int("GUNICORN_FREEZE_AFTER", 1000)  # requests; 0: never
+_served = itertools.count(1)  # per worker: each starts from the master's untouched copy
+
+
+def post_request(worker, req, environ, resp):
+    """Counts the worker's requests (next() on a count is atomic under the GIL)."""
+    if next(_served) == FREEZE_AFTER:
+        _freeze()
+
+
+def _freeze() -> None:
+    import gc
+
     gc.collect()
     gc.freeze()

@@ -1,4 +1,5 @@
-"""gunicorn.conf.py spreads a burst of keep-alive connections over its workers, not onto one."""
+"""gunicorn.conf.py spreads a burst of keep-alive connections over its workers, not onto one, and
+keeps what a worker builds to stay out of its garbage collector's walks."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
-# Answers with the pid of the worker that served it.
+# Answers with the pid of the worker that served it, or how many objects its collector skips.
 PID_APP = """
+import gc
 import os
 
 
 def app(environ, start_response):
-    body = str(os.getpid()).encode()
+    answer = gc.get_freeze_count() if environ["PATH_INFO"] == "/frozen" else os.getpid()
+    body = str(answer).encode()
     start_response("200 OK", [("Content-Length", str(len(body)))])
     return [body]
 """
@@ -55,8 +58,8 @@ def _workers_ready(port: int, workers: int) -> None:
     assert len(seen) == workers, f"only {len(seen)} of {workers} workers answered"
 
 
-def _ask(conn: socket.socket) -> str:
-    conn.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+def _ask(conn: socket.socket, path: str = "/") -> str:
+    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode())
     answer = b""
     while b"\r\n\r\n" not in answer or not answer.split(b"\r\n\r\n", 1)[1]:
         chunk = conn.recv(4096)
@@ -109,3 +112,19 @@ def test_each_worker_listens_alone_only_where_a_stopping_worker_loses_no_connect
     assert _reuse_port() is hands_over
     assert _reuse_port(GUNICORN_REUSE_PORT="1") is True
     assert _reuse_port(GUNICORN_REUSE_PORT="0") is False
+
+
+def test_what_a_worker_built_in_its_first_requests_leaves_the_collectors_walks(tmp_path):
+    """Frozen at start, and again after GUNICORN_FREEZE_AFTER requests: the objects made in
+    between (here, the app's own module and the server's) join the frozen ones."""
+    process, port = _serve(tmp_path, WEB_CONCURRENCY="1", GUNICORN_FREEZE_AFTER="5")
+    try:
+        _workers_ready(port, workers=1)  # one request
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            counts = [int(_ask(conn, "/frozen")) for _ in range(6)]  # requests 2 to 7
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    before, after = counts[:4], counts[4:]  # the 5th request's hook runs after its answer
+    assert before[0] > 0 and len(set(before)) == 1  # frozen once the app was loaded
+    assert after[0] > before[0] and len(set(after)) == 1  # once more, and only once
