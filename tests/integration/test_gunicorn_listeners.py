@@ -23,7 +23,11 @@ import gc
 import os
 
 
+KEPT = []  # built by the first request to stay, as a compiled template is
+
+
 def app(environ, start_response):
+    KEPT.extend([] if KEPT else ([n] for n in range(2000)))
     answer = gc.get_freeze_count() if environ["PATH_INFO"] == "/frozen" else os.getpid()
     body = str(answer).encode()
     start_response("200 OK", [("Content-Length", str(len(body)))])
@@ -116,7 +120,8 @@ def test_each_worker_listens_alone_only_where_a_stopping_worker_loses_no_connect
 
 def test_what_a_worker_built_in_its_first_requests_leaves_the_collectors_walks(tmp_path):
     """Frozen at start, and again after GUNICORN_FREEZE_AFTER requests: the objects made in
-    between (here, the app's own module and the server's) join the frozen ones."""
+    between to stay (here, 2,000 lists the first request builds) join the frozen ones. Frozen
+    objects freed by their last reference leave the count, so it moves by a few dozen."""
     process, port = _serve(tmp_path, WEB_CONCURRENCY="1", GUNICORN_FREEZE_AFTER="5")
     try:
         _workers_ready(port, workers=1)  # one request
@@ -126,5 +131,5 @@ def test_what_a_worker_built_in_its_first_requests_leaves_the_collectors_walks(t
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
     before, after = counts[:4], counts[4:]  # the 5th request's hook runs after its answer
-    assert before[0] > 0 and len(set(before)) == 1  # frozen once the app was loaded
-    assert after[0] > before[0] and len(set(after)) == 1  # once more, and only once
+    assert min(before) > 0  # frozen once the app was loaded
+    assert min(after) >= max(before) + 2000  # and once more, with what the requests built
