@@ -4,7 +4,6 @@ keeps what a worker builds to stay out of its garbage collector's walks."""
 from __future__ import annotations
 
 import collections
-import json
 import os
 import signal
 import socket
@@ -92,30 +91,6 @@ def test_a_burst_of_keep_alive_connections_is_spread_over_the_workers(tmp_path):
     assert len(served) == 2, served
     # each worker's share follows Binomial(32, 1/2): below 6 once in ~10,000 runs
     assert min(served.values()) >= 6, served
-
-
-def _reuse_port(**env: str) -> bool:
-    code = "import json, runpy; print(json.dumps(runpy.run_path('gunicorn.conf.py')['reuse_port']))"
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return json.loads(done.stdout)
-
-
-def test_each_worker_listens_alone_only_where_a_stopping_worker_loses_no_connection():
-    """A worker's own socket, closed when it stops, would reset the connections queued on it
-    unless the kernel hands them to a sibling; without that, all workers share one socket."""
-    setting = Path("/proc/sys/net/ipv4/tcp_migrate_req")
-    hands_over = setting.exists() and setting.read_text().strip() == "1"
-    assert _reuse_port() is hands_over
-    assert _reuse_port(GUNICORN_REUSE_PORT="1") is True
-    assert _reuse_port(GUNICORN_REUSE_PORT="0") is False
 
 
 def test_what_a_worker_built_in_its_first_requests_leaves_the_collectors_walks(tmp_path):

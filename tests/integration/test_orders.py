@@ -258,8 +258,6 @@ def test_reorder_starts_a_new_quote_with_the_same_parts_at_todays_prices(client,
 
 
 def test_the_reorder_button_carries_the_token_its_form_is_checked_with(app, client, db, customer):
-    import re
-
     order = place(client, db, customer)
     app.config["WTF_CSRF_ENABLED"] = True  # as in production
     page = client.get(f"/orders/{order.number}").get_data(as_text=True)

@@ -485,7 +485,8 @@ def _gunicorn_settings(**env: str) -> dict:
         "import json, runpy, multiprocessing; s = runpy.run_path('gunicorn.conf.py');"
         "print(json.dumps({k: s[k] for k in ('workers', 'worker_class', 'threads', 'timeout',"
         " 'graceful_timeout', 'preload_app', 'accesslog', 'max_requests', 'max_requests_jitter',"
-        " 'forwarded_allow_ips', 'bind', 'wsgi_app')} | {'cpus': multiprocessing.cpu_count()}))"
+        " 'forwarded_allow_ips', 'bind', 'wsgi_app', 'reuse_port')}"
+        " | {'cpus': multiprocessing.cpu_count()}))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -513,6 +514,17 @@ def test_gunicorn_settings_follow_the_environment():
     chosen = _gunicorn_settings(WEB_CONCURRENCY="3", FORWARDED_ALLOW_IPS="10.0.0.5")
     assert chosen["workers"] == 3  # gunicorn's own meaning of WEB_CONCURRENCY
     assert chosen["forwarded_allow_ips"] == "10.0.0.5"
+
+
+def test_each_worker_listens_alone_only_where_a_stopping_worker_loses_no_connection():
+    """A worker's own socket, closed when it stops, would reset the connections queued on it
+    unless the kernel hands them to a sibling; without that, all workers share one socket
+    (test_gunicorn_listeners.py shows what a socket each changes)."""
+    setting = Path("/proc/sys/net/ipv4/tcp_migrate_req")
+    hands_over = setting.exists() and setting.read_text().strip() == "1"
+    assert _gunicorn_settings()["reuse_port"] is hands_over
+    assert _gunicorn_settings(GUNICORN_REUSE_PORT="1")["reuse_port"] is True
+    assert _gunicorn_settings(GUNICORN_REUSE_PORT="0")["reuse_port"] is False
 
 
 def _directive(conf: str, name: str) -> str:
