@@ -177,6 +177,7 @@ class Config:
     SMTP_STARTTLS = _env_bool("SMTP_STARTTLS")
     SMTP_SSL = _env_bool("SMTP_SSL")
     SMTP_TIMEOUT = _env_float("SMTP_TIMEOUT", 10)  # per socket operation; mail is sent by jobs
+    SMTP_HELO_NAME = _env("SMTP_HELO_NAME")  # default: SITE_URL's host name
     SMS_BACKEND = _env("SMS_BACKEND", "console")
     SMS_TIMEOUT = _env_float("SMS_TIMEOUT", 3)  # the whole send, whatever the provider does
     # The outbox (services/outbox.py): attempts before a message is failed and staff alerted,

@@ -68,10 +68,12 @@ class Smtp:
     def __init__(self) -> None:
         self.port = free_port()
         self.received: list[email.message.EmailMessage] = []
+        self.greeted_as: list[str] = []  # the name each client gave in EHLO
         self.refuse = False
         self.controller = None
 
     async def handle_DATA(self, server, session, envelope):
+        self.greeted_as.append(session.host_name)
         if self.refuse:
             return "451 4.3.0 try again later"
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -238,6 +240,18 @@ def test_smtp_down_then_back_delivers_once_and_never_marks_sent_before_acceptanc
     assert row.sent_at is not None and row.content is None
     # the Message-ID is the row's key, the same on every attempt
     assert smtp.received[0]["Message-ID"] == f"<{row.key}@xometry.asia>"
+
+
+def test_the_site_greets_the_mail_server_by_its_own_name(app, db, smtp):
+    """Receiving servers check the EHLO name: SITE_URL's host, or SMTP_HELO_NAME when set, not
+    whatever this machine's resolver calls it."""
+    smtp.start()
+    app.config["SERVER_NAME_FOR_MAIL"] = "https://www.xometry.test"
+    queue_mail(app, db, "a@example.com")
+    app.config["SMTP_HELO_NAME"] = "mail.xometry.test"
+    queue_mail(app, db, "b@example.com")
+    assert [m["To"] for m in smtp.received] == ["a@example.com", "b@example.com"]
+    assert smtp.greeted_as == ["www.xometry.test", "mail.xometry.test"]
 
 
 def test_the_outbox_keeps_the_rendered_mail_and_composes_it_when_it_leaves(app, db, smtp):

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, render_template, url_for
 
@@ -188,16 +189,24 @@ def _deliver_file(raw: bytes) -> None:
     log.info("mail.written outbox=%s", folder)
 
 
+def helo_name(config) -> str:
+    """SMTP_HELO_NAME, else SITE_URL's host: receiving servers check the name we greet them with,
+    and smtplib's default asks the resolver for this machine's name on every connection."""
+    site = urlsplit(config.get("SERVER_NAME_FOR_MAIL") or "").hostname
+    return config.get("SMTP_HELO_NAME") or site or "localhost"
+
+
 def _deliver_smtp(raw: bytes, config) -> None:
     from email import message_from_bytes
 
     msg = message_from_bytes(raw)
     host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]
     context = ssl.create_default_context()
+    helo = helo_name(config)
     if config["SMTP_SSL"]:
-        client = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+        client = smtplib.SMTP_SSL(host, port, helo, timeout=timeout, context=context)
     else:
-        client = smtplib.SMTP(host, port, timeout=timeout)
+        client = smtplib.SMTP(host, port, helo, timeout=timeout)
     with client:
         if config["SMTP_STARTTLS"] and not config["SMTP_SSL"]:
             client.starttls(context=context)
