@@ -189,7 +189,7 @@ def _deliver_file(raw: bytes) -> None:
     log.info("mail.written outbox=%s", folder)
 
 
-def helo_name(config) -> str:
+def _helo_name(config) -> str:
     """SMTP_HELO_NAME, else SITE_URL's host: receiving servers check the name we greet them with,
     and smtplib's default asks the resolver for this machine's name on every connection."""
     site = urlsplit(config.get("SERVER_NAME_FOR_MAIL") or "").hostname
@@ -202,7 +202,7 @@ def _deliver_smtp(raw: bytes, config) -> None:
     msg = message_from_bytes(raw)
     host, port, timeout = config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_TIMEOUT"]
     context = ssl.create_default_context()
-    helo = helo_name(config)
+    helo = _helo_name(config)
     if config["SMTP_SSL"]:
         client = smtplib.SMTP_SSL(host, port, helo, timeout=timeout, context=context)
     else:
